@@ -11,7 +11,8 @@ CITY_ID_COLUMNS = [
     "city_id",  # GeoNames geonameid (int)
     "name",
     "ascii_name",
-    "alt_names",  # '|'-separated Latin-script alternate names used by resolve_city
+    "alt_names",  # '|'-separated search keys: Latin-script alternate names, folded
+    # to lowercase ASCII ("kota medan|penang"), used by resolve_city
     "country_code",  # ISO 3166-1 alpha-2
     "country_name",
     "continent",  # GeoNames continent code: AF AS EU NA OC SA AN
