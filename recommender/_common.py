@@ -1,0 +1,107 @@
+"""Small helpers shared by the engine modules: default tables and the local city.
+
+The packaged tables live in :mod:`recommender.data`; they are imported lazily so that every
+engine function also works on a DataFrame the caller passes in (tests, user CSVs), without
+touching the packaged files.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+
+from recommender.errors import AmbiguousCityError, FilterError, UnknownCityError
+
+
+def get_cities(cities: pd.DataFrame | None) -> pd.DataFrame:
+    """Return ``cities``, or the packaged cities table when it is ``None``."""
+    if cities is not None:
+        if not isinstance(cities, pd.DataFrame):
+            raise FilterError(
+                f"The 'cities' argument must be a pandas DataFrame or None; "
+                f"got {type(cities).__name__} instead."
+            )
+        return cities
+    from recommender.data import load_cities
+
+    return load_cities()
+
+
+def get_ties(ties: pd.DataFrame | None) -> pd.DataFrame:
+    """Return ``ties``, or the packaged ties table when it is ``None``.
+
+    Pass an empty DataFrame to say "no known partnerships".
+    """
+    if ties is not None:
+        if not isinstance(ties, pd.DataFrame):
+            raise FilterError(
+                f"The 'ties' argument must be a pandas DataFrame or None; "
+                f"got {type(ties).__name__} instead."
+            )
+        return ties
+    from recommender.data import load_ties
+
+    return load_ties()
+
+
+def resolve_local(
+    city: str | int | pd.Series, cities: pd.DataFrame, country: str | None = None
+) -> pd.Series:
+    """Turn a name, a GeoNames id or a row into one row of ``cities``.
+
+    Names go through :func:`recommender.data.resolve_city` (alternate names, fuzzy matching,
+    disambiguation by country). Until that module exists, an exact, case-insensitive match
+    on ``name`` / ``ascii_name`` is used so that the engine can be developed and tested on
+    synthetic tables.
+    """
+    if isinstance(city, pd.Series):
+        return city
+    if isinstance(city, (Integral, np.integer)) and not isinstance(city, bool):
+        hit = np.flatnonzero(cities["city_id"].to_numpy() == int(city))
+        if len(hit) == 0:
+            raise UnknownCityError(f"No city has city_id {int(city)} in the cities table.")
+        return cities.iloc[int(hit[0])]
+    if not isinstance(city, str):
+        raise UnknownCityError(
+            f"A city must be given as a name, a GeoNames id or a table row; "
+            f"got {type(city).__name__} {city!r}."
+        )
+    try:
+        from recommender.data import resolve_city
+    except ImportError:  # data.py not written yet: exact names only
+        return _resolve_exact(city, cities, country)
+    return resolve_city(city, country=country, cities=cities)
+
+
+def _resolve_exact(text: str, cities: pd.DataFrame, country: str | None) -> pd.Series:
+    key = text.strip().casefold()
+    names = cities["name"].astype(str).str.casefold()
+    ascii_names = cities["ascii_name"].astype(str).str.casefold()
+    mask = (names == key) | (ascii_names == key)
+    if country is not None:
+        mask &= cities["country_code"].astype(str).str.upper() == country.strip().upper()
+    hits = cities.loc[mask.to_numpy()]
+    if hits.empty:
+        raise UnknownCityError(f"No city is named {text!r} in the cities table.")
+    if len(hits) > 1:
+        # Prefer a local (Indonesian) city: the engine's local side is always one of those.
+        if "is_local" in hits and hits["is_local"].astype(bool).sum() == 1:
+            return hits.loc[hits["is_local"].astype(bool)].iloc[0]
+        where = ", ".join(f"{r.name} ({r.country_code}, id {r.city_id})" for r in hits.itertuples())
+        raise AmbiguousCityError(
+            f"{text!r} matches {len(hits)} cities: {where}; give a country or a city_id.",
+            candidates=hits,
+        )
+    return hits.iloc[0]
+
+
+def partner_ids(city_id: int, ties: pd.DataFrame) -> np.ndarray:
+    """GeoNames ids of the existing partners of ``city_id`` (sorted, unique)."""
+    if ties is None or len(ties) == 0:
+        return np.empty(0, dtype=np.int64)
+    a = ties["city_a_id"].to_numpy(dtype=np.int64)
+    b = ties["city_b_id"].to_numpy(dtype=np.int64)
+    other = np.concatenate([b[a == city_id], a[b == city_id]])
+    return np.unique(other)
