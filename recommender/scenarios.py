@@ -1,0 +1,737 @@
+"""Scenarios: what kind of partner a local city is looking for.
+
+A :class:`Scenario` turns each signed asymmetry into a *desirability* in [0, 1] with a
+trapezoid **band** per indicator, and combines them with **weights** (see
+:mod:`recommender.scoring`). Bands are written in natural units:
+
+- population, area, GDP per capita: the **ratio** foreign / local. ``Band(1.0, 1.5, 8, 20)``
+  on GDP per capita means: a partner 1.5x to 8x richer is fully desirable; desirability
+  ramps up from 0 at 1.0x (not richer) and down to 0 at 20x (a gap so wide the relation is
+  aid, not cooperation), linearly in log-ratio.
+- HDI: the **difference** foreign - local, e.g. ``Band(0.0, 0.03, 0.25, 0.40)``.
+- ``two_sided=True`` applies the band to the size of the gap whichever side leads (ratio
+  ``max(r, 1/r)``, absolute HDI difference): "asymmetric in either direction".
+
+Scenarios also carry the symmetry **tolerance** used for the Big / Small / Symmetry labels,
+**required** indicators (a gate: a candidate with zero desirability on any of them is not
+shortlisted), ``require_complementary`` (a gate: each side must lead on some indicator),
+default **filters**, the per-country diversity cap ``max_per_country`` and the
+``imputed_penalty``.
+
+Presets ship in Python (:data:`PRESETS`); a TOML file can start from one (``base = ...``)
+and change what it needs: :meth:`Scenario.to_toml` prints an annotated template.
+
+Examples
+--------
+>>> s = load_scenario("small-big")
+>>> s.weights["gdp_per_capita_usd"], s.bands["gdp_per_capita_usd"].lo
+(0.45, 1.5)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+
+from recommender.coupling import DEFAULT_TOLERANCE, asymmetry_tolerance
+from recommender.errors import ScenarioError
+from recommender.features import HDI_SCALE
+from recommender.indicators import BY_NAME, INDICATOR_NAMES, LEVELS
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+CONTINENTS = ("AF", "AN", "AS", "EU", "NA", "OC", "SA")
+"""GeoNames continent codes."""
+
+TOP_KEYS = (
+    "name",
+    "description",
+    "rationale",
+    "base",
+    "weights",
+    "bands",
+    "tolerance",
+    "filters",
+    "max_per_country",
+    "imputed_penalty",
+    "required",
+    "require_complementary",
+)
+BAND_KEYS = ("min", "lo", "hi", "max", "two_sided")
+FILTER_KEYS = (
+    "countries",
+    "exclude_countries",
+    "continents",
+    "min_population",
+    "max_population",
+    "min_level",
+)
+
+
+def _is_log(indicator: str) -> bool:
+    return BY_NAME[indicator].transform == "log"
+
+
+def _number(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ScenarioError(f"{what} must be a number; got {value!r}.")
+    return float(value)
+
+
+def _check_indicator(name: str, where: str) -> None:
+    if name not in INDICATOR_NAMES:
+        close = difflib.get_close_matches(str(name), INDICATOR_NAMES, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else "."
+        raise ScenarioError(
+            f"Unknown indicator {name!r} in {where}; allowed: {', '.join(INDICATOR_NAMES)}{hint}"
+        )
+
+
+@dataclass(frozen=True)
+class Band:
+    """A trapezoid desirability band in natural units (ratio, or HDI difference).
+
+    Desirability is 0 at or beyond ``min`` and ``max``, 1 on ``[lo, hi]``, linear in between
+    (in the transformed space: log ratio, or scaled HDI difference). ``min`` may be 0 and
+    ``max`` may be ``inf`` for log indicators (no ramp on that side).
+
+    Examples
+    --------
+    >>> Band(1.0, 1.5, 8.0, 20.0).to_asymmetry("gdp_per_capita_usd")[1].round(3)
+    np.float64(0.405)
+    """
+
+    min: float
+    lo: float
+    hi: float
+    max: float
+    two_sided: bool = False
+
+    def validate(self, indicator: str) -> None:
+        where = f"the band for {indicator!r}"
+        vals = {k: _number(getattr(self, k), f"{k} of {where}") for k in ("min", "lo", "hi", "max")}
+        if any(math.isnan(v) for v in vals.values()):
+            raise ScenarioError(f"{where.capitalize()} has a NaN bound: {self}.")
+        if not (math.isfinite(vals["lo"]) and math.isfinite(vals["hi"])):
+            raise ScenarioError(
+                f"lo and hi of {where} must be finite; got lo={vals['lo']}, hi={vals['hi']}."
+            )
+        if vals["lo"] > vals["hi"]:
+            raise ScenarioError(
+                f"The band for {indicator!r} is inverted: lo={vals['lo']:g} > hi={vals['hi']:g}; "
+                f"need min <= lo <= hi <= max."
+            )
+        if not (vals["min"] <= vals["lo"] and vals["hi"] <= vals["max"]):
+            raise ScenarioError(
+                f"The band for {indicator!r} is inverted: need min <= lo <= hi <= max; got "
+                f"min={vals['min']:g}, lo={vals['lo']:g}, hi={vals['hi']:g}, max={vals['max']:g}."
+            )
+        if _is_log(indicator):
+            floor = 1.0 if self.two_sided else 0.0
+            if vals["min"] < floor:
+                kind = (
+                    "a two-sided ratio band (the gap whichever side leads)"
+                    if self.two_sided
+                    else "a ratio band"
+                )
+                raise ScenarioError(
+                    f"The band for {indicator!r} is {kind}; its bounds must be >= {floor:g}; "
+                    f"got min={vals['min']:g}."
+                )
+        elif self.two_sided and vals["min"] < 0:
+            raise ScenarioError(
+                f"The band for {indicator!r} is two-sided (an absolute HDI difference); its "
+                f"bounds must be >= 0; got min={vals['min']:g}."
+            )
+
+    def to_asymmetry(self, indicator: str, hdi_scale: float = HDI_SCALE) -> np.ndarray:
+        """The four bounds in asymmetry units (log ratio, or HDI difference / hdi_scale)."""
+        b = np.array([self.min, self.lo, self.hi, self.max], dtype=float)
+        if _is_log(indicator):
+            with np.errstate(divide="ignore"):
+                return np.log(b)  # 0 -> -inf, inf -> inf
+        return b / hdi_scale
+
+    def as_list(self) -> list[float]:
+        return [self.min, self.lo, self.hi, self.max]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Default candidate filters of a scenario (``recommend`` arguments override them)."""
+
+    countries: tuple[str, ...] = ()
+    exclude_countries: tuple[str, ...] = ()
+    continents: tuple[str, ...] = ()
+    min_population: float | None = None
+    max_population: float | None = None
+    min_level: Mapping[str, str] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        for key in ("countries", "exclude_countries"):
+            for code in getattr(self, key):
+                if not isinstance(code, str) or not code.strip():
+                    raise ScenarioError(f"{key} must list country codes; got {code!r}.")
+        for c in self.continents:
+            if not isinstance(c, str) or c.upper() not in CONTINENTS:
+                raise ScenarioError(
+                    f"Unknown continent {c!r} in filters; allowed: {', '.join(CONTINENTS)}."
+                )
+        for key in ("min_population", "max_population"):
+            v = getattr(self, key)
+            if v is not None and (_number(v, key) < 0 or not math.isfinite(v)):
+                raise ScenarioError(f"{key} must be a finite number >= 0; got {v!r}.")
+        if (
+            self.min_population is not None
+            and self.max_population is not None
+            and self.min_population > self.max_population
+        ):
+            raise ScenarioError(
+                f"min_population ({self.min_population:g}) is greater than max_population "
+                f"({self.max_population:g})."
+            )
+        for name, level in self.min_level.items():
+            _check_indicator(name, "filters.min_level")
+            if level not in LEVELS or level == "missing":
+                allowed = ", ".join(lv for lv in LEVELS if lv != "missing")
+                raise ScenarioError(
+                    f"Unknown data level {level!r} for {name!r} in min_level; allowed: {allowed}."
+                )
+
+    def to_dict(self) -> dict:
+        d = {
+            "countries": list(self.countries),
+            "exclude_countries": list(self.exclude_countries),
+            "continents": list(self.continents),
+            "min_level": dict(self.min_level),
+        }
+        if self.min_population is not None:
+            d["min_population"] = self.min_population
+        if self.max_population is not None:
+            d["max_population"] = self.max_population
+        return d
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named preference over partner cities: weights, bands, gates and default filters.
+
+    Parameters
+    ----------
+    name, description, rationale : str
+        ``rationale`` says why the numbers are what they are, with the source.
+    weights : mapping indicator -> float
+        Non-negative, not all zero; indicators left out weigh 0. Normalised by their sum.
+    bands : mapping indicator -> Band
+        Desirability band of every weighted indicator.
+    tolerance : mapping indicator -> float, optional
+        Symmetry tolerance (ratio >= 1, or HDI difference); default
+        :data:`recommender.coupling.DEFAULT_TOLERANCE`.
+    filters : Filters, optional
+    max_per_country : int, default 2
+        At most this many shortlisted cities per country (diversity), >= 1.
+    imputed_penalty : float, default 0.5
+        Desirability of an imputed value is multiplied by ``1 - imputed_penalty``.
+    required : tuple of str
+        Gate: candidates with zero desirability on any of these are not shortlisted.
+    require_complementary : bool, default False
+        Gate: each side must lead on at least one indicator.
+
+    Examples
+    --------
+    >>> s = Scenario("gdp-only", "Richer partners", "example",
+    ...              weights={"gdp_per_capita_usd": 1.0},
+    ...              bands={"gdp_per_capita_usd": Band(1.0, 2.0, 10.0, 30.0)})
+    >>> s.weight_array().tolist()
+    [0.0, 0.0, 1.0, 0.0]
+    """
+
+    name: str
+    description: str
+    rationale: str
+    weights: Mapping[str, float]
+    bands: Mapping[str, Band]
+    tolerance: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TOLERANCE))
+    filters: Filters = field(default_factory=Filters)
+    max_per_country: int = 2
+    imputed_penalty: float = 0.5
+    required: tuple[str, ...] = ()
+    require_complementary: bool = False
+
+    def __post_init__(self) -> None:
+        # freeze the mappings so a preset cannot be changed by accident through a reference
+        object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
+        object.__setattr__(self, "bands", MappingProxyType(dict(self.bands)))
+        object.__setattr__(self, "tolerance", MappingProxyType(dict(self.tolerance)))
+        object.__setattr__(self, "required", tuple(self.required))
+        self.validate()
+
+    # ------------------------------------------------------------------ validation
+    def validate(self) -> None:
+        """Raise :class:`~recommender.errors.ScenarioError` naming the first problem."""
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ScenarioError(f"A scenario needs a non-empty name; got {self.name!r}.")
+        for name, w in self.weights.items():
+            _check_indicator(name, "weights")
+            if (
+                isinstance(w, bool)
+                or not isinstance(w, (int, float))
+                or not math.isfinite(w)
+                or w < 0
+            ):
+                raise ScenarioError(
+                    f"The weight for {name!r} must be a finite number >= 0; got {w!r}."
+                )
+        if sum(self.weights.values()) <= 0:
+            raise ScenarioError(
+                "All weights are zero; give at least one indicator a positive weight "
+                f"({', '.join(INDICATOR_NAMES)})."
+            )
+        for name, band in self.bands.items():
+            _check_indicator(name, "bands")
+            if not isinstance(band, Band):
+                raise ScenarioError(f"The band for {name!r} must be a Band; got {band!r}.")
+            band.validate(name)
+        for name, w in self.weights.items():
+            if w > 0 and name not in self.bands:
+                raise ScenarioError(f"{name!r} has weight {w:g} but no band.")
+        asymmetry_tolerance(self.tolerance)  # raises ScenarioError naming the bad value
+        mpc = self.max_per_country
+        if isinstance(mpc, bool) or not isinstance(mpc, (int, np.integer)) or mpc < 1:
+            raise ScenarioError(f"max_per_country must be an integer >= 1; got {mpc!r}.")
+        p = self.imputed_penalty
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+            raise ScenarioError(f"imputed_penalty must be a number in [0, 1]; got {p!r}.")
+        for name in self.required:
+            _check_indicator(name, "required")
+            if name not in self.bands:
+                raise ScenarioError(f"Required indicator {name!r} has no band.")
+        if not isinstance(self.require_complementary, bool):
+            raise ScenarioError(
+                f"require_complementary must be true or false; got {self.require_complementary!r}."
+            )
+        if not isinstance(self.filters, Filters):
+            raise ScenarioError(f"filters must be a Filters object; got {self.filters!r}.")
+        self.filters.validate()
+
+    # ------------------------------------------------------------------ arrays for the kernels
+    def weight_array(self, indicators=INDICATOR_NAMES) -> np.ndarray:
+        """Weights aligned with ``indicators`` (0 for those left out)."""
+        return np.array([float(self.weights.get(n, 0.0)) for n in indicators])
+
+    def band_matrix(
+        self, indicators=INDICATOR_NAMES, hdi_scale: float = HDI_SCALE
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Bands in asymmetry units, shape (k, 4), and the two-sided flags, shape (k,).
+
+        An indicator without a band (weight 0) gets an all-accepting band.
+        """
+        rows, two = [], []
+        for n in indicators:
+            band = self.bands.get(n)
+            if band is None:
+                rows.append([-np.inf, -np.inf, np.inf, np.inf])
+                two.append(False)
+            else:
+                rows.append(band.to_asymmetry(n, hdi_scale))
+                two.append(band.two_sided)
+        return np.array(rows, dtype=float), np.array(two, dtype=bool)
+
+    def with_weights(self, **weights: float) -> Scenario:
+        """A copy with some weights changed (validated)."""
+        return dataclasses.replace(self, weights={**self.weights, **weights})
+
+    # ------------------------------------------------------------------ (de)serialisation
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "rationale": self.rationale,
+            "max_per_country": int(self.max_per_country),
+            "imputed_penalty": float(self.imputed_penalty),
+            "required": list(self.required),
+            "require_complementary": self.require_complementary,
+            "weights": dict(self.weights),
+            "bands": {
+                n: {"min": b.min, "lo": b.lo, "hi": b.hi, "max": b.max, "two_sided": b.two_sided}
+                for n, b in self.bands.items()
+            },
+            "tolerance": dict(self.tolerance),
+            "filters": self.filters.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping, source: str = "scenario") -> Scenario:
+        """Build a scenario from a parsed TOML document (see :meth:`to_toml`).
+
+        The document starts from the preset named by ``base`` (default ``small-big``).
+        ``[weights]``, when present, replaces the base weights entirely (indicators left out
+        weigh 0); ``[bands]``, ``[tolerance]`` and ``[filters]`` change only the keys given.
+        """
+        _unknown_keys(data, TOP_KEYS, source)
+        base_name = data.get("base", "small-big")
+        if base_name not in PRESETS:
+            raise ScenarioError(_unknown_preset_message(str(base_name), f"base in {source}"))
+        base = PRESETS[base_name]
+
+        weights = dict(base.weights)
+        if "weights" in data:
+            w = _table(data["weights"], "weights", source)
+            for n in w:
+                _check_indicator(n, f"[weights] of {source}")
+            weights = {n: w[n] for n in w}
+
+        bands = dict(base.bands)
+        for n, spec in _table(data.get("bands", {}), "bands", source).items():
+            _check_indicator(n, f"[bands] of {source}")
+            bands[n] = _band_from(spec, n, source, bands.get(n))
+
+        tolerance = dict(base.tolerance)
+        for n, v in _table(data.get("tolerance", {}), "tolerance", source).items():
+            _check_indicator(n, f"[tolerance] of {source}")
+            tolerance[n] = v
+
+        fspec = _table(data.get("filters", {}), "filters", source)
+        _unknown_keys(fspec, FILTER_KEYS, f"[filters] of {source}")
+        fdict = base.filters.to_dict()
+        fdict.update(fspec)
+        filters = Filters(
+            countries=tuple(str(c).upper() for c in fdict.get("countries", ())),
+            exclude_countries=tuple(str(c).upper() for c in fdict.get("exclude_countries", ())),
+            continents=tuple(str(c).upper() for c in fdict.get("continents", ())),
+            min_population=fdict.get("min_population"),
+            max_population=fdict.get("max_population"),
+            min_level=dict(fdict.get("min_level", {})),
+        )
+        return cls(
+            name=str(data.get("name", Path(source).stem if source.endswith(".toml") else "custom")),
+            description=str(data.get("description", base.description)),
+            rationale=str(data.get("rationale", f"Custom scenario based on {base.name!r}.")),
+            weights=weights,
+            bands=bands,
+            tolerance=tolerance,
+            filters=filters,
+            max_per_country=data.get("max_per_country", base.max_per_country),
+            imputed_penalty=data.get("imputed_penalty", base.imputed_penalty),
+            required=tuple(data.get("required", base.required)),
+            require_complementary=data.get("require_complementary", base.require_complementary),
+        )
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike) -> Scenario:
+        """Read and validate a scenario file.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+        ...     _ = f.write('name = "rich"\\n[weights]\\ngdp_per_capita_usd = 1.0\\n')
+        >>> Scenario.from_toml(f.name).weight_array().tolist()
+        [0.0, 0.0, 1.0, 0.0]
+        """
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ScenarioError(f"Scenario file {str(path)!r} does not exist.") from None
+        except OSError as e:
+            raise ScenarioError(f"Cannot read scenario file {str(path)!r}: {e.strerror}.") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise ScenarioError(f"Scenario file {str(path)!r} is not valid TOML: {e}.") from None
+        return cls.from_dict(data, source=str(path))
+
+    def to_toml(self) -> str:
+        """An annotated TOML document that :meth:`from_toml` reads back to this scenario.
+
+        Examples
+        --------
+        >>> text = load_scenario("small-big").to_toml()
+        >>> Scenario.from_dict(tomllib.loads(text)) == load_scenario("small-big")
+        True
+        """
+        q = json.dumps  # a JSON string is a valid TOML basic string
+        lines = [
+            "# sistercity scenario. Edit and use with --scenario FILE.toml",
+            "# Unknown keys are errors. Anything left out is taken from the preset named by",
+            "# 'base'; a [weights] table, when present, replaces the base weights entirely.",
+            f"name = {q(self.name)}",
+            f"description = {q(self.description)}",
+            f"rationale = {q(self.rationale)}",
+            f"base = {q(self.name if self.name in PRESETS else 'small-big')}",
+            "",
+            "# Diversity: at most this many shortlisted cities per country (>= 1).",
+            f"max_per_country = {int(self.max_per_country)}",
+            "# An imputed value's desirability is multiplied by (1 - imputed_penalty).",
+            f"imputed_penalty = {_num(self.imputed_penalty)}",
+            "# Gates: zero desirability on a required indicator excludes a candidate;",
+            "# require_complementary keeps only pairs where each side leads on something.",
+            f"required = [{', '.join(q(r) for r in self.required)}]",
+            f"require_complementary = {str(self.require_complementary).lower()}",
+            "",
+            "# Weights (>= 0, not all zero); normalised by their sum.",
+            "[weights]",
+            *(f"{n} = {_num(self.weights.get(n, 0.0))}" for n in INDICATOR_NAMES),
+            "",
+            "# Desirability bands: 0 at or beyond min and max, 1 on [lo, hi], linear between.",
+            "# Ratios foreign/local for population, area_km2, gdp_per_capita_usd (inf allowed",
+            "# for max); the difference foreign - local for hdi. two_sided = true applies the",
+            "# band to the gap whichever side leads.",
+        ]
+        for n in INDICATOR_NAMES:
+            b = self.bands.get(n)
+            if b is None:
+                continue
+            lines += [
+                f"[bands.{n}]",
+                f"min = {_num(b.min)}",
+                f"lo = {_num(b.lo)}",
+                f"hi = {_num(b.hi)}",
+                f"max = {_num(b.max)}",
+                f"two_sided = {str(b.two_sided).lower()}",
+                "",
+            ]
+        lines += [
+            "# Symmetry tolerance: a ratio within this factor either way (hdi: a difference)",
+            "# counts as the same size.",
+            "[tolerance]",
+            *(f"{n} = {_num(v)}" for n, v in self.tolerance.items()),
+            "",
+            "# Default filters (command-line options override them).",
+            "[filters]",
+        ]
+        f = self.filters
+        lines += [
+            f"countries = [{', '.join(q(c) for c in f.countries)}]",
+            f"exclude_countries = [{', '.join(q(c) for c in f.exclude_countries)}]",
+            f"continents = [{', '.join(q(c) for c in f.continents)}]  # {' '.join(CONTINENTS)}",
+        ]
+        lines.append(
+            f"min_population = {_num(f.min_population)}"
+            if f.min_population is not None
+            else "# min_population = 100000"
+        )
+        lines.append(
+            f"max_population = {_num(f.max_population)}"
+            if f.max_population is not None
+            else "# max_population = 5000000"
+        )
+        lines += ["", "# Minimum data level per indicator: city, region, country, imputed, user."]
+        lines.append("[filters.min_level]")
+        lines += [f"{n} = {q(v)}" for n, v in f.min_level.items()] or ['# hdi = "region"']
+        return "\n".join(lines) + "\n"
+
+
+def _num(v: float) -> str:
+    if isinstance(v, float) and math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if isinstance(v, float) and v.is_integer():
+        return f"{v:.1f}"
+    return repr(v)
+
+
+def _table(value, key: str, source: str) -> dict:
+    if not isinstance(value, Mapping):
+        raise ScenarioError(f"{key} in {source} must be a table; got {value!r}.")
+    return dict(value)
+
+
+def _unknown_keys(data: Mapping, allowed, where: str) -> None:
+    unknown = [k for k in data if k not in allowed]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], allowed, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ScenarioError(
+            f"Unknown key {unknown[0]!r} in {where}; allowed: {', '.join(allowed)}.{hint}"
+        )
+
+
+def _band_from(spec, indicator: str, source: str, base: Band | None) -> Band:
+    where = f"[bands.{indicator}] of {source}"
+    if isinstance(spec, list):
+        if len(spec) != 4:
+            raise ScenarioError(f"{where} must list 4 numbers [min, lo, hi, max]; got {spec!r}.")
+        return Band(*spec)
+    if not isinstance(spec, Mapping):
+        raise ScenarioError(f"{where} must be a table or a list [min, lo, hi, max]; got {spec!r}.")
+    _unknown_keys(spec, BAND_KEYS, where)
+    start = base.__dict__ if base is not None else {}
+    missing = [k for k in ("min", "lo", "hi", "max") if k not in spec and k not in start]
+    if missing:
+        raise ScenarioError(f"{where} lacks {', '.join(missing)}.")
+    merged = {**start, **spec}
+    return Band(
+        merged["min"], merged["lo"], merged["hi"], merged["max"], merged.get("two_sided", False)
+    )
+
+
+# --------------------------------------------------------------------------- presets
+
+_SIZE_POP = Band(0.05, 0.25, 4.0, 20.0)
+_SIZE_AREA = Band(0.05, 0.2, 5.0, 25.0)
+
+_SMALL_BIG = Scenario(
+    name="small-big",
+    description="Partner richer (GDP per capita) and more developed (HDI); comparable scale.",
+    rationale=(
+        "Sinambela et al. (2025) find that Indonesian cities in Small-Big couplings, where "
+        "'Small' is the local city and 'Big' a foreign partner with a larger GDP per capita, "
+        "show higher economic outcomes (Bandung, Surabaya, Medan; Table 2: 20 of 31 "
+        "classified partners are Big). GDP per capita therefore carries the largest weight "
+        "and is a gate (a partner that is not richer scores 0 and is not shortlisted); HDI "
+        "('more developed') comes second, for knowledge and technology transfer. A partner "
+        "1.5x to 8x richer is fully desirable; beyond 20x the gap makes the relation one of "
+        "aid rather than reciprocity, so 'bigger' does not mean 'Tokyo for every town'. "
+        "Population and area only ask for a comparable scale of city government."
+    ),
+    weights={"gdp_per_capita_usd": 0.45, "hdi": 0.25, "population": 0.20, "area_km2": 0.10},
+    bands={
+        "gdp_per_capita_usd": Band(1.0, 1.5, 8.0, 20.0),
+        "hdi": Band(0.0, 0.03, 0.25, 0.40),
+        "population": _SIZE_POP,
+        "area_km2": _SIZE_AREA,
+    },
+    required=("gdp_per_capita_usd",),
+)
+
+_BIG_SMALL = Scenario(
+    name="big-small",
+    description="Partner poorer and less developed: the local city as the bigger partner.",
+    rationale=(
+        "Sinambela et al. (2025) conclude that the asymmetric models, Big-Small and "
+        "Small-Big, are the most beneficial for economic cooperation in Indonesia. In "
+        "Big-Small the local city leads: it can offer markets, know-how and investment "
+        "(South-South cooperation). The mirror of small-big: the partner's GDP per capita "
+        "between 1/8 and 1/1.5 of the local city's is fully desirable, 0 when it is not "
+        "poorer (gate) or poorer than 1/20."
+    ),
+    weights={"gdp_per_capita_usd": 0.45, "hdi": 0.25, "population": 0.20, "area_km2": 0.10},
+    bands={
+        "gdp_per_capita_usd": Band(0.05, 0.125, 1 / 1.5, 1.0),
+        "hdi": Band(-0.40, -0.25, -0.03, 0.0),
+        "population": _SIZE_POP,
+        "area_km2": _SIZE_AREA,
+    },
+    required=("gdp_per_capita_usd",),
+)
+
+_ASYMMETRIC = Scenario(
+    name="asymmetric",
+    description="A clear gap on every indicator, whichever side leads.",
+    rationale=(
+        "Sinambela et al. (2025): 'the best collaboration model is asymmetric' (Big-Small or "
+        "Small-Big), and symmetric pairings 'often struggle with overlapping interests and "
+        "lack of reciprocity'; Womack (2016): asymmetric relations can be stable and "
+        "mutually beneficial. Two-sided bands reward a gap of 1.5x to 8x (GDP per capita) "
+        "or 1.5x to 10x (population, area), or 0.03 to 0.25 HDI, in either direction."
+    ),
+    weights={"gdp_per_capita_usd": 0.40, "hdi": 0.20, "population": 0.25, "area_km2": 0.15},
+    bands={
+        "gdp_per_capita_usd": Band(1.0, 1.5, 8.0, 20.0, two_sided=True),
+        "hdi": Band(0.0, 0.03, 0.25, 0.40, two_sided=True),
+        "population": Band(1.0, 1.5, 10.0, 50.0, two_sided=True),
+        "area_km2": Band(1.0, 1.5, 10.0, 50.0, two_sided=True),
+    },
+)
+
+_SYMMETRIC = Scenario(
+    name="symmetric",
+    description="A partner of about the same size and development (Cohen's BB / SS).",
+    rationale=(
+        "Cohen (2020) found symmetric couplings, Big-Big and Small-Small, the more "
+        "favourable for Israeli cities, with an emphasis on Big-Big; he sized cities by "
+        "population, which therefore weighs most here. Sinambela et al. (2025) found the "
+        "opposite for Indonesia (Small-Small the least successful): use this scenario as "
+        "the contrast. Fully desirable within the symmetry tolerance (1.25x, 0.02 HDI), "
+        "0 beyond 3x to 5x or 0.08 HDI."
+    ),
+    weights={"population": 0.40, "gdp_per_capita_usd": 0.30, "hdi": 0.20, "area_km2": 0.10},
+    bands={
+        "gdp_per_capita_usd": Band(1 / 3, 0.8, 1.25, 3.0),
+        "hdi": Band(-0.08, -0.02, 0.02, 0.08),
+        "population": Band(0.25, 0.8, 1.25, 4.0),
+        "area_km2": Band(0.2, 0.8, 1.25, 5.0),
+    },
+)
+
+_COMPLEMENTARY = Scenario(
+    name="complementary",
+    description="Each side leads on some indicator: complementary resources.",
+    rationale=(
+        "Sinambela et al. (2025): 'coupling cities with complementary resources, rather "
+        "than equal status, enables more dynamic and outcome-driven engagements', and "
+        "reciprocity needs each side to bring something. A gate keeps only pairs in which "
+        "the foreign city leads on at least one indicator and the local city on another "
+        "(beyond the tolerance); two-sided bands then reward clear gaps, equally weighted."
+    ),
+    weights={"gdp_per_capita_usd": 0.25, "hdi": 0.25, "population": 0.25, "area_km2": 0.25},
+    bands={
+        "gdp_per_capita_usd": Band(1.0, 1.5, 10.0, 50.0, two_sided=True),
+        "hdi": Band(0.0, 0.03, 0.25, 0.40, two_sided=True),
+        "population": Band(1.0, 1.5, 10.0, 50.0, two_sided=True),
+        "area_km2": Band(1.0, 1.5, 10.0, 50.0, two_sided=True),
+    },
+    require_complementary=True,
+)
+
+PRESETS: dict[str, Scenario] = {
+    s.name: s for s in (_SMALL_BIG, _BIG_SMALL, _ASYMMETRIC, _SYMMETRIC, _COMPLEMENTARY)
+}
+"""The preset scenarios by name; ``small-big`` is the default."""
+
+DEFAULT_SCENARIO = "small-big"
+
+
+def preset_names() -> list[str]:
+    """Names of the preset scenarios, the default first."""
+    return list(PRESETS)
+
+
+def _unknown_preset_message(name: str, where: str = "scenario") -> str:
+    close = difflib.get_close_matches(name, list(PRESETS), n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else "."
+    return (
+        f"Unknown {where} {name!r}; presets: {', '.join(PRESETS)} (or a path to a .toml file){hint}"
+    )
+
+
+def load_scenario(name_or_path: str | os.PathLike | Scenario = DEFAULT_SCENARIO) -> Scenario:
+    """A preset by name, a scenario from a TOML file, or a :class:`Scenario` as is.
+
+    Examples
+    --------
+    >>> load_scenario("symmetric").name
+    'symmetric'
+    >>> load_scenario("smal-big")
+    Traceback (most recent call last):
+    ...
+    recommender.errors.ScenarioError: Unknown scenario 'smal-big'; presets: small-big, ...
+    """
+    if isinstance(name_or_path, Scenario):
+        return name_or_path
+    if isinstance(name_or_path, os.PathLike):
+        return Scenario.from_toml(name_or_path)
+    if not isinstance(name_or_path, str):
+        raise ScenarioError(
+            f"A scenario must be a preset name, a .toml path or a Scenario; "
+            f"got {type(name_or_path).__name__} {name_or_path!r}."
+        )
+    if name_or_path in PRESETS:
+        return PRESETS[name_or_path]
+    if name_or_path.lower().endswith(".toml") or os.path.sep in name_or_path:
+        return Scenario.from_toml(name_or_path)
+    raise ScenarioError(_unknown_preset_message(name_or_path))
