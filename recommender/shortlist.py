@@ -1,0 +1,942 @@
+"""The shortlist: the whole pipeline for one local city, returning a DataFrame.
+
+``recommend()`` resolves the local city, builds the candidate pool (every city of another
+country, minus existing partners, minus what the filters drop), computes the signed
+asymmetries and scores of the whole pool at once with numpy (no Python loop over
+candidates), applies the scenario's gates, sorts deterministically (score descending, then
+``city_id`` ascending), applies the per-country diversity cap, and explains the top rows.
+
+``recommend_naive()`` computes the same result with a plain Python loop over candidates:
+the reference for tests and for the benchmark (``benchmarks/bench_recommend.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from recommender._common import get_cities, get_ties, partner_ids, resolve_local
+from recommender.coupling import (
+    BIG_CITY_POPULATION,
+    DEFAULT_COMPOSITE_WEIGHTS,
+    asymmetry_tolerance,
+    class_names,
+    classify_asymmetry,
+    composite_size,
+    composite_weights_array,
+    coupling_labels,
+    display_asymmetry,
+    ratio_column,
+)
+from recommender.errors import FilterError
+from recommender.features import HDI_SCALE, haversine_km, signed_asymmetry, transforms_for
+from recommender.indicators import BY_NAME, INDICATOR_NAMES, LEVEL_RANK, LEVELS
+from recommender.scenarios import CONTINENTS, DEFAULT_SCENARIO, Scenario, load_scenario
+from recommender.scoring import METHODS, ScoreResult, score_asymmetry, topsis
+
+ROUND_DECIMALS = 12
+"""Scores are compared at this precision when sorting, so that floating-point noise (e.g.
+a sum taken in another order) never reorders candidates that tie; ties go to the smaller
+``city_id``."""
+
+# indicators in the order people read them in the "why" text: the economy first
+_WHY_ORDER = ("gdp_per_capita_usd", "hdi", "population", "area_km2")
+_NOUNS = {
+    "gdp_per_capita_usd": "GDP per capita",
+    "hdi": "HDI",
+    "population": "population",
+    "area_km2": "area",
+}
+
+
+def output_columns(indicators: Sequence[str] = INDICATOR_NAMES) -> list[str]:
+    """Columns of the DataFrame returned by :func:`recommend`, in order."""
+    cols = [
+        "rank",
+        "city_id",
+        "name",
+        "country_code",
+        "country_name",
+        "admin1_name",
+        "score",
+        "coupling",
+    ]
+    for n in indicators:
+        cols += [ratio_column(n), f"{n}_class", f"{n}_contribution", f"{n}_level"]
+    return cols + ["distance_km", "existing_partner", "why"]
+
+
+# --------------------------------------------------------------------------- options
+
+
+@dataclass
+class Options:
+    """Validated options of one :func:`recommend` call (scenario defaults merged in)."""
+
+    scenario: Scenario
+    method: str = "wsm"
+    top: int = 10
+    include_partners: bool = False
+    include_domestic: bool = False
+    countries: tuple[str, ...] = ()
+    exclude_countries: tuple[str, ...] = ()
+    continents: tuple[str, ...] = ()
+    min_population: float | None = None
+    max_population: float | None = None
+    min_level: dict[str, str] = field(default_factory=dict)
+    max_per_country: int = 2
+    overrides: dict[str, float] = field(default_factory=dict)
+    hdi_scale: float = HDI_SCALE
+
+    def filters(self) -> dict:
+        """The filters in force, for ``df.attrs`` and messages."""
+        return {
+            "countries": list(self.countries),
+            "exclude_countries": list(self.exclude_countries),
+            "continents": list(self.continents),
+            "min_population": self.min_population,
+            "max_population": self.max_population,
+            "min_level": dict(self.min_level),
+            "max_per_country": self.max_per_country,
+            "include_partners": self.include_partners,
+            "include_domestic": self.include_domestic,
+        }
+
+
+def _codes(value, what: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [value]
+    try:
+        return tuple(str(v).strip() for v in value)
+    except TypeError:
+        raise FilterError(f"{what} must be a list of country codes; got {value!r}.") from None
+
+
+def _number_or_none(value, what: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise FilterError(f"{what} must be a number; got {value!r}.")
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise FilterError(f"{what} must be a finite number >= 0; got {value!r}.")
+    return value
+
+
+def _resolve_country_codes(codes: tuple[str, ...], cities: pd.DataFrame, what: str) -> tuple:
+    """Map ISO2 codes or country names to the codes in the table; unknown ones are errors."""
+    if not codes:
+        return ()
+    table = cities[["country_code", "country_name"]].drop_duplicates("country_code")
+    known = set(table["country_code"].astype(str))
+    by_name = {str(n).casefold(): str(c) for c, n in table.itertuples(index=False)}
+    out = []
+    for code in codes:
+        if code.upper() in known:
+            out.append(code.upper())
+        elif code.casefold() in by_name:
+            out.append(by_name[code.casefold()])
+        else:
+            import difflib
+
+            close = difflib.get_close_matches(code.casefold(), list(by_name), n=3, cutoff=0.6)
+            hint = (
+                "; closest: " + ", ".join(f"{by_name[c]} ({c.title()})" for c in close)
+                if close
+                else "; use an ISO 3166-1 alpha-2 code such as JP or KR"
+            )
+            raise FilterError(f"Unknown country code {code!r} in {what}{hint}.")
+    return tuple(dict.fromkeys(out))
+
+
+def validate_options(
+    scenario,
+    cities: pd.DataFrame,
+    *,
+    top=10,
+    method="wsm",
+    include_partners=False,
+    include_domestic=False,
+    countries=None,
+    exclude_countries=None,
+    continents=None,
+    min_population=None,
+    max_population=None,
+    min_level=None,
+    max_per_country=None,
+    overrides=None,
+    feasibility=None,
+    hdi_scale=HDI_SCALE,
+) -> Options:
+    """Check every option of :func:`recommend`, merge the scenario's defaults, or raise."""
+    scen = load_scenario(scenario)
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+        raise FilterError(f"top must be an integer >= 1; got {top!r}.")
+    if method not in METHODS:
+        raise FilterError(f"Unknown method {method!r}; allowed: {', '.join(METHODS)}.")
+    if feasibility is not None:
+        # Reserved hook: the learned feasibility factor (models/, a later issue) will be a
+        # separate, optional column and never mixed into the score silently.
+        raise FilterError("feasibility is not available yet; pass feasibility=None (the default).")
+    f = scen.filters
+    countries_ = _codes(countries, "countries")
+    exclude_ = _codes(exclude_countries, "exclude_countries")
+    countries_ = _resolve_country_codes(
+        f.countries if countries_ is None else countries_, cities, "countries"
+    )
+    exclude_ = _resolve_country_codes(
+        f.exclude_countries if exclude_ is None else exclude_, cities, "exclude_countries"
+    )
+    conts = _codes(continents, "continents")
+    conts = tuple(c.upper() for c in (f.continents if conts is None else conts))
+    for c in conts:
+        if c not in CONTINENTS:
+            raise FilterError(f"Unknown continent {c!r}; allowed: {', '.join(CONTINENTS)}.")
+    mn = _number_or_none(min_population, "min_population")
+    mx = _number_or_none(max_population, "max_population")
+    mn = f.min_population if mn is None else mn
+    mx = f.max_population if mx is None else mx
+    if mn is not None and mx is not None and mn > mx:
+        raise FilterError(f"min_population ({mn:g}) is greater than max_population ({mx:g}).")
+    levels = dict(f.min_level)
+    if min_level is not None:
+        if not isinstance(min_level, Mapping):
+            raise FilterError(
+                f"min_level must map indicators to levels, e.g. {{'hdi': 'region'}}; got {min_level!r}."
+            )
+        levels.update(min_level)
+    for name, level in levels.items():
+        if name not in INDICATOR_NAMES:
+            raise FilterError(
+                f"Unknown indicator {name!r} in min_level; allowed: {', '.join(INDICATOR_NAMES)}."
+            )
+        if level not in LEVELS or level == "missing":
+            allowed = ", ".join(lv for lv in LEVELS if lv != "missing")
+            raise FilterError(f"Unknown data level {level!r} for {name!r}; allowed: {allowed}.")
+    if max_per_country is None:
+        cap = scen.max_per_country
+    elif (
+        isinstance(max_per_country, bool)
+        or not isinstance(max_per_country, (int, np.integer))
+        or max_per_country < 1
+    ):
+        raise FilterError(f"max_per_country must be an integer >= 1; got {max_per_country!r}.")
+    else:
+        cap = int(max_per_country)
+    ov = {}
+    for name, value in dict(overrides or {}).items():
+        if name not in INDICATOR_NAMES:
+            raise FilterError(
+                f"Unknown indicator {name!r} in overrides; allowed: {', '.join(INDICATOR_NAMES)}."
+            )
+        v = _number_or_none(value, f"The override for {name!r}")
+        if BY_NAME[name].transform == "log" and v <= 0:
+            raise FilterError(f"The override for {name!r} must be > 0; got {value!r}.")
+        if name == "hdi" and v > 1:
+            raise FilterError(f"The override for 'hdi' must be in [0, 1]; got {value!r}.")
+        ov[name] = v
+    return Options(
+        scenario=scen,
+        method=method,
+        top=int(top),
+        include_partners=bool(include_partners),
+        include_domestic=bool(include_domestic),
+        countries=countries_,
+        exclude_countries=exclude_,
+        continents=conts,
+        min_population=mn,
+        max_population=mx,
+        min_level=levels,
+        max_per_country=cap,
+        overrides=ov,
+        hdi_scale=float(hdi_scale),
+    )
+
+
+def apply_overrides(local: pd.Series, overrides: Mapping[str, float]) -> pd.Series:
+    """The local city's row with what-if values, marked level ``user``."""
+    if not overrides:
+        return local
+    local = local.copy()
+    for name, value in overrides.items():
+        local[name] = value
+        local[f"{name}_level"] = "user"
+        local[f"{name}_source"] = "user override"
+    return local
+
+
+# --------------------------------------------------------------------------- the pool
+
+
+@dataclass
+class Pool:
+    """Everything computed about one local city against its candidate pool.
+
+    ``positions`` index the rows of ``cities``; the arrays are aligned with them.
+    """
+
+    local: pd.Series
+    options: Options
+    cities: pd.DataFrame
+    positions: np.ndarray
+    city_id: np.ndarray
+    country: np.ndarray
+    asym: np.ndarray
+    result: ScoreResult
+    is_partner: np.ndarray
+    n_pool: int
+    steps: list[tuple[str, int]]
+
+    @property
+    def score(self) -> np.ndarray:
+        return self.result.score
+
+    def order(self, limit: int | None = None) -> np.ndarray:
+        """Eligible candidates, best first: score descending, then city_id ascending.
+
+        With ``limit``, only (at least) the ``limit`` best are sorted: every candidate
+        scoring at least the ``limit``-th best score is kept, so ties at the cut are not
+        split arbitrarily.
+        """
+        elig = np.flatnonzero(self.result.eligible)
+        key = np.round(self.result.score[elig], ROUND_DECIMALS)
+        if limit is not None and limit < len(elig):
+            kth = np.partition(key, len(key) - limit)[len(key) - limit]
+            keep = key >= kth
+            elig, key = elig[keep], key[keep]
+        return elig[np.lexsort((self.city_id[elig], -key))]
+
+
+def _level_array(cities: pd.DataFrame, name: str, positions=None) -> np.ndarray:
+    col = f"{name}_level"
+    if col not in cities.columns:
+        n = len(cities) if positions is None else len(positions)
+        return np.full(n, "", dtype=object)
+    arr = cities[col].to_numpy(dtype=object)
+    return arr if positions is None else arr[positions]
+
+
+def _level_ok(levels: np.ndarray, minimum: str) -> np.ndarray:
+    """Candidates whose data level is at least ``minimum`` (a user value counts as city)."""
+    allowed = [lv for lv in LEVELS if LEVEL_RANK[lv] <= LEVEL_RANK[minimum] and lv != "missing"]
+    allowed.append("user")
+    return np.isin(levels, allowed)
+
+
+def build_pool(
+    city,
+    scenario=DEFAULT_SCENARIO,
+    *,
+    cities: pd.DataFrame | None = None,
+    ties: pd.DataFrame | None = None,
+    country: str | None = None,
+    **options,
+) -> Pool:
+    """Resolve the local city, filter the candidates and score them all (vectorised)."""
+    cities = get_cities(cities)
+    opts = validate_options(scenario, cities, **options)
+    local = apply_overrides(resolve_local(city, cities, country), opts.overrides)
+    ties = get_ties(ties)
+    local_id = int(local["city_id"])
+    local_cc = str(local["country_code"])
+
+    ids = cities["city_id"].to_numpy(dtype=np.int64)
+    cc = cities["country_code"].to_numpy(dtype=object)
+    keep = ids != local_id
+    steps: list[tuple[str, int]] = [("all cities but the local one", int(keep.sum()))]
+
+    def step(desc: str, mask: np.ndarray) -> None:
+        nonlocal keep
+        keep &= mask
+        steps.append((desc, int(keep.sum())))
+
+    if not opts.include_domestic:
+        step(f"other countries than {local_cc} (include_domestic=True keeps them)", cc != local_cc)
+    if opts.countries:
+        step(f"countries={list(opts.countries)}", np.isin(cc, list(opts.countries)))
+    if opts.exclude_countries:
+        step(
+            f"exclude_countries={list(opts.exclude_countries)}",
+            ~np.isin(cc, list(opts.exclude_countries)),
+        )
+    if opts.continents:
+        if "continent" not in cities.columns:
+            raise FilterError("The cities table has no 'continent' column to filter on.")
+        step(
+            f"continents={list(opts.continents)}",
+            np.isin(cities["continent"].to_numpy(dtype=object), list(opts.continents)),
+        )
+    if opts.min_population is not None or opts.max_population is not None:
+        pop = cities["population"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            ok = ~np.isnan(pop)
+            if opts.min_population is not None:
+                ok &= pop >= opts.min_population
+            if opts.max_population is not None:
+                ok &= pop <= opts.max_population
+        desc = f"population in [{opts.min_population or 0:g}, {opts.max_population or math.inf:g}]"
+        step(desc, ok)
+    for name, level in opts.min_level.items():
+        step(f"min_level {name}>={level}", _level_ok(_level_array(cities, name), level))
+    partners = partner_ids(local_id, ties)
+    is_partner_all = np.isin(ids, partners)
+    if not opts.include_partners and len(partners):
+        step("not an existing partner (include_partners=True keeps them)", ~is_partner_all)
+
+    positions = np.flatnonzero(keep)
+    if len(positions) == 0:
+        raise FilterError(
+            "No candidate city is left after the filters: "
+            + "; ".join(f"{d}: {n} left" for d, n in steps)
+            + ". Relax one of them."
+        )
+
+    names = INDICATOR_NAMES
+    local_vals = np.array([_float(local.get(n)) for n in names])
+    cand_vals = cities[list(names)].to_numpy(dtype=float)[positions]
+    asym = signed_asymmetry(local_vals, cand_vals, transforms_for(names), opts.hdi_scale)
+    imputed = np.zeros(asym.shape, dtype=bool)
+    for j, n in enumerate(names):
+        local_imputed = local.get(f"{n}_level") == "imputed"
+        imputed[:, j] = local_imputed | (_level_array(cities, n, positions) == "imputed")
+    result = score_asymmetry(
+        asym, opts.scenario, imputed=imputed, method=opts.method, hdi_scale=opts.hdi_scale
+    )
+    return Pool(
+        local=local,
+        options=opts,
+        cities=cities,
+        positions=positions,
+        city_id=ids[positions],
+        country=cc[positions],
+        asym=asym,
+        result=result,
+        is_partner=is_partner_all[positions],
+        n_pool=int(len(ids) - 1),
+        steps=steps,
+    )
+
+
+def _float(x) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def cap_per_country(order: np.ndarray, country: np.ndarray, cap: int, top: int) -> np.ndarray:
+    """The first ``top`` of ``order`` keeping at most ``cap`` per country (vectorised).
+
+    Examples
+    --------
+    >>> cap_per_country(np.arange(5), np.array(["A", "A", "A", "B", "A"]), 2, 3).tolist()
+    [0, 1, 3]
+    """
+    if len(order) == 0:
+        return order
+    codes, _ = pd.factorize(country[order])
+    # rank of each candidate within its country, in score order: a stable sort by country
+    # keeps the score order inside each group
+    by_country = np.argsort(codes, kind="stable")
+    sorted_codes = codes[by_country]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    group_start = np.repeat(starts, np.diff(np.r_[starts, len(codes)]))
+    rank_in_country = np.empty(len(codes), dtype=np.int64)
+    rank_in_country[by_country] = np.arange(len(codes)) - group_start
+    return order[rank_in_country < cap][:top]
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _fmt_ratio(r: float) -> str:
+    return f"{r:.0f}×" if r >= 9.95 else f"{r:.1f}×"
+
+
+def _direction(classes: Iterable[str]) -> int | None:
+    """+1 foreign bigger, -1 smaller, 0 same, None mixed or unknown."""
+    s = set(classes) - {"Unknown"}
+    if not s:
+        return None
+    if s == {"Symmetry"}:
+        return 0
+    if "Big" in s and "Small" in s:
+        return None
+    return 1 if "Big" in s else -1
+
+
+def why_text(local_name: str, row: Mapping, hdi_scale: float = HDI_SCALE) -> str:
+    """One plain-English line: the main gaps, then the coupling on economy and size.
+
+    ``row`` maps ``<ratio column>``, ``<indicator>_class`` and ``<indicator>_level``.
+
+    Examples
+    --------
+    >>> row = {"gdp_per_capita_usd_ratio": 5.1, "gdp_per_capita_usd_class": "Big",
+    ...        "hdi_diff": 0.09, "hdi_class": "Big", "population_ratio": 1 / 3,
+    ...        "population_class": "Small", "area_km2_ratio": 1.1, "area_km2_class": "Symmetry"}
+    >>> why_text("Medan", row)
+    "GDP per capita 5.1× Medan's, HDI +0.09; Medan has 3.0× its population; similar area: Small-Big on the economy, complementary on size"
+    """
+    ahead, behind_log, behind_hdi, similar, unknown, imputed = [], [], [], [], [], []
+    for n in _WHY_ORDER:
+        cls = row.get(f"{n}_class", "Unknown")
+        v = row.get(ratio_column(n), np.nan)
+        noun = _NOUNS[n]
+        log = BY_NAME[n].transform == "log"
+        if row.get(f"{n}_level") == "imputed":
+            imputed.append(noun)
+        if cls == "Big":
+            ahead.append(
+                f"{BY_NAME[n].label} {_fmt_ratio(v)} {local_name}'s" if log else f"HDI {v:+.2f}"
+            )
+        elif cls == "Small":
+            if log:
+                behind_log.append(f"{_fmt_ratio(1 / v)} its {noun}")
+            else:
+                behind_hdi.append(f"HDI {v:+.2f}")
+        elif cls == "Symmetry":
+            similar.append(noun)
+        else:
+            unknown.append(noun)
+    econ = _direction(row.get(f"{n}_class", "Unknown") for n in ("gdp_per_capita_usd",))
+    if econ is None:
+        econ = _direction([row.get("hdi_class", "Unknown")])
+    size = _direction(row.get(f"{n}_class", "Unknown") for n in ("population", "area_km2"))
+    phrases = []
+    phrases.append(
+        {1: "Small-Big on the economy", -1: "Big-Small on the economy", 0: "similar economies"}.get(
+            econ, "economy unknown"
+        )
+    )
+    if size == 0:
+        phrases.append("similar in size")
+    elif size is None:
+        phrases.append("mixed on size")
+    elif econ in (1, -1) and size == -econ:
+        phrases.append("complementary on size")
+    elif econ in (1, -1):
+        phrases.append("bigger in size too" if size == 1 else "smaller in size too")
+    else:
+        phrases.append("bigger in size" if size == 1 else "smaller in size")
+    parts = []
+    if ahead:
+        parts.append(", ".join(ahead))
+    if behind_log or behind_hdi:
+        mine = [f"{local_name} has {_and(behind_log)}"] if behind_log else []
+        parts.append(", ".join(mine + behind_hdi))
+    if similar:
+        parts.append("similar " + _and(similar))
+    if unknown:
+        parts.append("no data on " + _and(unknown))
+    text = "; ".join(parts) + ": " + ", ".join(phrases)
+    if imputed:
+        text += f" ({_and(imputed)} imputed)"
+    return text
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _frame_for(pool: Pool, chosen: np.ndarray) -> pd.DataFrame:
+    """The output DataFrame for pool indices ``chosen`` (already ordered)."""
+    opts = pool.options
+    names = INDICATOR_NAMES
+    pos = pool.positions[chosen]
+    cities = pool.cities
+
+    def col(name: str, dtype=object) -> np.ndarray:
+        # one column at a time: taking rows of the whole 40-column table costs more
+        if name not in cities.columns:
+            return np.full(len(pos), "" if dtype is object else np.nan, dtype=dtype)
+        return cities[name].iloc[pos].to_numpy(dtype=dtype)
+
+    asym = pool.asym[chosen]
+    tol = asymmetry_tolerance(opts.scenario.tolerance, names, opts.hdi_scale)
+    codes = classify_asymmetry(asym, tol)
+    comp, ctol = composite_size(asym, composite_weights_array(DEFAULT_COMPOSITE_WEIGHTS), tol)
+    local_pop = _float(pool.local.get("population"))
+    out = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(chosen) + 1),
+            "city_id": pool.city_id[chosen],
+            "name": col("name"),
+            "country_code": col("country_code"),
+            "country_name": col("country_name"),
+            "admin1_name": col("admin1_name"),
+            "score": pool.score[chosen],
+            "coupling": coupling_labels(
+                comp, ctol, local_pop, BIG_CITY_POPULATION, col("population", float)
+            ),
+        }
+    )
+    for j, n in enumerate(names):
+        out[ratio_column(n)] = display_asymmetry(asym[:, j], n, opts.hdi_scale)
+        out[f"{n}_class"] = class_names(codes[:, j])
+        out[f"{n}_contribution"] = pool.result.contributions[chosen, j]
+        level = col(f"{n}_level").copy()
+        level[np.isnan(col(n, float))] = "missing"
+        out[f"{n}_level"] = level
+    out["distance_km"] = haversine_km(
+        _float(pool.local.get("latitude")),
+        _float(pool.local.get("longitude")),
+        col("latitude", float),
+        col("longitude", float),
+    )
+    out["existing_partner"] = pool.is_partner[chosen]
+    local_name = str(pool.local.get("name", pool.local["city_id"]))
+    # the only per-row Python: explanations for the few shortlisted rows
+    out["why"] = (
+        [why_text(local_name, r, opts.hdi_scale) for r in out.to_dict(orient="records")]
+        if len(out)
+        else pd.Series(dtype=object)
+    )
+    out = out[output_columns(names)]
+    out.attrs.update(_attrs(pool))
+    return out
+
+
+def _attrs(pool: Pool) -> dict:
+    opts = pool.options
+    local = pool.local
+    return {
+        "local_city_id": int(local["city_id"]),
+        "local_name": str(local.get("name", "")),
+        "local_country_code": str(local.get("country_code", "")),
+        "local_values": {n: _float(local.get(n)) for n in INDICATOR_NAMES},
+        "local_levels": {
+            n: ("missing" if math.isnan(_float(local.get(n))) else str(local.get(f"{n}_level", "")))
+            for n in INDICATOR_NAMES
+        },
+        "scenario": opts.scenario.name,
+        "method": opts.method,
+        "filters": opts.filters(),
+        "overrides": dict(opts.overrides),
+        "n_pool": pool.n_pool,
+        "n_candidates": int(len(pool.positions)),
+        "n_eligible": int(pool.result.eligible.sum()),
+        "filter_steps": [list(s) for s in pool.steps],
+        "hdi_scale": opts.hdi_scale,
+        "tolerance": dict(opts.scenario.tolerance),
+    }
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def recommend(
+    city: str | int | pd.Series,
+    scenario: str | Scenario = DEFAULT_SCENARIO,
+    *,
+    cities: pd.DataFrame | None = None,
+    ties: pd.DataFrame | None = None,
+    top: int = 10,
+    method: str = "wsm",
+    include_partners: bool = False,
+    include_domestic: bool = False,
+    countries: Sequence[str] | None = None,
+    exclude_countries: Sequence[str] | None = None,
+    continents: Sequence[str] | None = None,
+    min_population: float | None = None,
+    max_population: float | None = None,
+    min_level: Mapping[str, str] | None = None,
+    max_per_country: int | None = None,
+    overrides: Mapping[str, float] | None = None,
+    country: str | None = None,
+    feasibility=None,
+) -> pd.DataFrame:
+    """Shortlist foreign partner cities for a local city under a scenario.
+
+    Parameters
+    ----------
+    city : str, int or pandas.Series
+        The local city: a name (resolved by :func:`recommender.data.resolve_city`), a
+        GeoNames id, or a row of ``cities``.
+    scenario : str, path or Scenario, default "small-big"
+        A preset name, a TOML file, or a :class:`~recommender.scenarios.Scenario`.
+    cities, ties : pandas.DataFrame, optional
+        Default: the packaged tables (pass an empty ``ties`` for "no known partners").
+    top : int, default 10
+        Number of rows, >= 1.
+    method : {"wsm", "topsis"}
+        Weighted sum (default) or TOPSIS over the same desirabilities.
+    include_partners : bool, default False
+        Keep existing partners in the pool (marked ``existing_partner``).
+    include_domestic : bool, default False
+        Keep cities of the local city's own country.
+    countries, exclude_countries : list of str, optional
+        ISO2 codes or country names to keep / drop (default: the scenario's filters).
+    continents : list of str, optional
+        GeoNames continent codes to keep (AF AN AS EU NA OC SA).
+    min_population, max_population : float, optional
+        Candidate population bounds (>= 0, min <= max).
+    min_level : dict, optional
+        Minimum data level per indicator, e.g. ``{"hdi": "region"}``.
+    max_per_country : int, optional
+        Diversity cap; default the scenario's (2). Must be >= 1.
+    overrides : dict, optional
+        What-if values for the local city (indicator -> value), marked level ``user``.
+    country : str, optional
+        Disambiguates the local city's name.
+    feasibility : None
+        Reserved for the learned feasibility factor (a later issue); must be None.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :func:`output_columns`: ``rank, city_id, name, country_code,
+        country_name, admin1_name, score, coupling``, then per indicator the ratio
+        foreign / local (``hdi_diff`` for HDI), the class (Big / Small / Symmetry /
+        Unknown), the contribution to the score and the candidate's data level; then
+        ``distance_km, existing_partner, why``. ``df.attrs`` holds the local city, the
+        scenario, the method, the local city's data levels, the filters used and the pool
+        sizes (``n_pool``, ``n_candidates``, ``n_eligible``).
+
+    Raises
+    ------
+    FilterError
+        Invalid options, unknown country codes, or filters that leave no candidate.
+    ScenarioError, UnknownCityError, AmbiguousCityError
+
+    Examples
+    --------
+    >>> df = recommend("Medan", top=5)  # doctest: +SKIP
+    >>> df[["rank", "name", "country_code", "score", "coupling"]]  # doctest: +SKIP
+    """
+    pool = build_pool(
+        city,
+        scenario,
+        cities=cities,
+        ties=ties,
+        country=country,
+        top=top,
+        method=method,
+        include_partners=include_partners,
+        include_domestic=include_domestic,
+        countries=countries,
+        exclude_countries=exclude_countries,
+        continents=continents,
+        min_population=min_population,
+        max_population=max_population,
+        min_level=min_level,
+        max_per_country=max_per_country,
+        overrides=overrides,
+        feasibility=feasibility,
+    )
+    return _frame_for(pool, select(pool))
+
+
+def select(pool: Pool) -> np.ndarray:
+    """Pool indices of the shortlist: gates, order, per-country cap, top-k.
+
+    Sorting all 34k candidates is the costliest step, so only the best few hundred are
+    sorted; the window doubles until the cap can be honoured or the pool is exhausted.
+    """
+    opts = pool.options
+    n_eligible = int(pool.result.eligible.sum())
+    limit = max(64, 8 * opts.top * opts.max_per_country)
+    while True:
+        order = pool.order(limit if limit < n_eligible else None)
+        chosen = cap_per_country(order, pool.country, opts.max_per_country, opts.top)
+        if len(chosen) == opts.top or len(order) >= n_eligible:
+            return chosen
+        limit *= 4
+
+
+# --------------------------------------------------------------------------- naive reference
+
+
+def _d_scalar(a: float, band: Sequence[float], two_sided: bool) -> float:
+    if math.isnan(a):
+        return math.nan
+    x = abs(a) if two_sided else a
+    mn, lo, hi, mx = band
+    if lo <= x <= hi:
+        return 1.0
+    if x < lo:
+        if mn == -math.inf:
+            return 1.0
+        return 0.0 if x <= mn else (x - mn) / (lo - mn)
+    if mx == math.inf:
+        return 1.0
+    return 0.0 if x >= mx else (mx - x) / (mx - hi)
+
+
+def recommend_naive(
+    city: str | int | pd.Series,
+    scenario: str | Scenario = DEFAULT_SCENARIO,
+    *,
+    cities: pd.DataFrame | None = None,
+    ties: pd.DataFrame | None = None,
+    country: str | None = None,
+    **options,
+) -> pd.DataFrame:
+    """Reference implementation of :func:`recommend`: a Python loop over candidates.
+
+    Same arguments and result; deliberately simple and slow. Used to check the vectorised
+    engine (identical rankings) and as the benchmark baseline.
+    """
+    cities = get_cities(cities)
+    opts = validate_options(scenario, cities, **options)
+    local = apply_overrides(resolve_local(city, cities, country), opts.overrides)
+    ties = get_ties(ties)
+    scen = opts.scenario
+    names = INDICATOR_NAMES
+    local_id = int(local["city_id"])
+    partners = set(partner_ids(local_id, ties).tolist())
+    tol = [
+        math.log(scen.tolerance[n])
+        if BY_NAME[n].transform == "log"
+        else scen.tolerance[n] / opts.hdi_scale
+        for n in names
+    ]
+    bands = {}
+    for n in names:
+        b = scen.bands.get(n)
+        if b is None:
+            bands[n] = ((-math.inf, -math.inf, math.inf, math.inf), False)
+        elif BY_NAME[n].transform == "log":
+            bands[n] = (
+                tuple(math.log(v) if v > 0 else -math.inf for v in b.as_list()),
+                b.two_sided,
+            )
+        else:
+            bands[n] = (tuple(v / opts.hdi_scale for v in b.as_list()), b.two_sided)
+    weights = [float(scen.weights.get(n, 0.0)) for n in names]
+    wsum = sum(weights)
+    local_vals = [_float(local.get(n)) for n in names]
+
+    rows = []  # (position, asym list, d list, eligible)
+    for pos, r in enumerate(cities.to_dict(orient="records")):
+        if int(r["city_id"]) == local_id:
+            continue
+        if not opts.include_domestic and r["country_code"] == local["country_code"]:
+            continue
+        if opts.countries and r["country_code"] not in opts.countries:
+            continue
+        if r["country_code"] in opts.exclude_countries:
+            continue
+        if opts.continents and r.get("continent") not in opts.continents:
+            continue
+        pop = _float(r["population"])
+        if opts.min_population is not None and not (pop >= opts.min_population):
+            continue
+        if opts.max_population is not None and not (pop <= opts.max_population):
+            continue
+        if any(
+            r.get(f"{n}_level") not in ("user",)
+            and LEVEL_RANK.get(r.get(f"{n}_level"), 99) > LEVEL_RANK[lv]
+            for n, lv in opts.min_level.items()
+        ):
+            continue
+        if not opts.include_partners and int(r["city_id"]) in partners:
+            continue
+        asym, d = [], []
+        for j, n in enumerate(names):
+            lv, cv = local_vals[j], _float(r[n])
+            if BY_NAME[n].transform == "log":
+                a = math.log(cv / lv) if (lv > 0 and cv > 0) else math.nan
+            else:
+                a = (cv - lv) / opts.hdi_scale
+            dj = _d_scalar(a, *bands[n])
+            if math.isnan(dj):
+                dj = 0.0
+            elif local.get(f"{n}_level") == "imputed" or r.get(f"{n}_level") == "imputed":
+                dj *= 1.0 - scen.imputed_penalty
+            asym.append(a)
+            d.append(dj)
+        eligible = all(d[names.index(n)] > 0 for n in scen.required)
+        if scen.require_complementary:
+            ahead = any(a > t for a, t in zip(asym, tol, strict=True) if not math.isnan(a))
+            behind = any(a < -t for a, t in zip(asym, tol, strict=True) if not math.isnan(a))
+            eligible = eligible and ahead and behind
+        rows.append((pos, asym, d, eligible))
+    if not rows:
+        raise FilterError("No candidate city is left after the filters. Relax one of them.")
+
+    if opts.method == "wsm":
+        scores = [
+            sum(w * dj for w, dj in zip(weights, d, strict=True)) / wsum for _, _, d, _ in rows
+        ]
+    else:
+        scores = _topsis_naive([d for _, _, d, _ in rows], weights)
+    ids = cities["city_id"].to_numpy(dtype=np.int64)
+    ranked = sorted(
+        (i for i, row in enumerate(rows) if row[3]),
+        key=lambda i: (-round(scores[i], ROUND_DECIMALS), ids[rows[i][0]]),
+    )
+    chosen, per_country = [], {}
+    for i in ranked:
+        code = cities["country_code"].iloc[rows[i][0]]
+        if per_country.get(code, 0) >= opts.max_per_country:
+            continue
+        per_country[code] = per_country.get(code, 0) + 1
+        chosen.append(i)
+        if len(chosen) == opts.top:
+            break
+
+    # package as a Pool so that the output is formatted by the same code as recommend()
+    positions = np.array([row[0] for row in rows], dtype=np.int64)
+    D = np.array([row[2] for row in rows], dtype=float)
+    w = np.array(weights)
+    # contributions are only displayed here; the check that matters is scores and ranking
+    contributions = D * (w / wsum) if opts.method == "wsm" else topsis(D, w)[1]
+    asym_arr = np.array([row[1] for row in rows], dtype=float)
+    result = ScoreResult(
+        score=np.array(scores),
+        contributions=contributions,
+        desirability=D,
+        missing=np.isnan(asym_arr),
+        imputed=np.zeros(D.shape, dtype=bool),
+        eligible=np.array([row[3] for row in rows]),
+    )
+    pool = Pool(
+        local=local,
+        options=opts,
+        cities=cities,
+        positions=positions,
+        city_id=ids[positions],
+        country=cities["country_code"].to_numpy(dtype=object)[positions],
+        asym=asym_arr,
+        result=result,
+        is_partner=np.isin(ids[positions], list(partners)),
+        n_pool=len(cities) - 1,
+        steps=[],
+    )
+    return _frame_for(pool, np.array(chosen, dtype=np.int64))
+
+
+def _topsis_naive(D: list[list[float]], w: list[float]) -> list[float]:
+    k = len(w)
+    wsum = sum(w)
+    norms = [math.sqrt(sum(row[j] ** 2 for row in D)) for j in range(k)]
+    V = [
+        [(row[j] / norms[j] if norms[j] > 0 else 0.0) * w[j] / wsum for j in range(k)] for row in D
+    ]
+    ideal = [max(v[j] for v in V) for j in range(k)]
+    anti = [min(v[j] for v in V) for j in range(k)]
+    out = []
+    for v in V:
+        sp = math.sqrt(sum((v[j] - ideal[j]) ** 2 for j in range(k)))
+        sm = math.sqrt(sum((v[j] - anti[j]) ** 2 for j in range(k)))
+        out.append(0.5 if sp + sm == 0 else sm / (sp + sm))
+    return out
+
+
+__all__ = [
+    "recommend",
+    "recommend_naive",
+    "build_pool",
+    "cap_per_country",
+    "output_columns",
+    "why_text",
+    "Options",
+    "Pool",
+]
