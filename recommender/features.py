@@ -142,9 +142,8 @@ def level_codes(levels, values=None) -> np.ndarray:
     A NaN value is ``missing`` whatever its level column says; an empty level is also
     ``missing``. Unknown level names raise ``ValueError`` naming them.
     """
-    cat = pd.Categorical(np.asarray(levels, dtype=object), categories=list(LEVELS))
-    codes = np.asarray(cat.codes, dtype=float)
     raw = pd.Series(np.asarray(levels, dtype=object))
+    codes = pd.Index(LEVELS).get_indexer(raw).astype(float)  # -1 where not a level
     unknown = (codes < 0) & raw.notna().to_numpy() & (raw.astype(str) != "").to_numpy()
     if unknown.any():
         bad = sorted(set(raw[unknown].astype(str)))

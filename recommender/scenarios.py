@@ -384,7 +384,7 @@ class Scenario:
         _unknown_keys(data, TOP_KEYS, source)
         base_name = data.get("base", "small-big")
         if base_name not in PRESETS:
-            raise ScenarioError(_unknown_preset_message(str(base_name), f"base in {source}"))
+            raise ScenarioError(_unknown_preset_message(str(base_name), "base", f" in {source}"))
         base = PRESETS[base_name]
 
         weights = dict(base.weights)
@@ -701,11 +701,12 @@ def preset_names() -> list[str]:
     return list(PRESETS)
 
 
-def _unknown_preset_message(name: str, where: str = "scenario") -> str:
+def _unknown_preset_message(name: str, what: str = "scenario", where: str = "") -> str:
     close = difflib.get_close_matches(name, list(PRESETS), n=1, cutoff=0.5)
     hint = f"; did you mean {close[0]!r}?" if close else "."
     return (
-        f"Unknown {where} {name!r}; presets: {', '.join(PRESETS)} (or a path to a .toml file){hint}"
+        f"Unknown {what} {name!r}{where}; presets: {', '.join(PRESETS)} (or a path to a "
+        f".toml file){hint}"
     )
 
 

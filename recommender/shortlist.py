@@ -391,9 +391,11 @@ def build_pool(
 
     positions = np.flatnonzero(keep)
     if len(positions) == 0:
+        # report the filters up to the one that emptied the pool
+        upto = next(i for i, (_, n) in enumerate(steps) if n == 0)
         raise FilterError(
             "No candidate city is left after the filters: "
-            + "; ".join(f"{d}: {n} left" for d, n in steps)
+            + "; ".join(f"{d}: {n} left" for d, n in steps[: upto + 1])
             + ". Relax one of them."
         )
 
