@@ -1,0 +1,159 @@
+"""Scoring: desirability bands, WSM and TOPSIS, contributions, data quality, Scorer."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import make_pipeline
+
+from recommender.features import FeatureBuilder, make_pairs
+from recommender.indicators import INDICATOR_NAMES
+from recommender.scenarios import PRESETS, Band, Scenario
+from recommender.scoring import (
+    Scorer,
+    desirability,
+    score_asymmetry,
+    topsis,
+    weighted_sum,
+    wsm_contributions,
+)
+
+BAND = np.log([1.0, 1.5, 8.0, 20.0])
+
+
+def test_desirability_trapezoid():
+    a = np.log([0.5, 1.0, math.sqrt(1.5), 1.5, 4.0, 8.0, math.sqrt(160), 20.0, 30.0])
+    d = desirability(a, BAND)
+    assert d.tolist() == pytest.approx([0, 0, 0.5, 1, 1, 1, 0.5, 0, 0])
+
+
+def test_desirability_nan_step_infinite_and_two_sided():
+    assert np.isnan(desirability(np.array([np.nan]), BAND))[0]
+    step = desirability(np.array([-0.1, 0.0, 0.1]), [0.0, 0.0, 1.0, 2.0])
+    assert step.tolist() == [0.0, 1.0, 1.0]
+    open_top = desirability(np.array([100.0]), [0.0, 1.0, 2.0, np.inf])
+    assert open_top.tolist() == [1.0]
+    two = desirability(np.log([1 / 4, 4.0, 1.0]), BAND, two_sided=True)
+    assert two.tolist() == [1.0, 1.0, 0.0]
+
+
+def test_weighted_sum_and_contributions():
+    D = np.array([[1.0, 0.5, 0.0, 1.0]])
+    w = np.array([2.0, 1.0, 1.0, 0.0])
+    assert weighted_sum(D, w)[0] == pytest.approx(2.5 / 4)
+    assert wsm_contributions(D, w).sum(axis=1)[0] == pytest.approx(2.5 / 4)
+
+
+def random_asym(n=500, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(0, 1.5, (n, 4))
+    a[rng.random((n, 4)) < 0.05] = np.nan
+    return a
+
+
+@pytest.mark.parametrize("method", ["wsm", "topsis"])
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_contributions_sum_to_score_exactly(method, name):
+    asym = random_asym()
+    imputed = np.random.default_rng(1).random(asym.shape) < 0.1
+    res = score_asymmetry(asym, PRESETS[name], imputed=imputed, method=method)
+    assert np.abs(res.contributions.sum(axis=1) - res.score).max() < 1e-9
+    assert res.score.min() >= 0 and res.score.max() <= 1
+    assert (res.contributions >= 0).all()
+
+
+def test_topsis_known_case():
+    D = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
+    s, c = topsis(D, np.array([1.0, 1.0]))
+    assert s.tolist() == pytest.approx([0.5, 0.5, 1.0, 0.0])
+    # the candidate strong on criterion 0 only gets all its credit from criterion 0
+    assert c[0].tolist() == pytest.approx([0.5, 0.0])
+    # degenerate pool: identical candidates share 0.5 by weight
+    s2, c2 = topsis(np.ones((3, 2)), np.array([3.0, 1.0]))
+    assert s2.tolist() == [0.5] * 3 and c2[0].tolist() == pytest.approx([0.375, 0.125])
+
+
+def test_missing_is_zero_and_flagged_imputed_is_penalised():
+    s = Scenario(
+        "t", "", "", {"gdp_per_capita_usd": 1.0, "hdi": 1.0},
+        {"gdp_per_capita_usd": Band(1.0, 1.5, 8.0, 20.0), "hdi": Band(0.0, 0.03, 0.25, 0.4)},
+        imputed_penalty=0.4,
+    )  # fmt: skip
+    asym = np.array([[0.0, 0.0, math.log(4), 1.5], [0.0, 0.0, math.log(4), np.nan]])
+    imputed = np.array([[False, False, True, False], [False] * 4])
+    res = score_asymmetry(asym, s, imputed=imputed)
+    assert res.desirability[0, 2] == pytest.approx(0.6)
+    assert res.score.tolist() == pytest.approx([(0.6 + 1.0) / 2, 0.5])
+    assert res.missing[1].tolist() == [False, False, False, True]
+
+
+def test_gates_required_and_complementary():
+    asym = np.array([[0.0, 0.0, math.log(0.5), 1.5], [2.0, -2.0, 0.0, 0.0], [0.5, 0.5, 0.0, 0.0]])
+    assert score_asymmetry(asym, PRESETS["small-big"]).eligible.tolist() == [False, False, False]
+    comp = score_asymmetry(asym, PRESETS["complementary"]).eligible
+    assert comp.tolist() == [True, True, False]
+
+
+def test_scores_are_invariant_to_population_and_area_units(toy):
+    cities, _ = toy
+    scaled = cities.copy()
+    scaled["population"] *= 1000
+    scaled["area_km2"] *= 1e6  # km² -> m²
+    for method in ("wsm", "topsis"):
+        a = make_pipeline(FeatureBuilder(), Scorer(method=method)).fit_transform(
+            make_pairs(cities.iloc[0], cities.iloc[1:])
+        )
+        b = make_pipeline(FeatureBuilder(), Scorer(method=method)).fit_transform(
+            make_pairs(scaled.iloc[0], scaled.iloc[1:])
+        )
+        assert np.allclose(a, b, atol=1e-12)
+
+
+def test_scorer_in_pipeline_with_pandas_output(toy):
+    cities, _ = toy
+    pairs = make_pairs(cities.iloc[0], cities.iloc[1:])
+    pipe = make_pipeline(FeatureBuilder(), Scorer("small-big")).set_output(transform="pandas")
+    out = pipe.fit_transform(pairs)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns[:5]) == ["score"] + [f"contribution_{n}" for n in INDICATOR_NAMES]
+    by_id = out.set_index(pairs["city_id_cand"].to_numpy())
+    assert by_id.loc[10, "score"] == pytest.approx(1.0)
+    assert by_id.loc[16, "score"] == pytest.approx(0.95)  # area imputed: 0.10 * 0.5 lost
+    assert by_id.loc[15, "n_missing"] == 1 and by_id.loc[15, "score"] == pytest.approx(0.75)
+    assert by_id.loc[11, "eligible"] == 0  # poorer: gated out of small-big
+    contrib = out[[f"contribution_{n}" for n in INDICATOR_NAMES]].sum(axis=1)
+    assert np.allclose(contrib, out["score"], atol=1e-9)
+
+
+def test_scorer_topsis_learns_reference_on_the_pool(toy):
+    cities, _ = toy
+    feats = (
+        FeatureBuilder()
+        .set_output(transform="pandas")
+        .fit_transform(make_pairs(cities.iloc[0], cities.iloc[1:]))
+    )
+    sc = Scorer(method="topsis").fit(feats)
+    norm, ideal, anti = sc.reference_
+    assert norm.shape == ideal.shape == anti.shape == (4,)
+    assert (ideal >= anti).all()
+
+
+def test_scorer_parameter_errors(toy):
+    cities, _ = toy
+    feats = (
+        FeatureBuilder()
+        .set_output(transform="pandas")
+        .fit_transform(make_pairs(cities.iloc[0], cities.iloc[1:]))
+    )
+    with pytest.raises(
+        ValueError, match="'method' parameter of Scorer must be one of wsm, topsis. Got 'ahp'"
+    ):
+        Scorer(method="ahp").fit(feats)
+    with pytest.raises(NotFittedError):
+        Scorer().transform(feats)
+    with pytest.raises(ValueError, match=r"Scorer needs the column\(s\) \['asym_hdi'\]"):
+        Scorer().fit(feats.drop(columns="asym_hdi"))
