@@ -1,0 +1,78 @@
+"""Scenario comparison and weight sensitivity on known cases."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from recommender.compare import compare, sensitivity
+from recommender.errors import ScenarioError
+from recommender.scenarios import Band, Scenario
+
+
+def test_compare_same_scenario_twice_agrees_perfectly(toy):
+    cities, ties = toy
+    res = compare(1, ["small-big", "small-big"], top=3, cities=cities, ties=ties)
+    assert res.names == ["small-big", "small-big (2)"]
+    assert (res.overlap.to_numpy() == 1.0).all()
+    assert res.spearman.iloc[0, 1] == pytest.approx(1.0)
+    assert res.kendall.iloc[0, 1] == pytest.approx(1.0)
+    assert (res.movers["move"] == 0).all()
+
+
+def test_compare_small_big_vs_big_small_disagree(toy):
+    cities, ties = toy
+    res = compare(1, ["small-big", "big-small", "symmetric"], top=3, cities=cities, ties=ties)
+    # disjoint shortlists: overlap 0; big-small has one eligible candidate (Poorville)
+    assert res.overlap.loc["small-big", "big-small"] == 0.0
+    assert res.overlap.loc["big-small", "big-small"] == 1.0
+    assert res.shortlists["big-small"]["name"].tolist() == ["Poorville"]
+    assert res.spearman.loc["small-big", "big-small"] < 0
+    assert res.kendall.loc["small-big", "big-small"] < 0
+    # side by side
+    assert res.side_by_side.loc[1, "small-big"] == "Richburg (JP)"
+    assert res.side_by_side.loc[1, "symmetric"] == "Twinton (MY)"
+    assert pd.isna(res.side_by_side.loc[2, "big-small"])
+    # the biggest mover is Poorville, driven by GDP per capita
+    top = res.movers.iloc[0]
+    assert top["name"] == "Poorville" and top["move"] > 0
+    assert top["driver"] == "gdp_per_capita_usd" and top["driver_change"] == pytest.approx(0.45)
+    assert set(res.to_dict()) >= {"overlap", "spearman", "movers", "shortlist:small-big"}
+
+
+def test_compare_overlap_known_partial_case(toy):
+    cities, ties = toy
+    # small-big top 3: Richburg, Osakaish, Imputa; asymmetric top 3: Kobeish, Richburg, Imputa
+    res = compare(1, ["small-big", "asymmetric"], top=3, cities=cities, ties=ties)
+    assert res.overlap.loc["small-big", "asymmetric"] == pytest.approx(2 / 3)
+    assert res.overlap.loc["asymmetric", "small-big"] == pytest.approx(2 / 3)
+
+
+def test_compare_needs_two_scenarios(toy):
+    cities, ties = toy
+    with pytest.raises(ScenarioError, match="compare needs at least two scenarios; got 1"):
+        compare(1, ["small-big"], cities=cities, ties=ties)
+
+
+def test_sensitivity_hdi_weight(toy):
+    cities, ties = toy
+    out = sensitivity(1, "small-big", "hdi", (0, 0.5, 1, 2), top=3, cities=cities, ties=ties)
+    assert out["factor"].tolist() == [0.0, 0.5, 1.0, 2.0]
+    assert out["weight"].tolist() == pytest.approx([0.0, 0.125, 0.25, 0.5])
+    base = out.set_index("factor").loc[1.0]
+    assert base["overlap"] == 1.0 and base["entered"] == [] and base["spearman"] == pytest.approx(1)
+    # without HDI the city with unknown HDI is no longer held back
+    zero = out.set_index("factor").loc[0.0]
+    assert zero["entered"] == ["Nohdi (KR)"] and zero["left"] == ["Imputa (DE)"]
+    assert zero["overlap"] == pytest.approx(2 / 3)
+
+
+def test_sensitivity_errors(toy):
+    cities, ties = toy
+    with pytest.raises(ScenarioError, match="Unknown indicator 'gdp'"):
+        sensitivity(1, "small-big", "gdp", cities=cities, ties=ties)
+    with pytest.raises(ScenarioError, match="Each factor must be a finite number >= 0; got -1"):
+        sensitivity(1, "small-big", "hdi", (-1, 1), cities=cities, ties=ties)
+    only_hdi = Scenario("h", "", "", {"hdi": 1.0}, {"hdi": Band(0, 0.03, 0.25, 0.4)})
+    with pytest.raises(ScenarioError, match="All weights are zero"):
+        sensitivity(1, only_hdi, "hdi", (0, 1), cities=cities, ties=ties)
