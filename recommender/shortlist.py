@@ -495,9 +495,7 @@ def why_text(local_name: str, row: Mapping, hdi_scale: float = HDI_SCALE) -> str
         if row.get(f"{n}_level") == "imputed":
             imputed.append(noun)
         if cls == "Big":
-            ahead.append(
-                f"{BY_NAME[n].label} {_fmt_ratio(v)} {local_name}'s" if log else f"HDI {v:+.2f}"
-            )
+            ahead.append(f"{noun} {_fmt_ratio(v)} {local_name}'s" if log else f"HDI {v:+.2f}")
         elif cls == "Small":
             if log:
                 behind_log.append(f"{_fmt_ratio(1 / v)} its {noun}")
@@ -538,6 +536,7 @@ def why_text(local_name: str, row: Mapping, hdi_scale: float = HDI_SCALE) -> str
     if unknown:
         parts.append("no data on " + _and(unknown))
     text = "; ".join(parts) + ": " + ", ".join(phrases)
+    text = text[:1].upper() + text[1:]
     if imputed:
         text += f" ({_and(imputed)} imputed)"
     return text
@@ -668,7 +667,8 @@ def recommend(
     top : int, default 10
         Number of rows, >= 1.
     method : {"wsm", "topsis"}
-        Weighted sum (default) or TOPSIS over the same desirabilities.
+        Weighted sum (default) or TOPSIS over the same desirabilities. TOPSIS normalises
+        over the candidate pool left after the filters, so its scores depend on them.
     include_partners : bool, default False
         Keep existing partners in the pool (marked ``existing_partner``).
     include_domestic : bool, default False

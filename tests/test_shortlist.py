@@ -293,3 +293,25 @@ def test_everyone_gated_returns_an_empty_frame(make_cities):
     df = recommend(1, cities=cities, ties=pd.DataFrame())
     assert df.empty and list(df.columns) == output_columns()
     assert df.attrs["n_candidates"] == 1 and df.attrs["n_eligible"] == 0
+
+
+# ------------------------------------------------------------------ packaged data
+
+
+@pytest.mark.slow
+def test_packaged_data_medan():
+    data = pytest.importorskip("recommender.data")
+    try:
+        cities, ties = data.load_cities(), data.load_ties()
+    except Exception as e:  # the tables are built by scripts/build_dataset.py
+        pytest.skip(f"packaged tables not available: {e}")
+    df = recommend("Medan", cities=cities, ties=ties)
+    assert len(df) == 10
+    assert (df["gdp_per_capita_usd_ratio"] > 1).all()
+    assert (df["country_code"] != "ID").all()
+    assert not df["existing_partner"].any()
+    assert (df["country_code"].value_counts() <= 2).all()
+    assert df.attrs["n_candidates"] > 30_000
+    t0 = time.perf_counter()
+    recommend(int(df.attrs["local_city_id"]), cities=cities, ties=ties)
+    assert time.perf_counter() - t0 < 0.5
