@@ -39,7 +39,6 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 
 import numpy as np
 
@@ -79,6 +78,26 @@ FILTER_KEYS = (
     "max_population",
     "min_level",
 )
+
+
+class FrozenDict(dict):
+    """A read-only dict: scenario mappings cannot be changed through a reference to a preset.
+
+    Unlike ``types.MappingProxyType`` it pickles and deep-copies, which scikit-learn's
+    ``clone`` and joblib need.
+    """
+
+    def _read_only(self, *args, **kwargs):
+        raise TypeError(
+            "Scenario mappings are read-only; use Scenario.with_weights() or "
+            "dataclasses.replace() to make a changed copy."
+        )
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _read_only  # type: ignore[assignment]
+    __ior__ = _read_only  # type: ignore[assignment]
+
+    def __reduce__(self):
+        return (FrozenDict, (dict(self),))
 
 
 def _is_log(indicator: str) -> bool:
@@ -273,9 +292,9 @@ class Scenario:
 
     def __post_init__(self) -> None:
         # freeze the mappings so a preset cannot be changed by accident through a reference
-        object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
-        object.__setattr__(self, "bands", MappingProxyType(dict(self.bands)))
-        object.__setattr__(self, "tolerance", MappingProxyType(dict(self.tolerance)))
+        object.__setattr__(self, "weights", FrozenDict(self.weights))
+        object.__setattr__(self, "bands", FrozenDict(self.bands))
+        object.__setattr__(self, "tolerance", FrozenDict(self.tolerance))
         object.__setattr__(self, "required", tuple(self.required))
         self.validate()
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
+import pickle
 import textwrap
 
 import numpy as np
@@ -202,10 +204,13 @@ def test_other_field_validation():
         Scenario("x", "", "", {"population": 1.0}, {})
 
 
-def test_presets_are_immutable():
+def test_presets_are_immutable_but_copyable():
     s = PRESETS["small-big"]
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="Scenario mappings are read-only"):
         s.weights["hdi"] = 9.0  # type: ignore[index]
+    with pytest.raises(TypeError, match="read-only"):
+        s.bands.update({})
+    assert copy.deepcopy(s) == s and pickle.loads(pickle.dumps(s)) == s
     assert s.with_weights(hdi=0.0).weights["hdi"] == 0.0
     assert s.weights["hdi"] == 0.25
 

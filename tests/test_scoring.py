@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 
@@ -155,5 +156,7 @@ def test_scorer_parameter_errors(toy):
         Scorer(method="ahp").fit(feats)
     with pytest.raises(NotFittedError):
         Scorer().transform(feats)
+    # a Scenario object as the parameter survives clone (deep copy)
+    assert clone(Scorer(scenario=PRESETS["symmetric"])).fit(feats).scenario_.name == "symmetric"
     with pytest.raises(ValueError, match=r"Scorer needs the column\(s\) \['asym_hdi'\]"):
         Scorer().fit(feats.drop(columns="asym_hdi"))
