@@ -250,6 +250,64 @@ def admin1_names(places: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+# GeoNames gives admin1 names in English where Global Data Lab uses the local name. These
+# translations (facts, not judgement) let the crosswalk find the region for the countries
+# with the most candidate cities; any admin1 not listed falls back to name matching.
+GDL_ALIASES = {
+    "DE": {
+        "Bavaria": "Bayern",
+        "Lower Saxony": "Niedersachsen",
+        "North Rhine-Westphalia": "Nordrhein-Westfalen",
+        "Rhineland-Palatinate": "Rheinland-Pfalz",
+        "Saxony": "Sachsen",
+        "Saxony-Anhalt": "Sachsen-Anhalt",
+        "Thuringia": "Thuringen",
+        "Hesse": "Hessen",
+    },
+    "ES": {
+        "Balearic Islands": "Illes Balears",
+        "Navarre": "Comunidad Foral de Navarra",
+        "Andalusia": "Andalucia",
+        "Canary Islands": "Canarias",
+        "Castille and Leon": "Castilla y Leon",
+        "Castille-La Mancha": "Castilla-la Mancha",
+        "Catalonia": "Cataluna",
+        "Basque Country": "Pais Vasco",
+        "Valencia": "Comunidad Valenciana",
+    },
+    "PL": {
+        "Lower Silesian Voivodeship": "Dolnoslaskie",
+        "Lodz Voivodeship": "Lodzkie",
+        "Lublin Voivodeship": "Lubelskie",
+        "Lubusz": "Lubuskie",
+        "Lesser Poland Voivodeship": "Malopolskie",
+        "Masovian Voivodeship": "Mazowieckie",
+        "Opole Voivodeship": "Opolskie",
+        "Subcarpathian Voivodeship": "Podkarpackie",
+        "Podlasie": "Podlaskie",
+        "Pomeranian Voivodeship": "Pomorskie",
+        "Silesian Voivodeship": "Slaskie",
+        "Warmian-Masurian Voivodeship": "Warminsko-Mazurskie",
+        "Greater Poland Voivodeship": "Wielkopolskie",
+        "West Pomeranian Voivodeship": "Zachodniopomorskie",
+    },
+    "PH": {
+        "Metro Manila": "National Capital Region",
+        "Autonomous Region in Muslim Mindanao": "ARMM",
+    },
+}
+_COMPASS = {
+    "north",
+    "south",
+    "east",
+    "west",
+    "central",
+    "northern",
+    "southern",
+    "eastern",
+    "western",
+}
+
 _GDL_STOP = {
     "region",
     "province",
@@ -312,8 +370,9 @@ def build_gdl_crosswalk(raw: Path, admin1: pd.DataFrame, countries: pd.DataFrame
         parts = [
             (r.GDLCODE, r.Region, p) for r in regions.itertuples() for p in _gdl_parts(r.Region)
         ]
+        aliases = GDL_ALIASES.get(cc, {})
         for a in a1.itertuples():
-            name = fold(a.admin1_name)
+            name = fold(aliases.get(a.admin1_name, a.admin1_name))
             name_core = " ".join(w for w in name.split() if w not in _GDL_STOP) or name
             hits = sorted({(code, reg) for code, reg, p in parts if p in (name, name_core)})
             method, score = "exact", 100.0
@@ -326,13 +385,20 @@ def build_gdl_crosswalk(raw: Path, admin1: pd.DataFrame, countries: pd.DataFrame
                 # Accept only a clear winner: a different region scoring as high means the
                 # name is ambiguous, and a wrong region is worse than the country value.
                 rivals = [s for s in scored if s[1] != best[1] and s[0] >= best[0]]
-                if best[0] >= 90 and not rivals:
+                # "England" is a token subset of "East of England": a region that adds a
+                # compass word names a part, not the whole; refuse it.
+                extra_compass = best[2] is not None and (
+                    set(fold(best[2]).split()) & _COMPASS
+                ) - set(name.split())
+                if best[0] >= 90 and not rivals and not extra_compass:
                     hits, method, score = [(best[1], best[2])], "fuzzy", float(best[0])
                 elif len(hits) > 1:
                     hits, method = [], "ambiguous"
                 else:
                     hits, method, score = [], "none", float(best[0])
             code, reg = hits[0] if hits else ("", "")
+            if code and a.admin1_name in aliases:
+                method = "alias"
             rows.append(
                 {
                     "country_code": cc,
