@@ -263,7 +263,8 @@ class Scenario:
     max_per_country : int, default 2
         At most this many shortlisted cities per country (diversity), >= 1.
     imputed_penalty : float, default 0.5
-        Desirability of an imputed value is multiplied by ``1 - imputed_penalty``.
+        The weight of an imputed value is multiplied by ``1 - imputed_penalty`` (TOPSIS:
+        its desirability).
     required : tuple of str
         Gate: candidates with zero desirability on any of these are not shortlisted.
     require_complementary : bool, default False
@@ -495,7 +496,7 @@ class Scenario:
             "",
             "# Diversity: at most this many shortlisted cities per country (>= 1).",
             f"max_per_country = {int(self.max_per_country)}",
-            "# An imputed value's desirability is multiplied by (1 - imputed_penalty).",
+            "# An imputed value's weight is multiplied by (1 - imputed_penalty).",
             f"imputed_penalty = {_num(self.imputed_penalty)}",
             "# Gates: zero desirability on a required indicator excludes a candidate;",
             "# require_complementary keeps only pairs where each side leads on something.",

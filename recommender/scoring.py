@@ -13,17 +13,23 @@ An infinite ``min`` / ``max`` means no ramp on that side (d stays 1); ``min == l
 step. A two-sided band applies to ``|a|``. Linear in the log ratio means "2x" is as far
 from "4x" as "4x" from "8x".
 
-**Data quality.** A missing value (NaN asymmetry) gets ``d_i = 0`` and is flagged: the
-candidate is not rewarded for what nobody knows, but it is not dropped either, unless the
-indicator is one of the scenario's ``required`` ones. An imputed value (either side's level
-is ``imputed``) gets ``d_i * (1 - imputed_penalty)``, default 0.5: an estimate counts half.
+**Data quality.** What is not known neither helps nor hurts, and what is only estimated
+counts less. Each candidate gets its own effective weights: ``w'_i = 0`` for a missing
+value (NaN asymmetry), ``w'_i = w_i (1 - imputed_penalty)`` for an imputed one (either
+side's level is ``imputed``; default penalty 0.5, so an estimate counts half), ``w'_i = w_i``
+otherwise. A missing value is flagged (its ``d_i`` is reported as 0) and the candidate is
+dropped only if the indicator is one of the scenario's ``required`` ones. Why not score a
+missing value 0? Area is missing for most foreign cities in the packaged data; a zero would
+hand the area weight to the few cities whose area is merely imputed.
 
-**Weighted sum (``method="wsm"``, default).** ``score = sum_i w_i d_i / sum_i w_i`` and the
-contribution of indicator i is ``w_i d_i / sum_i w_i``: the contributions add up to the
-score exactly, by construction.
+**Weighted sum (``method="wsm"``, default).** ``score = sum_i w'_i d_i / sum_i w'_i`` and
+the contribution of indicator i is ``w'_i d_i / sum_i w'_i``: the contributions add up to
+the score exactly, by construction. With no missing or imputed values this is the plain
+weighted mean ``sum_i w_i d_i / sum_i w_i``.
 
 **TOPSIS (``method="topsis"``).** Over the same desirability criteria (all benefit
-criteria): vector-normalise each column over the candidate pool, weight, take the ideal
+criteria; there a missing value keeps ``d_i = 0`` and an imputed one ``d_i (1 - penalty)``,
+because TOPSIS compares whole columns and has no per-candidate weights): vector-normalise each column over the candidate pool, weight, take the ideal
 (column max) and anti-ideal (column min) of the pool, and score each candidate by its
 closeness ``C = S- / (S+ + S-)`` in [0, 1], where ``S+`` / ``S-`` are the Euclidean
 distances to the ideal / anti-ideal. Contributions: ``C`` is shared among indicators in
@@ -118,9 +124,27 @@ def weighted_sum(D: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def wsm_contributions(D: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Per-indicator contributions ``w_i d_i / sum(w)``; rows add up to :func:`weighted_sum`."""
+    """Per-indicator contributions ``w_i d_i / sum(w)``; rows add up to :func:`weighted_sum`.
+
+    ``w`` is a weight vector (k,) or a per-candidate weight matrix (n, k); a row whose
+    weights are all zero contributes nothing.
+    """
     w = np.asarray(w, dtype=float)
-    return np.asarray(D, dtype=float) * (w / w.sum())
+    if w.ndim == 1:
+        return np.asarray(D, dtype=float) * (w / w.sum())
+    total = w.sum(axis=1, keepdims=True)
+    share = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+    return np.asarray(D, dtype=float) * share
+
+
+def effective_weights(
+    w: np.ndarray, missing: np.ndarray, imputed: np.ndarray, imputed_penalty: float
+) -> np.ndarray:
+    """Per-candidate weights: 0 where missing, ``w (1 - penalty)`` where imputed."""
+    W = np.broadcast_to(np.asarray(w, dtype=float), missing.shape).copy()
+    W[imputed] *= 1.0 - imputed_penalty
+    W[missing] = 0.0
+    return W
 
 
 def topsis_reference(D: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -236,12 +260,14 @@ def score_asymmetry(
     missing = np.isnan(D)
     D[missing] = 0.0
     imp = np.zeros_like(missing) if imputed is None else np.asarray(imputed, dtype=bool) & ~missing
-    if imp.any():
-        D = np.where(imp, D * (1.0 - scenario.imputed_penalty), D)
     if method == "wsm":
-        contributions = wsm_contributions(D, w)
-        score = contributions.sum(axis=1)
+        W = effective_weights(w, missing, imp, scenario.imputed_penalty)
+        contributions = wsm_contributions(D, W)
+        # a sum of shares of 1 can land a few ulps above 1; keep the documented range
+        score = np.minimum(contributions.sum(axis=1), 1.0)
     elif method == "topsis":
+        if imp.any():
+            D = np.where(imp, D * (1.0 - scenario.imputed_penalty), D)
         score, contributions = topsis(D, w, reference)
     else:
         raise ScenarioError(f"Unknown scoring method {method!r}; allowed: {', '.join(METHODS)}.")

@@ -36,7 +36,7 @@ from recommender.errors import FilterError
 from recommender.features import HDI_SCALE, haversine_km, signed_asymmetry, transforms_for
 from recommender.indicators import BY_NAME, INDICATOR_NAMES, LEVEL_RANK, LEVELS
 from recommender.scenarios import CONTINENTS, DEFAULT_SCENARIO, Scenario, load_scenario
-from recommender.scoring import METHODS, ScoreResult, score_asymmetry, topsis
+from recommender.scoring import METHODS, ScoreResult, score_asymmetry, topsis, wsm_contributions
 
 ROUND_DECIMALS = 12
 """Scores are compared at this precision when sorting, so that floating-point noise (e.g.
@@ -298,7 +298,12 @@ class Pool:
         return self.result.score
 
     def order(self, limit: int | None = None) -> np.ndarray:
-        """Eligible candidates, best first: score descending, then city_id ascending.
+        """Eligible candidates, best first.
+
+        Score descending; equal scores (common: inside a scenario's band every value is
+        equally desirable, and most foreign GDP figures are national) are ordered by data
+        quality (more indicators known at city, region or user level), then by population
+        (the larger city first), then by GeoNames id, so the order is stable and meaningful.
 
         With ``limit``, only (at least) the ``limit`` best are sorted: every candidate
         scoring at least the ``limit``-th best score is kept, so ties at the cut are not
@@ -310,7 +315,30 @@ class Pool:
             kth = np.partition(key, len(key) - limit)[len(key) - limit]
             keep = key >= kth
             elig, key = elig[keep], key[keep]
-        return elig[np.lexsort((self.city_id[elig], -key))]
+        fine, pop = tiebreak_keys(self.cities)
+        rows = self.positions[elig]
+        return elig[np.lexsort((self.city_id[elig], -pop[rows], -fine[rows], -key))]
+
+
+_TIEBREAK_CACHE: dict[int, tuple[pd.DataFrame, np.ndarray, np.ndarray]] = {}
+_FINE_LEVELS = ("city", "region", "user")
+
+
+def tiebreak_keys(cities: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``cities``: the number of indicators known at city, region or user level,
+    and the population (NaN as 0). Cached per table, since it does not depend on the scenario.
+    """
+    hit = _TIEBREAK_CACHE.get(id(cities))
+    if hit is not None and hit[0] is cities:
+        return hit[1], hit[2]
+    fine = np.zeros(len(cities), dtype=np.int64)
+    for n in INDICATOR_NAMES:
+        fine += cities[f"{n}_level"].isin(_FINE_LEVELS).to_numpy(dtype=np.int64)
+    pop = np.nan_to_num(cities["population"].to_numpy(dtype=float), nan=0.0)
+    if len(_TIEBREAK_CACHE) > 4:
+        _TIEBREAK_CACHE.clear()
+    _TIEBREAK_CACHE[id(cities)] = (cities, fine, pop)
+    return fine, pop
 
 
 def _level_array(cities: pd.DataFrame, name: str, positions=None) -> np.ndarray:
@@ -812,7 +840,6 @@ def recommend_naive(
         else:
             bands[n] = (tuple(v / opts.hdi_scale for v in b.as_list()), b.two_sided)
     weights = [float(scen.weights.get(n, 0.0)) for n in names]
-    wsum = sum(weights)
     local_vals = [_float(local.get(n)) for n in names]
 
     rows = []  # (position, asym list, d list, eligible)
@@ -840,7 +867,7 @@ def recommend_naive(
             continue
         if not opts.include_partners and int(r["city_id"]) in partners:
             continue
-        asym, d = [], []
+        asym, d, weff = [], [], []
         for j, n in enumerate(names):
             lv, cv = local_vals[j], _float(r[n])
             if BY_NAME[n].transform == "log":
@@ -848,31 +875,43 @@ def recommend_naive(
             else:
                 a = (cv - lv) / opts.hdi_scale
             dj = _d_scalar(a, *bands[n])
+            wj = weights[j]
             if math.isnan(dj):
-                dj = 0.0
+                dj, wj = 0.0, 0.0
             elif local.get(f"{n}_level") == "imputed" or r.get(f"{n}_level") == "imputed":
-                dj *= 1.0 - scen.imputed_penalty
+                if opts.method == "wsm":
+                    wj *= 1.0 - scen.imputed_penalty
+                else:
+                    dj *= 1.0 - scen.imputed_penalty
             asym.append(a)
             d.append(dj)
+            weff.append(wj)
         eligible = all(d[names.index(n)] > 0 for n in scen.required)
         if scen.require_complementary:
             ahead = any(a > t for a, t in zip(asym, tol, strict=True) if not math.isnan(a))
             behind = any(a < -t for a, t in zip(asym, tol, strict=True) if not math.isnan(a))
             eligible = eligible and ahead and behind
-        rows.append((pos, asym, d, eligible))
+        rows.append((pos, asym, d, eligible, weff))
     if not rows:
         raise FilterError("No candidate city is left after the filters. Relax one of them.")
 
     if opts.method == "wsm":
         scores = [
-            sum(w * dj for w, dj in zip(weights, d, strict=True)) / wsum for _, _, d, _ in rows
+            sum(w * dj for w, dj in zip(we, d, strict=True)) / sum(we) if sum(we) > 0 else 0.0
+            for _, _, d, _, we in rows
         ]
     else:
-        scores = _topsis_naive([d for _, _, d, _ in rows], weights)
+        scores = _topsis_naive([row[2] for row in rows], weights)
     ids = cities["city_id"].to_numpy(dtype=np.int64)
+    fine_all, pop_all = tiebreak_keys(cities)
     ranked = sorted(
         (i for i, row in enumerate(rows) if row[3]),
-        key=lambda i: (-round(scores[i], ROUND_DECIMALS), ids[rows[i][0]]),
+        key=lambda i: (
+            -round(scores[i], ROUND_DECIMALS),
+            -fine_all[rows[i][0]],
+            -pop_all[rows[i][0]],
+            ids[rows[i][0]],
+        ),
     )
     chosen, per_country = [], {}
     for i in ranked:
@@ -889,7 +928,8 @@ def recommend_naive(
     D = np.array([row[2] for row in rows], dtype=float)
     w = np.array(weights)
     # contributions are only displayed here; the check that matters is scores and ranking
-    contributions = D * (w / wsum) if opts.method == "wsm" else topsis(D, w)[1]
+    W = np.array([row[4] for row in rows], dtype=float)
+    contributions = wsm_contributions(D, W) if opts.method == "wsm" else topsis(D, w)[1]
     asym_arr = np.array([row[1] for row in rows], dtype=float)
     result = ScoreResult(
         score=np.array(scores),

@@ -192,9 +192,10 @@ TOY_ROWS = [
     # domestic and rich: excluded unless include_domestic
     dict(city_id=18, name="Capitalia", country_code="ID", population=10e6, area_km2=660.0,
          gdp_per_capita_usd=20000.0, hdi=0.85, latitude=-6.2, longitude=106.8),
-    # a second Japanese city, good: the per-country cap matters with a third
+    # a second Japanese city, good but only 1.4x richer (just below the small-big plateau):
+    # the per-country cap matters with a third
     dict(city_id=19, name="Osakaish", country_code="JP", population=2.6e6, area_km2=220.0,
-         gdp_per_capita_usd=19000.0, hdi=0.89, latitude=34.7, longitude=135.5),
+         gdp_per_capita_usd=7000.0, hdi=0.89, latitude=34.7, longitude=135.5),
     dict(city_id=20, name="Kobeish", country_code="JP", population=1.5e6, area_km2=550.0,
          gdp_per_capita_usd=18000.0, hdi=0.88, latitude=34.7, longitude=135.2),
 ]  # fmt: skip

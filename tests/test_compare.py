@@ -7,7 +7,8 @@ import pytest
 
 from recommender.compare import compare, sensitivity
 from recommender.errors import ScenarioError
-from recommender.scenarios import Band, Scenario
+from recommender.scenarios import Band, Scenario, load_scenario
+from recommender.shortlist import recommend
 
 
 def test_compare_same_scenario_twice_agrees_perfectly(toy):
@@ -54,17 +55,33 @@ def test_compare_needs_two_scenarios(toy):
         compare(1, ["small-big"], cities=cities, ties=ties)
 
 
-def test_sensitivity_hdi_weight(toy):
+def test_sensitivity_gdp_weight(toy):
     cities, ties = toy
-    out = sensitivity(1, "small-big", "hdi", (0, 0.5, 1, 2), top=3, cities=cities, ties=ties)
+    out = sensitivity(
+        1, "small-big", "gdp_per_capita_usd", (0, 0.5, 1, 2), top=3, cities=cities, ties=ties
+    )
     assert out["factor"].tolist() == [0.0, 0.5, 1.0, 2.0]
-    assert out["weight"].tolist() == pytest.approx([0.0, 0.125, 0.25, 0.5])
+    assert out["weight"].tolist() == pytest.approx([0.0, 0.225, 0.45, 0.9])
     base = out.set_index("factor").loc[1.0]
     assert base["overlap"] == 1.0 and base["entered"] == [] and base["spearman"] == pytest.approx(1)
-    # without HDI the city with unknown HDI is no longer held back
+
+    # each row must agree with a direct re-run under the re-weighted scenario
+    def top3(weight):
+        scen = load_scenario("small-big").with_weights(gdp_per_capita_usd=weight)
+        df = recommend(1, scen, top=3, cities=cities, ties=ties)
+        return [f"{n} ({c})" for n, c in zip(df["name"], df["country_code"])]
+
+    base_top = top3(0.45)
+    for factor in (0.0, 0.5, 2.0):
+        row = out.set_index("factor").loc[factor]
+        got = top3(0.45 * factor)
+        assert sorted(row["entered"]) == sorted(set(got) - set(base_top))
+        assert sorted(row["left"]) == sorted(set(base_top) - set(got))
+        assert row["overlap"] == pytest.approx(len(set(got) & set(base_top)) / 3)
+    # without the GDP weight, Osakaish (only 1.4x richer, below the plateau) is no longer
+    # held back and enters, pushing out Kobeish
     zero = out.set_index("factor").loc[0.0]
-    assert zero["entered"] == ["Nohdi (KR)"] and zero["left"] == ["Imputa (DE)"]
-    assert zero["overlap"] == pytest.approx(2 / 3)
+    assert zero["entered"] == ["Osakaish (JP)"] and zero["left"] == ["Kobeish (JP)"]
 
 
 def test_sensitivity_errors(toy):

@@ -78,18 +78,30 @@ def test_topsis_known_case():
     assert s2.tolist() == [0.5] * 3 and c2[0].tolist() == pytest.approx([0.375, 0.125])
 
 
-def test_missing_is_zero_and_flagged_imputed_is_penalised():
+def test_missing_drops_its_weight_imputed_counts_at_reduced_weight():
     s = Scenario(
         "t", "", "", {"gdp_per_capita_usd": 1.0, "hdi": 1.0},
         {"gdp_per_capita_usd": Band(1.0, 1.5, 8.0, 20.0), "hdi": Band(0.0, 0.03, 0.25, 0.4)},
         imputed_penalty=0.4,
     )  # fmt: skip
-    asym = np.array([[0.0, 0.0, math.log(4), 1.5], [0.0, 0.0, math.log(4), np.nan]])
-    imputed = np.array([[False, False, True, False], [False] * 4])
+    # row 0: GDP imputed and ideal (d=1), HDI +0.015 (half-way up the ramp, d=0.5)
+    # row 1: GDP ideal, HDI missing
+    # row 2: GDP imputed and poor (d=0), HDI ideal
+    asym = np.array(
+        [[0.0, 0.0, math.log(4), 0.15], [0.0, 0.0, math.log(4), np.nan], [0.0, 0.0, 0.0, 1.5]]
+    )
+    imputed = np.array([[False, False, True, False], [False] * 4, [False, False, True, False]])
     res = score_asymmetry(asym, s, imputed=imputed)
-    assert res.desirability[0, 2] == pytest.approx(0.6)
-    assert res.score.tolist() == pytest.approx([(0.6 + 1.0) / 2, 0.5])
-    assert res.missing[1].tolist() == [False, False, False, True]
+    # imputed GDP keeps its desirability but weighs 1 - 0.4 = 0.6
+    assert res.desirability[0, 2] == pytest.approx(1.0)
+    assert res.score[0] == pytest.approx((0.6 * 1.0 + 1.0 * 0.5) / 1.6)
+    # a missing value neither helps nor hurts: the score is the known GDP's alone
+    assert res.score[1] == pytest.approx(1.0)
+    assert res.desirability[1, 3] == 0.0 and res.missing[1].tolist() == [False, False, False, True]
+    assert res.contributions[1, 3] == 0.0
+    # a poor imputed value hurts, at reduced weight
+    assert res.score[2] == pytest.approx(1.0 / 1.6)
+    assert np.allclose(res.contributions.sum(axis=1), res.score, atol=1e-12)
 
 
 def test_gates_required_and_complementary():
@@ -123,8 +135,10 @@ def test_scorer_in_pipeline_with_pandas_output(toy):
     assert list(out.columns[:5]) == ["score"] + [f"contribution_{n}" for n in INDICATOR_NAMES]
     by_id = out.set_index(pairs["city_id_cand"].to_numpy())
     assert by_id.loc[10, "score"] == pytest.approx(1.0)
-    assert by_id.loc[16, "score"] == pytest.approx(0.95)  # area imputed: 0.10 * 0.5 lost
-    assert by_id.loc[15, "n_missing"] == 1 and by_id.loc[15, "score"] == pytest.approx(0.75)
+    # area imputed but inside the band: it counts at half weight and still scores 1
+    assert by_id.loc[16, "score"] == pytest.approx(1.0)
+    # HDI unknown: its weight is shared among the known indicators, all ideal here
+    assert by_id.loc[15, "n_missing"] == 1 and by_id.loc[15, "score"] == pytest.approx(1.0)
     assert by_id.loc[11, "eligible"] == 0  # poorer: gated out of small-big
     contrib = out[[f"contribution_{n}" for n in INDICATOR_NAMES]].sum(axis=1)
     assert np.allclose(contrib, out["score"], atol=1e-9)
