@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from pathlib import Path
+from types import SimpleNamespace
 
 import click
 import pandas as pd
@@ -251,6 +253,594 @@ def data_info(fmt: str) -> None:
     click.echo("UNDP HDR 2025; Global Data Lab SHDI; BPS; Kemendagri/BIG; Wikipedia CC BY-SA 4.0).")
 
 
+# ---------------------------------------------------------------------------------------
+# shared engine options
+
+
+def _split_codes(values: tuple[str, ...]) -> list[str] | None:
+    """``--countries JP,KR --countries AU`` -> ["JP", "KR", "AU"]."""
+    out = [v.strip() for item in values for v in item.split(",") if v.strip()]
+    return out or None
+
+
+def _pairs(values: tuple[str, ...], option: str, example: str, number: bool) -> dict:
+    out = {}
+    for item in values:
+        key, sep, val = item.partition("=")
+        if not sep or not key.strip() or not val.strip():
+            raise UserError(f"{option} expects INDICATOR=VALUE, e.g. {example}; got {item!r}")
+        key = key.strip()
+        if key not in INDICATOR_NAMES:
+            raise UserError(
+                f"{option}: unknown indicator {key!r}; allowed: {', '.join(INDICATOR_NAMES)}"
+            )
+        if number:
+            try:
+                out[key] = float(val.replace(",", ""))
+            except ValueError:
+                raise UserError(f"{option} {key}: {val!r} is not a number") from None
+        else:
+            out[key] = val.strip()
+    return out
+
+
+def engine_options(fn):
+    """Scenario, method and every filter of ``recommend``."""
+    opts = [
+        click.option(
+            "--scenario",
+            "scenario",
+            default="small-big",
+            show_default=True,
+            help="A preset (see `sistercity scenarios list`) or a scenario TOML file.",
+        ),
+        click.option(
+            "--method",
+            type=click.Choice(["wsm", "topsis"]),
+            default="wsm",
+            show_default=True,
+            help="Weighted sum (explainable) or TOPSIS.",
+        ),
+        click.option(
+            "--country",
+            default=None,
+            help="Country of the local city, to pick among same-named cities.",
+        ),
+        click.option(
+            "--countries",
+            "countries",
+            multiple=True,
+            help="Only candidates in these countries (ISO codes or names, comma-separated).",
+        ),
+        click.option(
+            "--exclude-countries",
+            "exclude_countries",
+            multiple=True,
+            help="Never candidates in these countries.",
+        ),
+        click.option(
+            "--continent",
+            "continents",
+            multiple=True,
+            help="Only these continents: AF AS EU NA OC SA (repeatable).",
+        ),
+        click.option(
+            "--min-population", type=float, default=None, help="Smallest candidate population."
+        ),
+        click.option(
+            "--max-population", type=float, default=None, help="Largest candidate population."
+        ),
+        click.option(
+            "--min-level",
+            "min_level",
+            multiple=True,
+            metavar="INDICATOR=LEVEL",
+            help="Data level at least this good, e.g. gdp_per_capita_usd=city or hdi=region.",
+        ),
+        click.option(
+            "--max-per-country",
+            type=int,
+            default=None,
+            help="At most this many candidates per country (default 2).",
+        ),
+        click.option(
+            "--include-partners",
+            is_flag=True,
+            help="Keep existing partners (marked) instead of excluding them.",
+        ),
+        click.option("--include-domestic", is_flag=True, help="Allow Indonesian candidates too."),
+        click.option(
+            "--set",
+            "overrides",
+            multiple=True,
+            metavar="INDICATOR=VALUE",
+            help="What-if value for the local city, e.g. gdp_per_capita_usd=12000.",
+        ),
+        click.option(
+            "--feasibility/--no-feasibility",
+            default=False,
+            show_default=True,
+            help="Add the learned probability that such a pair becomes partners.",
+        ),
+    ]
+    for o in reversed(opts):
+        fn = o(fn)
+    return fn
+
+
+def recommend_kwargs(kw: dict) -> dict:
+    """CLI option values -> ``recommend`` keyword arguments."""
+    return {
+        "method": kw["method"],
+        "country": kw["country"],
+        "countries": _split_codes(kw["countries"]),
+        "exclude_countries": _split_codes(kw["exclude_countries"]),
+        "continents": _split_codes(kw["continents"]),
+        "min_population": kw["min_population"],
+        "max_population": kw["max_population"],
+        "min_level": _pairs(kw["min_level"], "--min-level", "gdp_per_capita_usd=city", False)
+        or None,
+        "max_per_country": kw["max_per_country"],
+        "include_partners": kw["include_partners"],
+        "include_domestic": kw["include_domestic"],
+        "overrides": _pairs(kw["overrides"], "--set", "gdp_per_capita_usd=12000", True) or None,
+        "feasibility": True if kw["feasibility"] else None,
+    }
+
+
+def output_options(fn):
+    fn = click.option("--force", is_flag=True, help="Overwrite an existing output file.")(fn)
+    fn = click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Write to this file (format from the extension) instead of the screen.",
+    )(fn)
+    fn = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "csv", "json", "xlsx", "md", "html"]),
+        default=None,
+        help="Output format (default: table on screen, or from -o).",
+    )(fn)
+    return fn
+
+
+def emit(df: pd.DataFrame, fmt: str | None, output: str | None, force: bool, screen) -> None:
+    """Write ``df`` to ``output`` atomically, or print it (``screen`` renders the table view)."""
+    from recommender import export
+
+    if output:
+        path = export.write(df, output, fmt, force=force)
+        click.echo(f"Wrote {len(df)} rows to {path}", err=True)
+        return
+    fmt = fmt or "table"
+    if fmt == "table":
+        screen()
+    elif fmt == "xlsx":
+        raise UserError("--format xlsx needs -o FILE.xlsx (it is a binary file)")
+    else:
+        out = export.render(df, fmt)
+        click.echo(out, nl=not out.endswith("\n"))
+
+
+def _term_width() -> int:
+    import shutil
+
+    return max(80, shutil.get_terminal_size((120, 24)).columns)
+
+
+def _cell(ratio: float, level: str, contribution: float, hdi: bool) -> str:
+    if pd.isna(ratio):
+        r = "n/a"
+    elif hdi:
+        r = f"{ratio:+.2f}"
+    else:
+        r = f"{ratio:.2f}×" if ratio < 10 else f"{ratio:.0f}×"
+    short = {"city": "city", "region": "reg", "country": "ctry", "imputed": "imp", "user": "user"}
+    if level == "missing":
+        return "—"
+    return f"{r} {short.get(level, level)} {contribution:.2f}"
+
+
+def shortlist_view(df: pd.DataFrame) -> pd.DataFrame:
+    """The on-screen columns: one compact cell per indicator (ratio, level, contribution)."""
+    from recommender.coupling import ratio_column
+
+    view = pd.DataFrame(
+        {
+            "#": df["rank"],
+            "city": df["name"] + ", " + df["country_code"],
+            "score": df["score"].map(lambda v: f"{v:.3f}"),
+            "coupling": df["coupling"],
+        }
+    )
+    if "feasibility" in df.columns:
+        view["feasib."] = df["feasibility"].map(lambda v: f"{v:.2f}")
+    for n in INDICATOR_NAMES:
+        label = {
+            "population": "population",
+            "area_km2": "area",
+            "gdp_per_capita_usd": "GDP/cap",
+            "hdi": "HDI",
+        }[n]
+        view[label] = [
+            _cell(r, lv, c, n == "hdi")
+            for r, lv, c in zip(df[ratio_column(n)], df[f"{n}_level"], df[f"{n}_contribution"])
+        ]
+    view["km"] = df["distance_km"].map(lambda v: f"{v:,.0f}")
+    if df["existing_partner"].any():
+        view["partner"] = df["existing_partner"].map({True: "yes", False: ""})
+    return view
+
+
+def print_shortlist(df: pd.DataFrame) -> None:
+    from recommender import export
+    from recommender.scenarios import load_scenario
+
+    a = df.attrs
+    scen = load_scenario(a["scenario"]) if a.get("scenario") in _preset_names() else None
+    desc = f" ({scen.description.rstrip('.')})" if scen else ""
+    click.echo(
+        f"Partner shortlist for {a['local_name']} ({a['local_country_code']}), scenario "
+        f"{a['scenario']}{desc}"
+    )
+    f = a.get("filters", {})
+    notes = [f"{a.get('n_eligible', 0):,} eligible of {a.get('n_pool', 0):,} cities"]
+    notes.append("existing partners " + ("included" if f.get("include_partners") else "excluded"))
+    notes.append(f"at most {f.get('max_per_country')} per country")
+    if a.get("overrides"):
+        notes.append("what-if: " + ", ".join(f"{k}={v:g}" for k, v in a["overrides"].items()))
+    click.echo("  " + "; ".join(notes))
+    click.echo("")
+    click.echo(export.render(shortlist_view(df), "table", width=_term_width()))
+    click.echo("")
+    click.echo(
+        f"Cells: ratio to {a['local_name']} (HDI: difference) · level of the candidate's figure "
+        "(city, reg = region, ctry = country, imp = imputed, — = no data) · contribution to the score."
+    )
+    click.echo(
+        f"Coupling from {a['local_name']}'s side: SB small-big (partner bigger), BS big-small, "
+        "BB / SS both big / both small (Cohen 2020)."
+    )
+    click.echo("")
+    for r in df.itertuples():
+        click.echo(f"{r.rank:>3}. {r.name}: {r.why}")
+        extra = getattr(r, "why_feasibility", None)
+        if extra:
+            click.echo(f"     {extra}")
+
+
+def _preset_names() -> list[str]:
+    from recommender.scenarios import preset_names
+
+    return preset_names()
+
+
+# ---------------------------------------------------------------------------------------
+# shortlist, explain, partners, compare, scenarios, batch
+
+
+@cli.command()
+@click.argument("city")
+@click.option("--top", default=10, show_default=True, type=int, help="How many candidates.")
+@engine_options
+@user_data_option
+@output_options
+@handle_errors
+def shortlist(city, top, user_data, fmt, output, force, **kw) -> None:
+    """Ranked, explained partner candidates for CITY (an Indonesian city).
+
+    Example: sistercity shortlist Medan --top 10 --scenario small-big -o medan.xlsx
+    """
+    from recommender.shortlist import recommend
+
+    tables = load_tables(user_data)
+    df = recommend(city, kw["scenario"], cities=tables, top=top, **recommend_kwargs(kw))
+    emit(df, fmt, output, force, lambda: print_shortlist(df))
+
+
+@cli.command()
+@click.argument("city")
+@click.argument("candidate")
+@click.option("--scenario", default="small-big", show_default=True, help="Preset or TOML file.")
+@click.option("--method", type=click.Choice(["wsm", "topsis"]), default="wsm", show_default=True)
+@click.option("--country", default=None, help="Country of the local city, if its name is shared.")
+@click.option(
+    "--candidate-country", default=None, help="Country of the candidate, if its name is shared."
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="INDICATOR=VALUE",
+    help="What-if value for the local city.",
+)
+@user_data_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@handle_errors
+def explain(
+    city, candidate, scenario, method, country, candidate_country, overrides, user_data, fmt
+) -> None:
+    """The full breakdown of one pair: every number behind CANDIDATE's score for CITY."""
+    from recommender.explain import explain as explain_pair
+
+    ex = explain_pair(
+        city,
+        candidate,
+        scenario,
+        cities=load_tables(user_data),
+        country=country,
+        candidate_country=candidate_country,
+        method=method,
+        overrides=_pairs(overrides, "--set", "gdp_per_capita_usd=12000", True) or None,
+    )
+    if fmt == "json":
+        echo_json({"summary": ex.summary, "breakdown": ex.breakdown.to_dict(orient="records")})
+        return
+    s = ex.summary
+    click.echo(f"{s['candidate']} as a partner for {s['local']}")
+    click.echo(
+        f"Scenario {s['scenario']} ({s['method']}): score {s['score']:.3f}, coupling {s['coupling']}"
+    )
+    if s["eligible"]:
+        click.echo(
+            f"Rank {s['rank_among_eligible']:,} of {s['n_eligible']:,} eligible candidates (before the per-country cap)"
+        )
+    else:
+        click.echo(f"Not eligible in this scenario: {s['excluded_because']}")
+    flags = [f"{s['distance_km']:,.0f} km apart"]
+    if s["existing_partner"]:
+        flags.append("already a partner")
+    if s["domestic"]:
+        flags.append("same country")
+    click.echo("; ".join(flags))
+    click.echo(f"Why: {s['why']}")
+    click.echo("")
+    b = ex.breakdown
+    for i, rec in enumerate(b.to_dict(orient="records")):
+        r = SimpleNamespace(**rec)
+        ind = BY_NAME[INDICATOR_NAMES[i]]
+        click.echo(f"{r.indicator}")
+        click.echo(f"  local     {fmt_value(ind.name, r.local_value):>16}  [{r.local_level}]")
+        year = "" if pd.isna(r.candidate_year) else f", {int(r.candidate_year)}"
+        click.echo(
+            f"  candidate {fmt_value(ind.name, r.candidate_value):>16}  [{r.candidate_level}{year}] {r.candidate_source}"
+        )
+        if pd.isna(r.ratio_or_diff):
+            rel = "unknown"
+        elif ind.name == "hdi":
+            rel = f"{r.ratio_or_diff:+.3f}"
+        else:
+            rel = f"{r.ratio_or_diff:.2f}×"
+        share = "" if pd.isna(r.weight_share) else f", weight share {r.weight_share:.2f}"
+        click.echo(
+            f"  {rel} → {rec['class']}; band {r.band}; desirability {r.desirability:.2f} × weight {r.weight:.2f}{share} → contribution {r.contribution:.3f}"
+        )
+    click.echo("")
+    click.echo(f"Contributions add up to the score: {b['contribution'].sum():.3f}")
+
+
+@cli.command()
+@click.argument("city")
+@click.option("--country", default=None, help="Country of the local city, if its name is shared.")
+@user_data_option
+@output_options
+@handle_errors
+def partners(city, country, user_data, fmt, output, force) -> None:
+    """Existing partners of CITY, classified Big / Small / Symmetry (the paper's Table 2)."""
+    from recommender import export
+    from recommender.coupling import classify_partners
+
+    res = classify_partners(city, load_tables(user_data), country=country)
+    df = res.partners
+
+    def screen():
+        name = res.counts.columns[0]
+        if df.empty:
+            click.echo(f"{name} has no recorded partners.")
+            return
+        click.echo(f"Existing partners of {name} ({len(df)}), classified from {name}'s side:")
+        view = pd.DataFrame(
+            {
+                "partner": df["name"] + ", " + df["country_code"],
+                "coupling": df["coupling"],
+                "size": df["size_class"],
+                "population": [
+                    f"{r:.2f}× {c}" if pd.notna(r) else "n/a"
+                    for r, c in zip(df["population_ratio"], df["population_class"])
+                ],
+                "area": [
+                    f"{r:.2f}× {c}" if pd.notna(r) else "n/a"
+                    for r, c in zip(df["area_km2_ratio"], df["area_km2_class"])
+                ],
+                "GDP/cap": [
+                    f"{r:.2f}× {c}" if pd.notna(r) else "n/a"
+                    for r, c in zip(df["gdp_per_capita_usd_ratio"], df["gdp_per_capita_usd_class"])
+                ],
+                "HDI": [
+                    f"{r:+.3f} {c}" if pd.notna(r) else "n/a"
+                    for r, c in zip(df["hdi_diff"], df["hdi_class"])
+                ],
+                "source": df["source"],
+            }
+        )
+        click.echo(export.render(view, "table", width=_term_width()))
+        click.echo("")
+        click.echo("Counts (the paper's Table 2: foreign partner bigger / smaller / same size):")
+        click.echo(res.counts.to_string())
+        click.echo("")
+        click.echo("By indicator:")
+        click.echo(res.by_indicator.to_string())
+
+    emit(df, fmt, output, force, screen)
+
+
+@cli.command()
+@click.argument("city")
+@click.option(
+    "--scenario",
+    "scenarios",
+    multiple=True,
+    required=True,
+    help="Two or more presets or TOML files: --scenario small-big --scenario symmetric.",
+)
+@click.option("--top", default=10, show_default=True, type=int)
+@click.option("--method", type=click.Choice(["wsm", "topsis"]), default="wsm", show_default=True)
+@click.option("--country", default=None, help="Country of the local city, if its name is shared.")
+@user_data_option
+@output_options
+@handle_errors
+def compare(city, scenarios, top, method, country, user_data, fmt, output, force) -> None:
+    """Shortlists of CITY under several scenarios side by side, with what moves and why."""
+    from recommender import export
+    from recommender.compare import compare as compare_scenarios
+
+    if len(scenarios) < 2:
+        raise UserError(
+            "compare needs at least two --scenario options, e.g. --scenario small-big --scenario symmetric"
+        )
+    res = compare_scenarios(
+        city,
+        list(scenarios),
+        top=top,
+        cities=load_tables(user_data),
+        method=method,
+        country=country,
+    )
+    side = res.side_by_side.reset_index()
+    side.attrs.update(res.attrs)
+
+    def screen():
+        a, b = res.names[0], res.names[1]
+        click.echo(f"{res.attrs.get('local_name', city)}: top {top} under {', '.join(res.names)}")
+        click.echo("")
+        click.echo(export.render(side, "table", width=_term_width()))
+        click.echo("")
+        click.echo(f"Overlap at {top} (share of the shortlist in common):")
+        click.echo(res.overlap.round(2).to_string())
+        click.echo("")
+        click.echo(
+            f"Rank correlation of scores over the {res.attrs.get('n_common_pool', 0):,} common candidates (Spearman):"
+        )
+        click.echo(res.spearman.round(3).to_string())
+        click.echo("")
+        mv = res.movers.head(10)
+        if len(mv):
+            click.echo(f"Candidates that move most from {a} to {b} (positive: climbs in {b}):")
+            view = pd.DataFrame(
+                {
+                    "city": mv["name"] + ", " + mv["country_code"],
+                    f"rank {a}": mv[f"rank {a}"],
+                    f"rank {b}": mv[f"rank {b}"],
+                    "move": mv["move"],
+                    "driver": [BY_NAME[d].label for d in mv["driver"]],
+                    "contribution change": mv["driver_change"].map(lambda v: f"{v:+.3f}"),
+                }
+            )
+            click.echo(export.render(view, "table", width=_term_width()))
+
+    if output and (fmt or export.format_from_path(output)) == "json":
+        from recommender.export import atomic_writer, to_jsonable
+
+        doc = {k: v.reset_index().to_dict(orient="records") for k, v in res.to_dict().items()}
+        with atomic_writer(Path(output), force=force) as fh:
+            fh.write(json.dumps(to_jsonable(doc), indent=1, ensure_ascii=False).encode("utf-8"))
+        click.echo(f"Wrote comparison to {output}", err=True)
+        return
+    emit(side, fmt, output, force, screen)
+
+
+@cli.group()
+def scenarios() -> None:
+    """The scenario presets, and how to write your own."""
+
+
+@scenarios.command("list")
+@handle_errors
+def scenarios_list() -> None:
+    """The presets with a one-line description each."""
+    from recommender.scenarios import DEFAULT_SCENARIO, PRESETS
+
+    for name, sc in PRESETS.items():
+        mark = " (default)" if name == DEFAULT_SCENARIO else ""
+        click.echo(f"{name + mark:<24} {sc.description}")
+    click.echo("")
+    click.echo("`sistercity scenarios show NAME` prints a preset as TOML to copy and edit;")
+    click.echo("use your file with `--scenario my.toml`.")
+
+
+@scenarios.command("show")
+@click.argument("name")
+@handle_errors
+def scenarios_show(name: str) -> None:
+    """A preset (or a TOML file) in full, as an editable TOML scenario file."""
+    from recommender.scenarios import load_scenario
+
+    sc = load_scenario(name)
+    for line in (sc.rationale or "").splitlines() or [""]:
+        click.echo(f"# {line}".rstrip())
+    click.echo(sc.to_toml())
+
+
+@cli.command()
+@click.option(
+    "--cities",
+    "which",
+    default="all-kota",
+    show_default=True,
+    help="all-kota, capitals, all-local, or a CSV file with a city_id or name column.",
+)
+@click.option("--top", default=10, show_default=True, type=int)
+@engine_options
+@click.option(
+    "--user-data",
+    "user_data",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="CSV of your own indicator values (as --cities for the other commands).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="The one file to write (csv, json, xlsx, md, html).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json", "xlsx", "md", "html"]), default=None
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@handle_errors
+def batch(which, top, user_data, output, fmt, force, **kw) -> None:
+    """Shortlists for many local cities at once, in one file."""
+    from recommender import export
+    from recommender.batch import batch_recommend
+
+    tables = load_tables(user_data)
+    export.check_target(output, force)  # refuse before the work, not after
+    show = sys.stderr.isatty()
+    kwargs = recommend_kwargs(kw)
+    kwargs.pop("country")
+
+    def progress(items):
+        if not show:
+            return items
+        return click.progressbar(items, label="Shortlisting", file=sys.stderr)
+
+    df, skipped = batch_recommend(
+        which, kw["scenario"], cities=tables, top=top, progress=progress, **kwargs
+    )
+    for name, why in skipped:
+        click.echo(f"Skipped {name}: {why}", err=True)
+    path = export.write(df, output, fmt, force=force)
+    n = df["local_city_id"].nunique() if len(df) else 0
+    click.echo(f"Wrote {len(df)} rows for {n} local cities to {path}", err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point."""
     try:
@@ -258,6 +848,11 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 1
+    except click.UsageError as exc:
+        # one line, like every other user error: the message names the bad value
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+        click.echo(f"Error: {exc.format_message()}{hint}", err=True)
+        return USER_ERROR_EXIT
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code

@@ -934,6 +934,12 @@ def _exists_message(target: Path) -> str:
     return f'File "{target}" already exists; use --force to overwrite'
 
 
+def check_target(path: str | os.PathLike[str], force: bool = False) -> None:
+    """Raise :class:`OutputError` now if ``path`` could not be written (exists without
+    ``force``, folder missing, parent is a file): for long jobs, fail before the work."""
+    _check_target(Path(path), force)
+
+
 def _check_target(target: Path, force: bool) -> None:
     if target.is_dir():
         raise OutputError(f'Cannot write "{target}": it is a folder; give a file name')

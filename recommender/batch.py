@@ -1,0 +1,109 @@
+"""Shortlists for many local cities at once (``sistercity batch``).
+
+Examples
+--------
+>>> from recommender.batch import batch_recommend
+>>> df, skipped = batch_recommend("capitals", top=3)
+>>> df["local_city_id"].nunique() + len(skipped)
+38
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from recommender._common import get_cities, get_ties
+from recommender.data import iter_local_cities, resolve_city
+from recommender.errors import DataValidationError, FilterError, RecommenderError
+from recommender.scenarios import DEFAULT_SCENARIO, load_scenario
+from recommender.shortlist import recommend
+
+LOCAL_COLUMNS = ["local_city_id", "local_name", "local_kemendagri_code"]
+
+
+def local_cities_from(which: str | Path, cities: pd.DataFrame) -> list[pd.Series]:
+    """The local cities named by ``which``: a set name or a CSV with ``city_id`` or ``name``.
+
+    A CSV may also have a ``country`` column to disambiguate names.
+    """
+    text = str(which)
+    if text in ("all-kota", "capitals", "all-local"):
+        return list(iter_local_cities(cities, text))
+    path = Path(text)
+    if not path.exists():
+        raise FilterError(
+            f'Unknown city set "{text}": not all-kota, capitals or all-local, and no such file'
+        )
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataValidationError(f'City list "{path.name}" is not a readable CSV: {exc}') from None
+    col = "city_id" if "city_id" in table.columns else "name" if "name" in table.columns else None
+    if col is None:
+        raise DataValidationError(
+            f'City list "{path.name}" needs a city_id or name column; found: {", ".join(table.columns)}'
+        )
+    if table.empty:
+        raise DataValidationError(f'City list "{path.name}" has no rows')
+    rows = []
+    for i, rec in table.iterrows():
+        try:
+            rows.append(resolve_city(rec[col], rec.get("country") or None, cities))
+        except RecommenderError as exc:
+            raise DataValidationError(f'City list "{path.name}", row {int(i) + 2}: {exc}') from None
+    return rows
+
+
+def batch_recommend(
+    which: str | Path = "all-kota",
+    scenario=DEFAULT_SCENARIO,
+    *,
+    cities: pd.DataFrame | None = None,
+    ties: pd.DataFrame | None = None,
+    top: int = 10,
+    progress: Callable[[Iterable], Iterable] | None = None,
+    **options,
+) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """Run :func:`~recommender.shortlist.recommend` for each local city; one long table.
+
+    Returns the concatenated shortlists (with ``local_city_id``, ``local_name`` and
+    ``local_kemendagri_code`` first) and the cities skipped with the reason (for example,
+    filters that leave no candidate for that city). The scenario is loaded once, and the
+    tables are shared by all runs.
+    """
+    cities = get_cities(cities)
+    ties = get_ties(ties)
+    scen = load_scenario(scenario)
+    locals_ = local_cities_from(which, cities)
+    frames, skipped = [], []
+    items = progress(locals_) if progress else locals_
+    for local in items:
+        try:
+            df = recommend(local, scen, cities=cities, ties=ties, top=top, **options)
+        except FilterError as exc:
+            skipped.append((str(local["name"]), str(exc)))
+            continue
+        df.insert(0, "local_kemendagri_code", local.get("kemendagri_code", ""))
+        df.insert(0, "local_name", local["name"])
+        df.insert(0, "local_city_id", int(local["city_id"]))
+        frames.append(df)
+    if not frames:
+        raise FilterError(
+            "No local city got a shortlist: " + "; ".join(f"{n}: {w}" for n, w in skipped[:3])
+        )
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs.update(
+        {
+            "scenario": scen.name,
+            "top": top,
+            "local_cities": int(out["local_city_id"].nunique()),
+            "skipped": [n for n, _ in skipped],
+        }
+    )
+    return out, skipped
+
+
+__all__ = ["LOCAL_COLUMNS", "batch_recommend", "local_cities_from"]

@@ -1,0 +1,169 @@
+"""The full breakdown of one (local city, candidate) pair: every number behind its score.
+
+Examples
+--------
+>>> from recommender.explain import explain
+>>> ex = explain("Medan", "Ichikawa")
+>>> round(float(ex.breakdown["contribution"].sum()), 9) == round(ex.score, 9)
+True
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from recommender._common import get_cities
+from recommender.data import resolve_city
+from recommender.errors import FilterError
+from recommender.indicators import BY_NAME, INDICATOR_NAMES
+from recommender.scenarios import DEFAULT_SCENARIO
+from recommender.scoring import effective_weights
+from recommender.shortlist import _frame_for, build_pool
+
+
+@dataclass
+class Explanation:
+    """One pair, explained.
+
+    Attributes
+    ----------
+    summary : dict
+        Local city, candidate, scenario, score, coupling, rank in the pool, eligibility,
+        distance, existing partner, the one-line why.
+    breakdown : pandas.DataFrame
+        One row per indicator: both values with their level, source and year, the ratio
+        (HDI: difference), the signed asymmetry, the class, the scenario's band, the
+        desirability, the weight and effective weight share, and the contribution. The
+        contributions add up to the score.
+    """
+
+    summary: dict
+    breakdown: pd.DataFrame
+    row: pd.DataFrame = field(repr=False)
+
+    @property
+    def score(self) -> float:
+        return float(self.summary["score"])
+
+
+def _band_text(band, indicator: str) -> str:
+    lo, hi = band.lo, band.hi
+    if BY_NAME[indicator].transform == "log":
+        fmt = lambda v: "∞" if math.isinf(v) else f"{v:.3g}×"  # noqa: E731
+    else:
+        fmt = lambda v: "∞" if math.isinf(v) else f"{v:+.2f}"  # noqa: E731
+    two = " (either direction)" if getattr(band, "two_sided", False) else ""
+    return f"{fmt(band.min)} … [{fmt(lo)}, {fmt(hi)}] … {fmt(band.max)}{two}"
+
+
+def explain(
+    city,
+    candidate,
+    scenario=DEFAULT_SCENARIO,
+    *,
+    cities: pd.DataFrame | None = None,
+    ties: pd.DataFrame | None = None,
+    country: str | None = None,
+    candidate_country: str | None = None,
+    method: str = "wsm",
+    overrides=None,
+) -> Explanation:
+    """Explain the score of ``candidate`` for the local ``city`` under ``scenario``.
+
+    The candidate is scored exactly as :func:`~recommender.shortlist.recommend` would score
+    it (same pool, so TOPSIS references agree), with domestic cities and existing partners
+    kept in the pool so that any pair can be explained.
+    """
+    cities = get_cities(cities)
+    cand = resolve_city(candidate, candidate_country, cities, prefer_local=False)
+    pool = build_pool(
+        city,
+        scenario,
+        cities=cities,
+        ties=ties,
+        country=country,
+        method=method,
+        include_partners=True,
+        include_domestic=True,
+        overrides=overrides,
+    )
+    hit = np.flatnonzero(pool.city_id == int(cand["city_id"]))
+    if len(hit) == 0:
+        raise FilterError(
+            f'"{cand["name"]}" is the local city itself; choose another candidate to explain'
+        )
+    i = int(hit[0])
+    row = _frame_for(pool, np.array([i]))
+    res = pool.result
+    scen = pool.options.scenario
+    local = pool.local
+
+    # rank among eligible candidates of the default pool (other countries, no partners),
+    # before the per-country cap: "how good is this pair among all"
+    default_mask = res.eligible & ~pool.is_partner & (pool.country != local["country_code"])
+    better = int(np.sum(np.round(pool.score[default_mask], 9) > round(float(pool.score[i]), 9)))
+    w = scen.weight_array(INDICATOR_NAMES)
+    W = effective_weights(w, res.missing[i : i + 1], res.imputed[i : i + 1], scen.imputed_penalty)[
+        0
+    ]
+    share = W / W.sum() if W.sum() > 0 else np.zeros_like(W)
+    recs = []
+    for j, n in enumerate(INDICATOR_NAMES):
+        ind = BY_NAME[n]
+        recs.append(
+            {
+                "indicator": ind.label,
+                "local_value": local.get(n),
+                "local_level": local.get(f"{n}_level"),
+                "candidate_value": cand[n],
+                "candidate_level": "missing" if pd.isna(cand[n]) else cand[f"{n}_level"],
+                "ratio_or_diff": row["hdi_diff" if n == "hdi" else f"{n}_ratio"].iloc[0],
+                "asymmetry": pool.asym[i, j],
+                "class": row[f"{n}_class"].iloc[0],
+                "band": _band_text(scen.bands[n], n) if n in scen.bands else "",
+                "desirability": res.desirability[i, j],
+                "weight": w[j],
+                "weight_share": share[j] if method == "wsm" else np.nan,
+                "contribution": res.contributions[i, j],
+                "candidate_source": cand[f"{n}_source"],
+                "candidate_year": cand[f"{n}_year"],
+            }
+        )
+    breakdown = pd.DataFrame(recs)
+    gates = []
+    for name in scen.required:
+        j = list(INDICATOR_NAMES).index(name)
+        if res.desirability[i, j] <= 0:
+            gates.append(f"{BY_NAME[name].label} is outside the scenario's band (required)")
+    known_share = float((w * ~res.missing[i]).sum() / w.sum())
+    if known_share < scen.min_coverage - 1e-12:
+        gates.append(
+            f"only {known_share:.0%} of the scenario's weight is on known figures "
+            f"(at least {scen.min_coverage:.0%} needed)"
+        )
+    if scen.require_complementary and not res.eligible[i] and not gates:
+        gates.append("each side must lead on some indicator (complementary)")
+    summary = {
+        "local": f"{local['name']} ({local['country_code']}), id {int(local['city_id'])}",
+        "candidate": f"{cand['name']} ({cand['country_code']}), id {int(cand['city_id'])}",
+        "scenario": scen.name,
+        "method": method,
+        "score": float(pool.score[i]),
+        "coupling": row["coupling"].iloc[0],
+        "eligible": bool(res.eligible[i]),
+        "excluded_because": "; ".join(gates),
+        "rank_among_eligible": better + 1 if res.eligible[i] else None,
+        "n_eligible": int(default_mask.sum()),
+        "distance_km": float(row["distance_km"].iloc[0]),
+        "existing_partner": bool(pool.is_partner[i]),
+        "domestic": cand["country_code"] == local["country_code"],
+        "why": row["why"].iloc[0],
+    }
+    return Explanation(summary=summary, breakdown=breakdown, row=row)
+
+
+__all__ = ["Explanation", "explain"]
