@@ -66,6 +66,7 @@ TOP_KEYS = (
     "filters",
     "max_per_country",
     "imputed_penalty",
+    "min_coverage",
     "required",
     "require_complementary",
 )
@@ -288,6 +289,7 @@ class Scenario:
     filters: Filters = field(default_factory=Filters)
     max_per_country: int = 2
     imputed_penalty: float = 0.5
+    min_coverage: float = 0.75
     required: tuple[str, ...] = ()
     require_complementary: bool = False
 
@@ -335,6 +337,9 @@ class Scenario:
         p = self.imputed_penalty
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
             raise ScenarioError(f"imputed_penalty must be a number in [0, 1]; got {p!r}.")
+        c = self.min_coverage
+        if isinstance(c, bool) or not isinstance(c, (int, float)) or not 0 <= c <= 1:
+            raise ScenarioError(f"min_coverage must be a number in [0, 1]; got {c!r}.")
         for name in self.required:
             _check_indicator(name, "required")
             if name not in self.bands:
@@ -382,6 +387,7 @@ class Scenario:
             "rationale": self.rationale,
             "max_per_country": int(self.max_per_country),
             "imputed_penalty": float(self.imputed_penalty),
+            "min_coverage": float(self.min_coverage),
             "required": list(self.required),
             "require_complementary": self.require_complementary,
             "weights": dict(self.weights),
@@ -446,6 +452,7 @@ class Scenario:
             filters=filters,
             max_per_country=data.get("max_per_country", base.max_per_country),
             imputed_penalty=data.get("imputed_penalty", base.imputed_penalty),
+            min_coverage=data.get("min_coverage", base.min_coverage),
             required=tuple(data.get("required", base.required)),
             require_complementary=data.get("require_complementary", base.require_complementary),
         )
@@ -498,6 +505,9 @@ class Scenario:
             f"max_per_country = {int(self.max_per_country)}",
             "# An imputed value's weight is multiplied by (1 - imputed_penalty).",
             f"imputed_penalty = {_num(self.imputed_penalty)}",
+            "# A candidate needs known values (any level) for at least this share of the",
+            "# weight; with less, too little is known to rank it (0 disables the check).",
+            f"min_coverage = {_num(self.min_coverage)}",
             "# Gates: zero desirability on a required indicator excludes a candidate;",
             "# require_complementary keeps only pairs where each side leads on something.",
             f"required = [{', '.join(q(r) for r in self.required)}]",

@@ -17,8 +17,9 @@ from "4x" as "4x" from "8x".
 counts less. Each candidate gets its own effective weights: ``w'_i = 0`` for a missing
 value (NaN asymmetry), ``w'_i = w_i (1 - imputed_penalty)`` for an imputed one (either
 side's level is ``imputed``; default penalty 0.5, so an estimate counts half), ``w'_i = w_i``
-otherwise. A missing value is flagged (its ``d_i`` is reported as 0) and the candidate is
-dropped only if the indicator is one of the scenario's ``required`` ones. Why not score a
+otherwise. A missing value is flagged (its ``d_i`` is reported as 0); the candidate is
+dropped if the indicator is one of the scenario's ``required`` ones, or if the known
+indicators carry less than ``min_coverage`` (default 0.75) of the scenario's weight. Why not score a
 missing value 0? Area is missing for most foreign cities in the packaged data; a zero would
 hand the area weight to the few cities whose area is merely imputed.
 
@@ -272,6 +273,11 @@ def score_asymmetry(
     else:
         raise ScenarioError(f"Unknown scoring method {method!r}; allowed: {', '.join(METHODS)}.")
     eligible = np.ones(len(asym), dtype=bool)
+    # enough known? Renormalising over the known indicators must not let a city with
+    # only one known figure outrank cities that are known on all four.
+    wsum = w.sum()
+    coverage = (w * ~missing).sum(axis=1) / wsum if wsum > 0 else np.zeros(len(asym))
+    eligible &= coverage >= scenario.min_coverage - 1e-12
     for name in scenario.required:
         eligible &= D[:, list(indicators).index(name)] > 0
     if scenario.require_complementary:

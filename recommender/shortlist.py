@@ -887,6 +887,8 @@ def recommend_naive(
             d.append(dj)
             weff.append(wj)
         eligible = all(d[names.index(n)] > 0 for n in scen.required)
+        known = sum(w for w, a in zip(weights, asym, strict=True) if not math.isnan(a))
+        eligible = eligible and known / sum(weights) >= scen.min_coverage - 1e-12
         if scen.require_complementary:
             ahead = any(a > t for a, t in zip(asym, tol, strict=True) if not math.isnan(a))
             behind = any(a < -t for a, t in zip(asym, tol, strict=True) if not math.isnan(a))

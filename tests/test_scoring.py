@@ -174,3 +174,25 @@ def test_scorer_parameter_errors(toy):
     assert clone(Scorer(scenario=PRESETS["symmetric"])).fit(feats).scenario_.name == "symmetric"
     with pytest.raises(ValueError, match=r"Scorer needs the column\(s\) \['asym_hdi'\]"):
         Scorer().fit(feats.drop(columns="asym_hdi"))
+
+
+def test_min_coverage_excludes_candidates_known_on_too_little_weight():
+    s = Scenario(
+        "t", "", "", {"population": 0.5, "gdp_per_capita_usd": 0.3, "hdi": 0.2},
+        {
+            "population": Band(0.05, 0.25, 4.0, 20.0),
+            "gdp_per_capita_usd": Band(1.0, 1.5, 8.0, 20.0),
+            "hdi": Band(0.0, 0.03, 0.25, 0.4),
+        },
+        min_coverage=0.75,
+    )  # fmt: skip
+    asym = np.array(
+        [
+            [0.0, np.nan, math.log(4), 1.0],  # all weighted indicators known
+            [0.0, np.nan, math.log(4), np.nan],  # 0.8 of the weight known
+            [0.0, np.nan, np.nan, 1.0],  # 0.7 known: too little
+        ]
+    )
+    res = score_asymmetry(asym, s)
+    assert res.eligible.tolist() == [True, True, False]
+    assert score_asymmetry(asym, s.__class__(**{**s.__dict__, "min_coverage": 0.0})).eligible.all()
