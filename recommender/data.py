@@ -311,8 +311,13 @@ def suggest(
             (c, 90.0, i) for i, c in enumerate(pool_choices) if c.startswith(q) and i not in seen
         ]
     pop = cities["population"].fillna(0).to_numpy()
-    # Best score first; among equal scores, the bigger city is the likelier meant.
-    ranked = sorted(hits, key=lambda h: (-round(h[1]), -pop[pool_rows[h[2]]], h[0]))
+    local = cities["is_local"].to_numpy()
+    # Best score first, with a small bonus for Indonesian local cities, the names this
+    # tool's users type most; among equal scores, the bigger city is the likelier meant.
+    ranked = sorted(
+        hits,
+        key=lambda h: (-(round(h[1]) + 5 * local[pool_rows[h[2]]]), -pop[pool_rows[h[2]]], h[0]),
+    )
     out: list[int] = []
     for _, _, i in ranked:
         r = pool_rows[i]
