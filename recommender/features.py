@@ -26,13 +26,10 @@ validates its input and wraps them.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
 from recommender import indicators as ind_registry
 from recommender.indicators import INDICATOR_NAMES, LEVEL_RANK, LEVELS
@@ -210,165 +207,11 @@ def _as_float(x) -> float:
         return float("nan")
 
 
-# --------------------------------------------------------------------------- estimator
+def __getattr__(name: str):
+    # FeatureBuilder lives in recommender.estimators so that the command line, which needs
+    # only the numpy kernels above, does not pay scikit-learn's import time (~0.7 s).
+    if name == "FeatureBuilder":
+        from recommender.estimators import FeatureBuilder
 
-
-class FeatureBuilder(TransformerMixin, BaseEstimator):
-    """Turn a pair table into one complementarity vector per (local, candidate) pair.
-
-    Output columns (see :meth:`get_feature_names_out`):
-
-    - ``asym_<indicator>``: the signed asymmetry (positive: the candidate is bigger),
-      divided by ``scale_`` when ``standardize=True``;
-    - ``n_cand_leads``, ``n_local_leads``: indicators on which the candidate / the local
-      city is ahead beyond the tolerance; ``complementary``: 1 when the leads go both ways;
-    - ``distance_km``: great-circle distance (when the pair table has coordinates);
-    - ``level_<indicator>_local``, ``level_<indicator>_cand``: data level codes, the rank in
-      ``LEVELS`` (0 city, 1 region, 2 country, 3 imputed, 4 user, 5 missing), when the pair
-      table has level columns.
-
-    Parameters
-    ----------
-    indicators : sequence of str, optional
-        Indicators to use; default all four of the registry.
-    hdi_scale : float, default 0.1
-        HDI difference that counts as one unit of asymmetry.
-    tolerance : mapping, optional
-        Symmetry band per indicator in natural units (ratio >= 1 for log indicators, HDI
-        difference for HDI); default :data:`recommender.coupling.DEFAULT_TOLERANCE`.
-    standardize : bool, default False
-        Divide the asymmetries by ``scale_``. Off by default: raw log ratios are what the
-        scenario bands speak about. Useful when the features feed a learned model.
-
-    Attributes
-    ----------
-    indicators_ : tuple of str
-    scale_ : ndarray of shape (n_indicators,)
-        Standard deviation of each asymmetry over the pairs seen in ``fit`` (the candidate
-        pool); 1.0 where it is undefined or zero.
-    tolerance_ : ndarray of shape (n_indicators,)
-        The tolerance in asymmetry units.
-    has_levels_, has_coordinates_ : bool
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
-
-    Examples
-    --------
-    >>> pairs = pd.DataFrame({"population_local": [1e6, 1e6], "population_cand": [2e6, 5e5]})
-    >>> fb = FeatureBuilder(indicators=["population"]).set_output(transform="pandas")
-    >>> fb.fit_transform(pairs)["asym_population"].round(3).tolist()
-    [0.693, -0.693]
-    """
-
-    def __init__(
-        self,
-        indicators: Sequence[str] | None = None,
-        hdi_scale: float = HDI_SCALE,
-        tolerance: Mapping[str, float] | None = None,
-        standardize: bool = False,
-    ):
-        self.indicators = indicators
-        self.hdi_scale = hdi_scale
-        self.tolerance = tolerance
-        self.standardize = standardize
-
-    # validation lives in fit, as in scikit-learn
-    def _validate_params(self) -> None:
-        from recommender.coupling import asymmetry_tolerance
-
-        names = tuple(INDICATOR_NAMES if self.indicators is None else self.indicators)
-        if not names:
-            raise ValueError("The 'indicators' parameter of FeatureBuilder must not be empty.")
-        for n in names:
-            if n not in INDICATOR_NAMES:
-                raise ValueError(
-                    f"The 'indicators' parameter of FeatureBuilder must contain only "
-                    f"{', '.join(INDICATOR_NAMES)}. Got {n!r} instead."
-                )
-        hs = self.hdi_scale
-        if not isinstance(hs, (int, float)) or not np.isfinite(hs) or hs <= 0:
-            raise ValueError(
-                f"The 'hdi_scale' parameter of FeatureBuilder must be a finite number > 0. "
-                f"Got {hs!r} instead."
-            )
-        self.indicators_ = names
-        self.transforms_ = transforms_for(names)
-        self.tolerance_ = asymmetry_tolerance(self.tolerance, names, float(hs))
-
-    def _frame(self, X) -> pd.DataFrame:
-        if isinstance(X, pd.DataFrame):
-            return X
-        arr = np.asarray(X, dtype=float)
-        cols = pair_value_columns(self.indicators_)
-        if arr.ndim != 2 or arr.shape[1] != len(cols):
-            raise ValueError(
-                f"FeatureBuilder expects a pair DataFrame, or an array with the columns "
-                f"{cols}; got an array of shape {arr.shape}."
-            )
-        return pd.DataFrame(arr, columns=cols)
-
-    def fit(self, X, y=None):
-        """Validate the parameters and the pair table; learn ``scale_`` on the pool."""
-        self._validate_params()
-        df = self._frame(X)
-        missing = [c for c in pair_value_columns(self.indicators_) if c not in df.columns]
-        if missing:
-            raise ValueError(f"The pair table lacks the column(s) {missing}.")
-        self.feature_names_in_ = np.asarray(df.columns, dtype=object)
-        self.n_features_in_ = len(df.columns)
-        self.has_levels_ = all(
-            f"{n}_level_{s}" in df.columns for n in self.indicators_ for s in ("local", "cand")
-        )
-        self.has_coordinates_ = all(
-            f"{c}_{s}" in df.columns for c in ("latitude", "longitude") for s in ("local", "cand")
-        )
-        asym = self._asymmetry(df)
-        with warnings.catch_warnings():
-            # an all-NaN column (an indicator nobody has) has no spread: scale 1.0 below
-            warnings.simplefilter("ignore", RuntimeWarning)
-            scale = np.nanstd(asym, axis=0) if len(asym) else np.ones(asym.shape[1])
-        self.scale_ = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
-        return self
-
-    def _asymmetry(self, df: pd.DataFrame) -> np.ndarray:
-        local = df[[f"{n}_local" for n in self.indicators_]].to_numpy(dtype=float)
-        cand = df[[f"{n}_cand" for n in self.indicators_]].to_numpy(dtype=float)
-        return signed_asymmetry(local, cand, self.transforms_, float(self.hdi_scale))
-
-    def transform(self, X) -> np.ndarray:
-        """Compute the complementarity vector of every pair."""
-        check_is_fitted(self, "scale_")
-        df = self._frame(X)
-        absent = [c for c in self.feature_names_in_ if c not in df.columns]
-        if absent:
-            raise ValueError(f"The pair table lacks column(s) seen in fit: {absent}.")
-        asym = self._asymmetry(df)
-        # the complementarity summary always uses raw asymmetries: the tolerance is in those
-        n_cand, n_local, comp = lead_counts(asym, self.tolerance_)
-        parts = [asym / self.scale_ if self.standardize else asym]
-        parts.append(np.column_stack([n_cand, n_local, comp]).astype(float))
-        if self.has_coordinates_:
-            d = haversine_km(
-                df["latitude_local"].to_numpy(dtype=float),
-                df["longitude_local"].to_numpy(dtype=float),
-                df["latitude_cand"].to_numpy(dtype=float),
-                df["longitude_cand"].to_numpy(dtype=float),
-            )
-            parts.append(d[:, None])
-        if self.has_levels_:
-            for n in self.indicators_:
-                for side in ("local", "cand"):
-                    codes = level_codes(df[f"{n}_level_{side}"], df[f"{n}_{side}"])
-                    parts.append(codes[:, None])
-        return np.hstack(parts)
-
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
-        """Names of the output columns."""
-        check_is_fitted(self, "scale_")
-        names = [f"asym_{n}" for n in self.indicators_]
-        names += ["n_cand_leads", "n_local_leads", "complementary"]
-        if self.has_coordinates_:
-            names.append("distance_km")
-        if self.has_levels_:
-            names += [f"level_{n}_{s}" for n in self.indicators_ for s in ("local", "cand")]
-        return np.asarray(names, dtype=object)
+        return FeatureBuilder
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

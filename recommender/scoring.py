@@ -50,14 +50,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
 from recommender.coupling import asymmetry_tolerance
 from recommender.errors import ScenarioError
 from recommender.features import HDI_SCALE, lead_counts
 from recommender.indicators import INDICATOR_NAMES, LEVEL_RANK
-from recommender.scenarios import Scenario, load_scenario
+from recommender.scenarios import Scenario
 
 METHODS = ("wsm", "topsis")
 IMPUTED_CODE = LEVEL_RANK["imputed"]
@@ -286,130 +284,11 @@ def score_asymmetry(
     return ScoreResult(score, contributions, D, missing, imp, eligible)
 
 
-# --------------------------------------------------------------------------- estimator
+def __getattr__(name: str):
+    # Scorer lives in recommender.estimators so that the command line, which needs
+    # only the numpy kernels above, does not pay scikit-learn's import time (~0.7 s).
+    if name == "Scorer":
+        from recommender.estimators import Scorer
 
-
-class Scorer(TransformerMixin, BaseEstimator):
-    """Score pair features (the output of :class:`~recommender.features.FeatureBuilder`).
-
-    Parameters
-    ----------
-    scenario : str, path or Scenario, default "small-big"
-    method : {"wsm", "topsis"}, default "wsm"
-    hdi_scale : float, default 0.1
-        Must match the FeatureBuilder's.
-
-    Attributes
-    ----------
-    scenario_ : Scenario
-    weights_ : ndarray (k,)
-    bands_ : ndarray (k, 4)
-        In asymmetry units.
-    reference_ : tuple or None
-        TOPSIS norms, ideal and anti-ideal learned on the pool in ``fit``.
-    n_features_in_, feature_names_in_
-
-    Output columns: ``score``, ``contribution_<indicator>``, ``desirability_<indicator>``,
-    ``n_missing`` and ``eligible``.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from recommender.features import FeatureBuilder, make_pairs
-    >>> local = {"city_id": 1, "population": 1e6, "area_km2": 100.0,
-    ...          "gdp_per_capita_usd": 5e3, "hdi": 0.75}
-    >>> cands = pd.DataFrame({"city_id": [2, 3], "population": [1e6, 1e6],
-    ...     "area_km2": [100.0, 100.0], "gdp_per_capita_usd": [2e4, 4e3], "hdi": [0.9, 0.7]})
-    >>> pipe = make_pipeline(FeatureBuilder(), Scorer()).set_output(transform="pandas")
-    >>> pipe.fit_transform(make_pairs(local, cands))["score"].round(3).tolist()
-    [1.0, 0.3]
-    """
-
-    def __init__(self, scenario="small-big", method: str = "wsm", hdi_scale: float = HDI_SCALE):
-        self.scenario = scenario
-        self.method = method
-        self.hdi_scale = hdi_scale
-
-    def _asym(self, X) -> tuple[np.ndarray, np.ndarray]:
-        import pandas as pd
-
-        if not isinstance(X, pd.DataFrame):
-            arr = np.asarray(X, dtype=float)
-            if arr.ndim != 2 or arr.shape[1] < len(self.indicators_):
-                raise ValueError(
-                    f"Scorer expects the FeatureBuilder output (a DataFrame with columns "
-                    f"asym_<indicator>), or an array whose first {len(self.indicators_)} "
-                    f"columns are the asymmetries; got shape {arr.shape}."
-                )
-            return arr[:, : len(self.indicators_)], np.zeros(
-                (len(arr), len(self.indicators_)), bool
-            )
-        cols = [f"asym_{n}" for n in self.indicators_]
-        absent = [c for c in cols if c not in X.columns]
-        if absent:
-            raise ValueError(f"Scorer needs the column(s) {absent} (FeatureBuilder output).")
-        asym = X[cols].to_numpy(dtype=float)
-        imputed = np.zeros(asym.shape, dtype=bool)
-        for j, n in enumerate(self.indicators_):
-            for side in ("local", "cand"):
-                c = f"level_{n}_{side}"
-                if c in X.columns:
-                    imputed[:, j] |= X[c].to_numpy(dtype=float) == IMPUTED_CODE
-        return asym, imputed
-
-    def fit(self, X, y=None):
-        """Validate the parameters; for TOPSIS learn the pool's reference point."""
-        if self.method not in METHODS:
-            raise ValueError(
-                f"The 'method' parameter of Scorer must be one of {', '.join(METHODS)}. "
-                f"Got {self.method!r} instead."
-            )
-        hs = self.hdi_scale
-        if not isinstance(hs, (int, float)) or not np.isfinite(hs) or hs <= 0:
-            raise ValueError(
-                f"The 'hdi_scale' parameter of Scorer must be a finite number > 0. Got {hs!r} instead."
-            )
-        self.scenario_ = load_scenario(self.scenario)
-        self.indicators_ = INDICATOR_NAMES
-        self.weights_ = self.scenario_.weight_array(self.indicators_)
-        self.bands_, self.two_sided_ = self.scenario_.band_matrix(self.indicators_, hs)
-        if hasattr(X, "columns"):
-            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.n_features_in_ = np.shape(X)[1]
-        asym, imputed = self._asym(X)
-        self.reference_ = None
-        if self.method == "topsis":
-            res = score_asymmetry(asym, self.scenario_, imputed=imputed, hdi_scale=hs)
-            self.reference_ = topsis_reference(res.desirability, self.weights_)
-        return self
-
-    def transform(self, X) -> np.ndarray:
-        """Score, contributions, desirabilities, number of missing indicators, eligibility."""
-        check_is_fitted(self, "weights_")
-        asym, imputed = self._asym(X)
-        res = score_asymmetry(
-            asym,
-            self.scenario_,
-            imputed=imputed,
-            method=self.method,
-            hdi_scale=self.hdi_scale,
-            reference=self.reference_,
-        )
-        return np.column_stack(
-            [
-                res.score,
-                res.contributions,
-                res.desirability,
-                res.missing.sum(axis=1),
-                res.eligible.astype(float),
-            ]
-        )
-
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
-        check_is_fitted(self, "weights_")
-        names = ["score"]
-        names += [f"contribution_{n}" for n in self.indicators_]
-        names += [f"desirability_{n}" for n in self.indicators_]
-        names += ["n_missing", "eligible"]
-        return np.asarray(names, dtype=object)
+        return Scorer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
