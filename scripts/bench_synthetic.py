@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_recommend.py [--n 34000] [--repeat 20]
+    python scripts/bench_synthetic.py [--n 34000] [--repeat 20]
 
 The pool is the synthetic table of ``tests/conftest.py`` (28 countries, log-normal sizes
 and incomes, some missing and imputed values) plus the toy world's local city.
