@@ -504,6 +504,12 @@ def print_shortlist(df: pd.DataFrame) -> None:
         f"Coupling from {a['local_name']}'s side: SB small-big (partner bigger), BS big-small, "
         "BB / SS both big / both small (Cohen 2020)."
     )
+    n_top = int((df["score"].round(9) == df["score"].round(9).max()).sum())
+    if n_top > 1:
+        click.echo(
+            f"{n_top} candidates share the top score (every figure inside the scenario's bands); "
+            "equal scores are ordered by data quality, then population."
+        )
     click.echo("")
     for r in df.itertuples():
         click.echo(f"{r.rank:>3}. {r.name}: {r.why}")

@@ -94,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[dict] = []
     load_code = (
-        "import time; t=time.perf_counter(); from recommender.data import load_cities, load_ties; "
-        "load_cities(); load_ties(); print((time.perf_counter()-t)*1000)"
+        "import time; from recommender.data import load_cities, load_ties; "
+        "t=time.perf_counter(); load_cities(); load_ties(); print((time.perf_counter()-t)*1000)"
     )
     loads = []
     for _ in range(3 if args.quick else 5):
