@@ -403,6 +403,10 @@ def local_from_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
         out.setdefault(name, value)
     for name, level in levels.items() if isinstance(levels, Mapping) else ():
         out.setdefault(f"{name}_level", level)
+    for key, suffix in (("local_sources", "_source"), ("local_years", "_year")):
+        extra = meta.get(key)
+        for name, value in extra.items() if isinstance(extra, Mapping) else ():
+            out.setdefault(f"{name}{suffix}", value)
     return out
 
 

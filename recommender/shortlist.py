@@ -644,6 +644,15 @@ def _attrs(pool: Pool) -> dict:
             n: ("missing" if math.isnan(_float(local.get(n))) else str(local.get(f"{n}_level", "")))
             for n in INDICATOR_NAMES
         },
+        "local_sources": {n: str(local.get(f"{n}_source", "")) for n in INDICATOR_NAMES},
+        "local_years": {
+            n: (
+                None
+                if math.isnan(_float(local.get(f"{n}_year")))
+                else int(_float(local.get(f"{n}_year")))
+            )
+            for n in INDICATOR_NAMES
+        },
         "scenario": opts.scenario.name,
         "method": opts.method,
         "filters": opts.filters(),
