@@ -63,7 +63,7 @@ def data_dir() -> Path:
     checkout = Path(__file__).resolve().parents[1] / "data"
     if (checkout / "cities.csv.gz").exists():
         return checkout
-    return Path(str(resources.files("recommender.data_files")))
+    return Path(str(resources.files("recommender.data_files").joinpath("cities.csv.gz"))).parent
 
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")

@@ -1,0 +1,1 @@
+"""Packaged data tables (installed as ``recommender.data_files``); see SOURCES.md."""

@@ -1,0 +1,1 @@
+"""Trained models (installed as ``recommender.model_files``); see README.md."""
