@@ -740,9 +740,9 @@ def compare(city, scenarios, top, method, country, user_data, fmt, output, force
             view = pd.DataFrame(
                 {
                     "city": mv["name"] + ", " + mv["country_code"],
-                    f"rank {a}": mv[f"rank {a}"],
-                    f"rank {b}": mv[f"rank {b}"],
-                    "move": mv["move"],
+                    f"rank {a}": mv[f"rank {a}"].map(_rank_text),
+                    f"rank {b}": mv[f"rank {b}"].map(_rank_text),
+                    "move": mv["move"].map(lambda v: "" if pd.isna(v) else f"{int(v):+,}"),
                     "driver": [BY_NAME[d].label for d in mv["driver"]],
                     "contribution change": mv["driver_change"].map(lambda v: f"{v:+.3f}"),
                 }
@@ -758,6 +758,10 @@ def compare(city, scenarios, top, method, country, user_data, fmt, output, force
         click.echo(f"Wrote comparison to {output}", err=True)
         return
     emit(side, fmt, output, force, screen)
+
+
+def _rank_text(v) -> str:
+    return "excluded" if pd.isna(v) else f"{int(v):,}"
 
 
 @cli.group()

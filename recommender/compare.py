@@ -82,12 +82,15 @@ def _effective(pool: Pool) -> pd.Series:
     return pd.Series(s, index=pd.Index(pool.city_id, name="city_id"))
 
 
-def _full_ranks(scores: pd.Series) -> pd.Series:
-    """1-based rank by effective score descending, then city_id ascending (no cap)."""
-    order = np.lexsort((scores.index.to_numpy(), -scores.to_numpy()))
-    ranks = np.empty(len(order), dtype=np.int64)
+def _pool_ranks(pool: Pool) -> pd.Series:
+    """1-based rank among the eligible candidates, in the shortlist's own order (score,
+    then data quality, population, id), before the per-country cap; <NA> where the
+    scenario excludes the candidate (a gate, or too little known)."""
+    order = pool.order()
+    ranks = np.full(len(pool.city_id), -1, dtype=np.int64)
     ranks[order] = np.arange(1, len(order) + 1)
-    return pd.Series(ranks, index=scores.index)
+    out = pd.Series(ranks, index=pd.Index(pool.city_id, name="city_id"), dtype="Int64")
+    return out.mask(out < 0)
 
 
 def _overlap(a: set, b: set) -> float:
@@ -201,8 +204,8 @@ def _contrib_frame(pool: Pool) -> pd.DataFrame:
 def _movers(a: str, b: str, pools, shortlists, scores: pd.DataFrame) -> pd.DataFrame:
     ids = list(dict.fromkeys(shortlists[a]["city_id"].tolist() + shortlists[b]["city_id"].tolist()))
     ids = [i for i in ids if i in scores.index]
-    rank_a = _full_ranks(scores[a]).reindex(ids)
-    rank_b = _full_ranks(scores[b]).reindex(ids)
+    rank_a = _pool_ranks(pools[a]).reindex(ids)
+    rank_b = _pool_ranks(pools[b]).reindex(ids)
     ca = _contrib_frame(pools[a]).reindex(ids)
     cb = _contrib_frame(pools[b]).reindex(ids)
     change = cb - ca
@@ -226,7 +229,8 @@ def _movers(a: str, b: str, pools, shortlists, scores: pd.DataFrame) -> pd.DataF
     out["driver_change"] = change.to_numpy()[np.arange(len(ids)), driver_idx]
     for n in INDICATOR_NAMES:
         out[f"{n}_change"] = change[n].to_numpy()
-    out["abs_move"] = out["move"].abs()
+    # biggest moves first; candidates excluded by one scenario (no rank there) last
+    out["abs_move"] = out["move"].abs().astype("Float64").fillna(-1.0)
     out = out.sort_values(["abs_move", "city_id"], ascending=[False, True], kind="stable")
     return out.drop(columns="abs_move").reset_index(drop=True)
 

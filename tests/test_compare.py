@@ -34,10 +34,15 @@ def test_compare_small_big_vs_big_small_disagree(toy):
     assert res.side_by_side.loc[1, "small-big"] == "Richburg (JP)"
     assert res.side_by_side.loc[1, "symmetric"] == "Twinton (MY)"
     assert pd.isna(res.side_by_side.loc[2, "big-small"])
-    # the biggest mover is Poorville, driven by GDP per capita
-    top = res.movers.iloc[0]
-    assert top["name"] == "Poorville" and top["move"] > 0
-    assert top["driver"] == "gdp_per_capita_usd" and top["driver_change"] == pytest.approx(0.45)
+    # Poorville: excluded by small-big's gate (no rank there), first in big-small, and
+    # GDP per capita is what moves it
+    poor = res.movers.set_index("name").loc["Poorville"]
+    assert pd.isna(poor["rank small-big"]) and poor["rank big-small"] == 1
+    assert pd.isna(poor["move"])
+    assert poor["driver"] == "gdp_per_capita_usd" and poor["driver_change"] == pytest.approx(0.45)
+    # rows with a rank in both scenarios come first, biggest move first
+    both = res.movers["move"].notna().to_numpy()
+    assert not (both[1:] & ~both[:-1]).any()
     assert set(res.to_dict()) >= {"overlap", "spearman", "movers", "shortlist:small-big"}
 
 
