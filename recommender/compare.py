@@ -137,8 +137,11 @@ def compare(
 
     Examples
     --------
-    >>> res = compare("Medan", ["small-big", "symmetric"], top=5)  # doctest: +SKIP
-    >>> res.overlap  # doctest: +SKIP
+    >>> res = compare("Medan", ["small-big", "symmetric"], top=5)
+    >>> res.overlap
+               small-big  symmetric
+    small-big        1.0        0.0
+    symmetric        0.0        1.0
     """
     scenarios = list(scenarios)
     if len(scenarios) < 2:
@@ -270,7 +273,11 @@ def sensitivity(
 
     Examples
     --------
-    >>> sensitivity("Medan", "small-big", "hdi", (0, 1, 3))  # doctest: +SKIP
+    >>> sensitivity("Medan", "small-big", "hdi", (0, 1, 3))[["factor", "overlap"]]
+       factor  overlap
+    0     0.0      0.9
+    1     1.0      1.0
+    2     3.0      1.0
     """
     if indicator not in INDICATOR_NAMES:
         raise ScenarioError(
