@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from build_ties import build_ties, load_geonames_places  # noqa: E402
 
+from recommender.data import fold  # noqa: E402  (the same folding as name resolution)
 from recommender.indicators import INDICATOR_NAMES  # noqa: E402
 from recommender.schema import CITY_COLUMNS, TIE_COLUMNS  # noqa: E402
 
@@ -128,11 +129,6 @@ LOCAL_WITHOUT_GEONAMES = {
 
 # ----------------------------------------------------------------------------------------
 # small helpers
-
-
-def fold(text: str) -> str:
-    """ASCII-fold, lowercase and collapse non-alphanumerics: 'İzmir' -> 'izmir'."""
-    return re.sub(r"[^a-z0-9]+", " ", anyascii(str(text)).lower()).strip()
 
 
 def is_latin(text: str) -> bool:
