@@ -8,6 +8,16 @@ candidates), applies the scenario's gates, sorts deterministically (score descen
 
 ``recommend_naive()`` computes the same result with a plain Python loop over candidates:
 the reference for tests and for the benchmark (``benchmarks/bench_recommend.py``).
+
+With ``feasibility=True`` the learned probability that such a pair becomes partners
+(:mod:`recommender.feasibility`) is added as its own column, never folded into ``score``:
+the shortlist is then ranked by
+
+    combined = (1 - blend) * score + blend * feasibility        (blend = 0.3 by default)
+
+The raw calibrated probability is blended, not its rank among the candidates, so that a
+pair's combined score does not depend on which other cities the filters left in the pool,
+just like ``score``. ``why_feasibility`` says how much of ``combined`` came from each part.
 """
 
 from __future__ import annotations
@@ -91,6 +101,8 @@ class Options:
     max_per_country: int = 2
     overrides: dict[str, float] = field(default_factory=dict)
     hdi_scale: float = HDI_SCALE
+    feasibility: object = None  # a loaded FeasibilityModel, or None
+    blend: float = 0.3
 
     def filters(self) -> dict:
         """The filters in force, for ``df.attrs`` and messages."""
@@ -172,6 +184,7 @@ def validate_options(
     max_per_country=None,
     overrides=None,
     feasibility=None,
+    blend=None,
     hdi_scale=HDI_SCALE,
 ) -> Options:
     """Check every option of :func:`recommend`, merge the scenario's defaults, or raise."""
@@ -180,10 +193,12 @@ def validate_options(
         raise FilterError(f"top must be an integer >= 1; got {top!r}.")
     if method not in METHODS:
         raise FilterError(f"Unknown method {method!r}; allowed: {', '.join(METHODS)}.")
-    if feasibility is not None:
-        # Reserved hook: the learned feasibility factor (models/, a later issue) will be a
-        # separate, optional column and never mixed into the score silently.
-        raise FilterError("feasibility is not available yet; pass feasibility=None (the default).")
+    model = _feasibility_model(feasibility)
+    blend = DEFAULT_BLEND if blend is None else blend
+    if isinstance(blend, bool) or not isinstance(blend, (int, float, np.integer, np.floating)):
+        raise FilterError(f"blend must be a number in [0, 1]; got {blend!r}.")
+    if not 0.0 <= float(blend) <= 1.0:
+        raise FilterError(f"blend must be a number in [0, 1]; got {blend!r}.")
     f = scen.filters
     countries_ = _codes(countries, "countries")
     exclude_ = _codes(exclude_countries, "exclude_countries")
@@ -256,6 +271,8 @@ def validate_options(
         max_per_country=cap,
         overrides=ov,
         hdi_scale=float(hdi_scale),
+        feasibility=model,
+        blend=float(blend),
     )
 
 
@@ -292,10 +309,21 @@ class Pool:
     is_partner: np.ndarray
     n_pool: int
     steps: list[tuple[str, int]]
+    feasibility: np.ndarray | None = None  # NaN where not needed (see _pool_feasibility)
 
     @property
     def score(self) -> np.ndarray:
         return self.result.score
+
+    @property
+    def rank_score(self) -> np.ndarray:
+        """What the shortlist is ordered by: ``score``, or ``combined`` with feasibility
+        (-inf for a candidate whose feasibility was not needed: it cannot make the list)."""
+        if self.feasibility is None:
+            return self.result.score
+        b = self.options.blend
+        combined = (1.0 - b) * self.result.score + b * self.feasibility
+        return np.where(np.isnan(combined), -np.inf, combined)
 
     def order(self, limit: int | None = None) -> np.ndarray:
         """Eligible candidates, best first.
@@ -310,7 +338,7 @@ class Pool:
         split arbitrarily.
         """
         elig = np.flatnonzero(self.result.eligible)
-        key = np.round(self.result.score[elig], ROUND_DECIMALS)
+        key = np.round(self.rank_score[elig], ROUND_DECIMALS)
         if limit is not None and limit < len(elig):
             kth = np.partition(key, len(key) - limit)[len(key) - limit]
             keep = key >= kth
@@ -438,6 +466,9 @@ def build_pool(
     result = score_asymmetry(
         asym, opts.scenario, imputed=imputed, method=opts.method, hdi_scale=opts.hdi_scale
     )
+    feas = None
+    if opts.feasibility is not None:
+        feas = _pool_feasibility(opts, local, cities, ties, positions, result, cc[positions])
     return Pool(
         local=local,
         options=opts,
@@ -450,7 +481,92 @@ def build_pool(
         is_partner=is_partner_all[positions],
         n_pool=int(len(ids) - 1),
         steps=steps,
+        feasibility=feas,
     )
+
+
+# --------------------------------------------------------------------------- feasibility
+
+DEFAULT_BLEND = 0.3
+"""Weight of the learned feasibility in ``combined`` (see the module docstring): enough to
+reorder candidates of similar fit, too little to lift a poor fit above a good one (a fit
+gap of 0.3 needs a feasibility gap of 0.7 to be made up)."""
+
+FEASIBILITY_COLUMNS = ["feasibility", "combined", "why_feasibility"]
+
+
+def _feasibility_model(value):
+    """``feasibility`` option -> a verified model or None (True loads the packaged one)."""
+    if value is None or value is False:
+        return None
+    from recommender.feasibility import FeasibilityModel, load_model
+
+    if value is True:
+        return load_model()
+    if isinstance(value, FeasibilityModel):
+        return value
+    raise FilterError(
+        f"feasibility must be True, False, None or a FeasibilityModel; got {value!r}."
+    )
+
+
+def _pool_feasibility(
+    opts: Options,
+    local: pd.Series,
+    cities: pd.DataFrame,
+    ties: pd.DataFrame,
+    positions: np.ndarray,
+    result: ScoreResult,
+    country: np.ndarray,
+) -> np.ndarray:
+    """Feasibility of every eligible candidate that can still reach the shortlist (NaN for
+    the others), so that the model scores a few hundred pairs rather than the whole pool.
+
+    Exact: candidates are scored in descending order of ``score``, in chunks. After each
+    chunk the ``top``-th combined score ``c`` of the capped shortlist of those scored so far
+    is a lower bound of the final one (a greedy pick under a per-country cap never gets
+    worse with more candidates); a candidate with ``(1 - blend) * score + blend < c``
+    cannot beat it whatever its feasibility, and neither can any candidate after it.
+    The local city's own ties are hidden from the model (``cold``), as in the evaluation.
+    """
+    model, b = opts.feasibility, opts.blend
+    p = np.full(len(positions), np.nan)
+    s = result.score
+    elig = np.flatnonzero(result.eligible)
+    elig = elig[np.argsort(-s[elig], kind="stable")]
+    chunk = max(256, 8 * opts.top * opts.max_per_country)
+    c, done = -np.inf, 0
+    while done < len(elig) and (1.0 - b) * s[elig[done]] + b >= c - 1e-9:
+        batch = elig[done : done + chunk]
+        p[batch] = model.score_candidates(local, cities, ties, positions[batch])
+        done += len(batch)
+        seen = elig[:done]
+        comb = (1.0 - b) * s[seen] + b * p[seen]
+        order = seen[np.argsort(-comb, kind="stable")]
+        chosen = cap_per_country(order, country, opts.max_per_country, opts.top)
+        if len(chosen) == opts.top:
+            c = float(((1.0 - b) * s[chosen] + b * p[chosen]).min())
+        chunk *= 2  # few rounds even when the bound is loose
+    return p
+
+
+def why_feasibility(score: float, feasibility: float, blend: float) -> str:
+    """How much of ``combined`` comes from the strategy fit and how much from feasibility.
+
+    Examples
+    --------
+    >>> why_feasibility(0.92, 0.31, 0.3)
+    'Combined 0.74 = 0.70 × fit 0.92 + 0.30 × feasibility 0.31 (87% from strategy fit, 13% from feasibility)'
+    """
+    fit, feas = (1.0 - blend) * score, blend * feasibility
+    total = fit + feas
+    head = (
+        f"Combined {total:.2f} = {1 - blend:.2f} × fit {score:.2f} + {blend:.2f} × "
+        f"feasibility {feasibility:.2f}"
+    )
+    if total <= 0:
+        return head + " (neither part contributes)"
+    return f"{head} ({fit / total:.0%} from strategy fit, {feas / total:.0%} from feasibility)"
 
 
 def _float(x) -> float:
@@ -627,7 +743,17 @@ def _frame_for(pool: Pool, chosen: np.ndarray) -> pd.DataFrame:
         if len(out)
         else pd.Series(dtype=object)
     )
-    out = out[output_columns(names)]
+    cols = output_columns(names)
+    if pool.feasibility is not None:
+        b = opts.blend
+        p = pool.feasibility[chosen]
+        out["feasibility"] = p
+        out["combined"] = (1.0 - b) * out["score"].to_numpy() + b * p
+        out["why_feasibility"] = [
+            why_feasibility(s, f, b) for s, f in zip(out["score"].to_numpy(), p)
+        ]
+        cols = cols + FEASIBILITY_COLUMNS
+    out = out[cols]
     out.attrs.update(_attrs(pool))
     return out
 
@@ -663,6 +789,19 @@ def _attrs(pool: Pool) -> dict:
         "filter_steps": [list(s) for s in pool.steps],
         "hdi_scale": opts.hdi_scale,
         "tolerance": dict(opts.scenario.tolerance),
+        **({} if pool.feasibility is None else {"feasibility": _feasibility_attrs(pool)}),
+    }
+
+
+def _feasibility_attrs(pool: Pool) -> dict:
+    model = pool.options.feasibility
+    return {
+        "blend": pool.options.blend,
+        "formula": "combined = (1 - blend) * score + blend * feasibility",
+        "model_sha256": model.manifest.get("sha256"),
+        "model": model.manifest.get("params", {}).get("model"),
+        "local_ties_hidden": True,
+        "n_scored": int(np.isfinite(pool.feasibility).sum()),
     }
 
 
@@ -689,6 +828,7 @@ def recommend(
     overrides: Mapping[str, float] | None = None,
     country: str | None = None,
     feasibility=None,
+    blend: float | None = None,
 ) -> pd.DataFrame:
     """Shortlist foreign partner cities for a local city under a scenario.
 
@@ -724,8 +864,15 @@ def recommend(
         What-if values for the local city (indicator -> value), marked level ``user``.
     country : str, optional
         Disambiguates the local city's name.
-    feasibility : None
-        Reserved for the learned feasibility factor (a later issue); must be None.
+    feasibility : bool, FeasibilityModel or None
+        ``True`` adds the learned feasibility (the packaged model, verified on load; a
+        :class:`~recommender.feasibility.FeasibilityModel` to use another): columns
+        ``feasibility`` (calibrated probability), ``combined`` and ``why_feasibility``,
+        ranked by ``combined``; ``score`` and the contributions stay the pure strategy
+        fit. ``None`` / ``False``: no feasibility, the result is unchanged.
+    blend : float, optional
+        Weight of feasibility in ``combined = (1 - blend) * score + blend *
+        feasibility``, in [0, 1]; default 0.3 (:data:`DEFAULT_BLEND`).
 
     Returns
     -------
@@ -768,6 +915,7 @@ def recommend(
         max_per_country=max_per_country,
         overrides=overrides,
         feasibility=feasibility,
+        blend=blend,
     )
     return _frame_for(pool, select(pool))
 
@@ -989,6 +1137,7 @@ __all__ = [
     "build_pool",
     "cap_per_country",
     "output_columns",
+    "why_feasibility",
     "why_text",
     "Options",
     "Pool",

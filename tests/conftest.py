@@ -223,3 +223,48 @@ def make_ties():
 def toy():
     """The toy world: ``(cities, ties)``; the local city is ``Lokal`` (id 1)."""
     return toy_world()
+
+
+def build_tie_world(
+    n_cities: int = 800, n_ties: int = 1200, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A synthetic world whose ties follow learnable rules, for the feasibility tests.
+
+    Random cities (:func:`build_cities`), plus one Indonesian local city with partners;
+    ties are drawn between cities of different countries with a probability that falls
+    with distance and rises with the size of both cities, and a few country pairs are
+    favoured ("sister countries"), so a model can beat chance and the baselines differ.
+    """
+    rng = np.random.default_rng(seed)
+    local = dict(city_id=1, name="Lokal", country_code="ID", population=2.5e6,
+                 area_km2=250.0, gdp_per_capita_usd=5000.0, hdi=0.75, is_local=True,
+                 local_role="kota", kemendagri_code="99.71", latitude=3.6, longitude=98.7)  # fmt: skip
+    cities = build_cities([local], n_random=n_cities - 1, seed=seed)
+    lat = np.radians(cities["latitude"].to_numpy())
+    lon = np.radians(cities["longitude"].to_numpy())
+    pop = np.log(cities["population"].fillna(1e4).to_numpy())
+    cc = cities["country_code"].to_numpy()
+    favoured = {("DE", "FR"), ("JP", "US"), ("ID", "JP"), ("GB", "NL"), ("CN", "KR")}
+    a = rng.integers(0, len(cities), n_ties * 40)
+    b = rng.integers(0, len(cities), n_ties * 40)
+    h = (
+        np.sin((lat[b] - lat[a]) / 2) ** 2
+        + np.cos(lat[a]) * np.cos(lat[b]) * np.sin((lon[b] - lon[a]) / 2) ** 2
+    )
+    dist = 2 * 6371 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+    fav = np.array([tuple(sorted(p)) in favoured for p in zip(cc[a], cc[b])])
+    logit = -dist / 2500 + 0.8 * (pop[a] + pop[b] - 2 * np.log(6e4)) + 2.5 * fav - 1.0
+    keep = (a != b) & (cc[a] != cc[b]) & (rng.random(len(a)) < 1 / (1 + np.exp(-logit)))
+    ids = cities["city_id"].to_numpy()
+    pairs = {tuple(sorted((int(ids[x]), int(ids[y])))) for x, y in zip(a[keep], b[keep])}
+    pairs = sorted(pairs)
+    pairs = [pairs[k] for k in rng.permutation(len(pairs))[:n_ties]]
+    pairs += [(1, int(i)) for i in ids[cc == "JP"][:4]]  # the local city has partners
+    ties = build_ties(sorted(set(pairs)))
+    return cities, ties
+
+
+@pytest.fixture(scope="session")
+def tie_world():
+    """Factory for :func:`build_tie_world`: ``tie_world(n_cities, n_ties, seed)``."""
+    return build_tie_world
