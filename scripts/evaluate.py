@@ -1,0 +1,52 @@
+"""Evaluate the feasibility model and the baselines on held-out cities (packaged data);
+write models/evaluation.csv, .json and .md.
+
+The same as ``sistercity evaluate``: both call :func:`recommender.evaluate.evaluate`. By
+default every held-out city is ranked against the full pool of about 39,000 foreign
+cities; ``--max-cities`` ranks a seeded sample of them to save time (the model is still
+retrained without the ties of every held-out city).
+
+Usage::
+
+    python scripts/evaluate.py [--seed 0] [--max-cities N] [--models hgb,logreg]
+                               [--out-dir models] [--no-indonesia]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from recommender.evaluate import evaluate
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--holdout-share", type=float, default=0.2)
+    ap.add_argument("--min-partners", type=int, default=3)
+    ap.add_argument("--max-cities", type=int, default=None)
+    ap.add_argument("--models", default="hgb,logreg", help="comma-separated: hgb, logreg")
+    ap.add_argument("--no-indonesia", action="store_true", help="skip the Indonesian split")
+    ap.add_argument("--out-dir", type=Path, default=None, help="default: models/")
+    args = ap.parse_args(argv)
+    res = evaluate(
+        seed=args.seed,
+        holdout_share=args.holdout_share,
+        min_partners=args.min_partners,
+        max_cities=args.max_cities,
+        models=tuple(m.strip() for m in args.models.split(",") if m.strip()),
+        indonesia=not args.no_indonesia,
+    )
+    paths = res.save(args.out_dir)
+    print(res.to_markdown())
+    print(f"evaluation time: {res.info['seconds']:.0f} s; written: {', '.join(map(str, paths))}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

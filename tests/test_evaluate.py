@@ -1,0 +1,171 @@
+"""Evaluation on held-out cities: metric kernels (golden values), the split, the protocol."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from recommender.errors import RecommenderError
+from recommender.evaluate import (
+    METRICS,
+    PRESET_BASELINES,
+    bootstrap_ci,
+    city_metrics,
+    evaluate,
+    holdout_split,
+    ndcg_at_k,
+    rank_of,
+    recall_at_k,
+    reciprocal_rank,
+)
+
+FAST = {"max_iter": 25}
+
+# Two cities. A: 3 true partners ranked 1, 3 and 60. B: 2 partners, one ranked 12, one not
+# in the pool at all (a miss that still counts).
+RANKS = [np.array([1.0, 3.0, 60.0]), np.array([np.inf, 12.0])]
+
+
+def test_recall_golden_values():
+    assert recall_at_k(RANKS, 10) == pytest.approx([2 / 3, 0.0])
+    assert recall_at_k(RANKS, 50) == pytest.approx([2 / 3, 0.5])
+    assert recall_at_k(RANKS, 100) == pytest.approx([1.0, 0.5])
+
+
+def test_ndcg_golden_values():
+    # A: (1/log2 2 + 1/log2 4) / (1/log2 2 + 1/log2 3 + 1/log2 4)
+    # B: (1/log2 13) / (1/log2 2 + 1/log2 3)
+    got = ndcg_at_k(RANKS, 50)
+    assert got == pytest.approx([0.703919, 0.165695], abs=1e-6)
+    assert got[0] == pytest.approx(1.5 / (1 + 1 / math.log2(3) + 0.5))
+    assert ndcg_at_k([np.array([1.0, 2.0])], 50)[0] == pytest.approx(1.0)
+    # only the first k count, and the ideal DCG is capped at k partners
+    assert ndcg_at_k([np.array([1.0, 2.0, 3.0])], 2)[0] == pytest.approx(1.0)
+
+
+def test_mrr_golden_values():
+    assert reciprocal_rank(RANKS) == pytest.approx([1.0, 1 / 12])
+    assert reciprocal_rank([np.array([np.inf])]) == pytest.approx([0.0])
+
+
+def test_city_metrics_columns():
+    m = city_metrics(RANKS)
+    assert list(m.columns) == list(METRICS)
+    assert m["mrr"].tolist() == pytest.approx([1.0, 1 / 12])
+
+
+def test_rank_of_breaks_ties_by_the_tiebreak_key():
+    scores = np.array([0.5, 0.9, 0.5, 0.1, 0.5])
+    tiebreak = np.array([3, 0, 1, 2, 4])
+    assert rank_of(scores, tiebreak, np.array([0, 1, 2, 3, 4])).tolist() == [3, 1, 2, 5, 4]
+
+
+def test_bootstrap_interval_contains_the_mean_and_shrinks_with_n():
+    rng = np.random.default_rng(0)
+    small = rng.random(30)
+    large = rng.random(3000)
+    lo, hi = bootstrap_ci(small, 1000, seed=1)
+    assert lo < small.mean() < hi
+    lo2, hi2 = bootstrap_ci(large, 1000, seed=1)
+    assert hi2 - lo2 < (hi - lo) / 3
+    assert bootstrap_ci(small, 500, seed=2) == bootstrap_ci(small, 500, seed=2)
+
+
+def test_holdout_split_removes_every_tie_of_the_held_out_cities(tie_world):
+    cities, ties = tie_world(600, 900, 0)
+    held, train = holdout_split(cities, ties, seed=4, holdout_share=0.25, min_partners=3)
+    assert len(held) > 5
+    touched = np.isin(train["city_a_id"], held) | np.isin(train["city_b_id"], held)
+    assert not touched.any()
+    untouched = ~(np.isin(ties["city_a_id"], held) | np.isin(ties["city_b_id"], held))
+    assert len(train) == int(untouched.sum())
+    again, _ = holdout_split(cities, ties, seed=4, holdout_share=0.25, min_partners=3)
+    assert again.tolist() == held.tolist()
+
+
+@pytest.fixture(scope="module")
+def result(tie_world):
+    cities, ties = tie_world(600, 900, 0)
+    return evaluate(
+        cities, ties, seed=0, models=("hgb", "logreg"), n_boot=300, estimator_params=FAST
+    )
+
+
+def test_evaluate_reports_every_method_with_intervals(result):
+    t = result.table
+    methods = set(t["method"])
+    assert {"learned (hgb)", "learned (logreg)", "random", "popularity", "gravity"} <= methods
+    assert set(PRESET_BASELINES) <= methods and "small-big + feasibility" in methods
+    for m in METRICS:
+        col = m.replace("@", "_at_")
+        assert ((t[col + "_lo"] <= t[col] + 1e-12) & (t[col] <= t[col + "_hi"] + 1e-12)).all()
+    assert set(t["subset"]) == {"all held-out cities", "Indonesian local cities"}
+    assert "Indonesian cities held out as a group" in set(t["split"])
+
+
+def test_the_learned_model_beats_chance_on_a_learnable_world(result):
+    t = result.table.set_index(["split", "subset", "method"])
+    key = ("random split", "all held-out cities")
+    assert t.loc[(*key, "learned (hgb)"), "recall_at_50"] > t.loc[(*key, "random"), "recall_at_50"]
+    m = result.margins
+    assert set(m["metric"]) == set(METRICS)
+    assert (m["margin_lo"] <= m["margin"] + 1e-12).all()
+
+
+def test_evaluation_result_writes_its_tables(result, tmp_path):
+    paths = result.save(tmp_path)
+    assert [p.name for p in paths] == ["evaluation.csv", "evaluation.json", "evaluation.md"]
+    data = json.loads(paths[1].read_text())
+    assert data["info"]["seed"] == 0 and len(data["table"]) == len(result.table)
+    md = paths[2].read_text()
+    assert md.startswith("# Feasibility model: evaluation on held-out cities")
+    assert "| learned (hgb) |" in md and "Margin of the learned model" in md
+
+
+def test_evaluate_refuses_bad_parameters(tie_world):
+    cities, ties = tie_world(600, 900, 0)
+    with pytest.raises(RecommenderError, match="holdout_share must be in \\(0, 1\\); got 1.5"):
+        evaluate(cities, ties, holdout_share=1.5)
+    with pytest.raises(RecommenderError, match="min_partners must be an integer >= 1"):
+        evaluate(cities, ties, min_partners=0)
+    with pytest.raises(RecommenderError, match="Only 0 cities have >= 500 cross-country"):
+        evaluate(cities, ties, min_partners=500)
+
+
+@pytest.mark.slow
+def test_committed_evaluation_shows_the_model_beating_every_baseline():
+    from recommender.feasibility import models_dir
+
+    data = json.loads((models_dir() / "evaluation.json").read_text())
+    rows = [
+        r
+        for r in data["table"]
+        if r["split"] == "random split" and r["subset"] == "all held-out cities"
+    ]
+    learned = [r for r in rows if r["method"].startswith("learned")][0]
+    baselines = [
+        r for r in rows if not r["method"].startswith("learned") and "+" not in r["method"]
+    ]
+    assert len(baselines) == 3 + len(PRESET_BASELINES)
+    for metric in ("recall_at_50", "ndcg_at_50"):
+        assert all(learned[metric] > b[metric] for b in baselines)
+    margins = [
+        m
+        for m in data["margins"]
+        if m["split"] == "random split" and m["metric"] in ("recall@50", "ndcg@50")
+    ]
+    assert margins and all(m["margin_lo"] > 0 for m in margins)
+
+
+@pytest.mark.slow
+def test_evaluate_runs_on_the_packaged_data():
+    res = evaluate(
+        max_cities=12, models=("hgb",), indonesia=False, n_boot=200, estimator_params=FAST
+    )
+    t = res.table
+    assert (t["n_cities"] == 12).any()
+    assert res.info["splits"]["random split"]["mean_pool_size"] > 30_000
+    assert 0 <= res.info["splits"]["random split"]["unreachable_share"] < 0.2
