@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -458,6 +459,7 @@ def shortlist_view(df: pd.DataFrame) -> pd.DataFrame:
     )
     if "feasibility" in df.columns:
         view["feasib."] = df["feasibility"].map(lambda v: f"{v:.2f}")
+        view["combined"] = df["combined"].map(lambda v: f"{v:.3f}")
     for n in INDICATOR_NAMES:
         label = {
             "population": "population",
@@ -505,7 +507,14 @@ def print_shortlist(df: pd.DataFrame) -> None:
         "BB / SS both big / both small (Cohen 2020)."
     )
     n_top = int((df["score"].round(9) == df["score"].round(9).max()).sum())
-    if n_top > 1:
+    feas = a.get("feasibility")
+    if isinstance(feas, dict) and "combined" in df.columns:
+        blend = feas.get("blend", 0.3)
+        click.echo(
+            f"Ranked by combined = {1 - blend:.2f} × score (strategy fit) + {blend:.2f} × "
+            "feasibility (learned probability that such a pair becomes partners)."
+        )
+    elif n_top > 1:
         click.echo(
             f"{n_top} candidates share the top score (every figure inside the scenario's bands); "
             "equal scores are ordered by data quality, then population."
@@ -849,6 +858,96 @@ def batch(which, top, user_data, output, fmt, force, **kw) -> None:
     path = export.write(df, output, fmt, force=force)
     n = df["local_city_id"].nunique() if len(df) else 0
     click.echo(f"Wrote {len(df)} rows for {n} local cities to {path}", err=True)
+
+
+# ---------------------------------------------------------------------------------------
+# the learned feasibility model
+
+
+@cli.command()
+@click.option("--seed", default=None, type=int, help="Random seed (default: the project's, 0).")
+@click.option(
+    "--model",
+    "model_kind",
+    type=click.Choice(["auto", "hgb", "logreg"]),
+    default="auto",
+    show_default=True,
+    help="auto picks the better of the two by held-out measurement.",
+)
+@click.option("--neg-ratio", default=None, type=int, help="Negative pairs sampled per partnership.")
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where to write feasibility.joblib and manifest.json (default: models/).",
+)
+@handle_errors
+def train(seed, model_kind, neg_ratio, out_dir) -> None:
+    """Train the feasibility model on the existing partnerships (deterministic per seed)."""
+    from recommender import feasibility
+
+    kwargs = {"model": model_kind}
+    if seed is not None:
+        kwargs["seed"] = seed
+    if neg_ratio is not None:
+        if neg_ratio < 1:
+            raise UserError(f"--neg-ratio must be at least 1; got {neg_ratio}")
+        kwargs["neg_ratio"] = neg_ratio
+    if out_dir is not None:
+        kwargs["out_dir"] = out_dir
+    t0 = time.perf_counter()
+    metrics = feasibility.train(**kwargs)
+    click.echo(f"Trained in {time.perf_counter() - t0:.0f} s.")
+    echo_json(metrics)
+
+
+@cli.command()
+@click.option("--seed", default=None, type=int, help="Random seed of the held-out split.")
+@click.option(
+    "--holdout-share",
+    default=0.2,
+    show_default=True,
+    type=float,
+    help="Share of the cities with enough partners held out, with all their ties.",
+)
+@click.option("--min-partners", default=3, show_default=True, type=int)
+@click.option(
+    "--max-cities",
+    default=None,
+    type=int,
+    help="Rank only this many held-out cities (seeded sample), to save time.",
+)
+@click.option(
+    "--save/--no-save",
+    default=True,
+    show_default=True,
+    help="Write the table to models/evaluation.{csv,json,md}.",
+)
+@handle_errors
+def evaluate(seed, holdout_share, min_partners, max_cities, save) -> None:
+    """Measure the model and the baselines on held-out cities (recall, NDCG, MRR)."""
+    from recommender import evaluate as evaluation
+
+    if not 0 < holdout_share < 1:
+        raise UserError(f"--holdout-share must be between 0 and 1; got {holdout_share}")
+    if min_partners < 1:
+        raise UserError(f"--min-partners must be at least 1; got {min_partners}")
+    if max_cities is not None and max_cities < 1:
+        raise UserError(f"--max-cities must be at least 1; got {max_cities}")
+    kwargs = {
+        "holdout_share": holdout_share,
+        "min_partners": min_partners,
+        "max_cities": max_cities,
+    }
+    if seed is not None:
+        kwargs["seed"] = seed
+    t0 = time.perf_counter()
+    res = evaluation.evaluate(**kwargs)
+    click.echo(res.to_markdown())
+    click.echo(f"\n(evaluated in {time.perf_counter() - t0:.0f} s)")
+    if save:
+        for path in res.save():
+            click.echo(f"Wrote {path}", err=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -273,3 +273,34 @@ def test_batch_from_a_csv_and_bad_list(tmp_path):
     res = CliRunner().invoke(cli, ["batch", "--cities", str(bad), "-o", str(tmp_path / "c.csv")])
     assert res.exit_code == 2 and 'row 2: Unknown city "Xqzzyville"' in res.output
     assert not (tmp_path / "c.csv").exists()
+
+
+def test_shortlist_with_feasibility():
+    res = CliRunner().invoke(cli, ["shortlist", "Medan", "--feasibility", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    rows = doc["rows"]
+    assert len(rows) == 10
+    assert all(0.0 <= r["feasibility"] <= 1.0 for r in rows)
+    blend = doc["meta"]["feasibility"]["blend"]
+    for r in rows:
+        assert r["combined"] == pytest.approx((1 - blend) * r["score"] + blend * r["feasibility"])
+        assert "strategy fit" in r["why_feasibility"]
+    combined = [r["combined"] for r in rows]
+    assert combined == sorted(combined, reverse=True)
+    screen = run("shortlist", "Medan", "--feasibility").output
+    assert "Ranked by combined" in screen
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["evaluate", "--holdout-share", "2"], "--holdout-share must be between 0 and 1; got 2.0"),
+        (["evaluate", "--max-cities", "0"], "--max-cities must be at least 1; got 0"),
+        (["train", "--neg-ratio", "0"], "--neg-ratio must be at least 1; got 0"),
+    ],
+)
+def test_train_and_evaluate_option_errors(args, message):
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2
+    assert res.output.strip() == f"Error: {message}"
