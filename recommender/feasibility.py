@@ -1080,12 +1080,15 @@ def fit_model(
     n_folds: int = DEFAULT_FOLDS,
     validate: bool = True,
     estimator_params: Mapping | None = None,
+    calibrate: bool = True,
 ) -> tuple[FeasibilityModel, dict]:
     """Fit a model in memory (no files); returns it and its validation metrics.
 
     ``model="auto"`` compares the candidates on fold 0 and keeps the best by log loss
     (see the module docstring). ``validate=False`` skips the validation fits (the
     evaluation retrains a given model and measures it on held-out cities instead).
+    ``calibrate=False`` skips the sigmoid calibration (5 extra fits): it never changes
+    the order of the pairs, so a model used only for ranking can do without.
     :func:`train` wraps this and writes the files.
     """
     if model not in MODELS:
@@ -1110,10 +1113,20 @@ def fit_model(
     val, fit_rows = ts.fold == 0, ts.fold != 0
     validation = {}
     for kind in kinds if validate else []:
-        est = make_estimator(kind, seed, estimator_params).fit(ts.X[fit_rows], ts.y[fit_rows])
+        est = _fit(kind, ts.X[fit_rows], ts.y[fit_rows], ts.fold[fit_rows], seed, estimator_params)
         validation[kind] = classification_metrics(ts.y[val], est.predict_proba(ts.X[val])[:, 1])
+        # the calibration check: the same model before the sigmoid
+        raw = est.calibrated_classifiers_[0].estimator.predict_proba(ts.X[val])[:, 1]
+        validation[kind]["uncalibrated"] = {
+            k: v
+            for k, v in classification_metrics(ts.y[val], raw).items()
+            if k in ("log_loss", "brier", "ece", "reliability")
+        }
     chosen = min(kinds, key=lambda k: validation[k]["log_loss"]) if validate else model
-    est = make_estimator(chosen, seed, estimator_params).fit(ts.X, ts.y)
+    if calibrate:
+        est = _fit(chosen, ts.X, ts.y, ts.fold, seed, estimator_params)
+    else:
+        est = make_estimator(chosen, seed, estimator_params).fit(ts.X, ts.y)
     metrics = {
         "chosen": chosen,
         "selection": "lowest validation log loss" if model == "auto" else "given",
@@ -1131,11 +1144,35 @@ def fit_model(
         "hard_draws": HARD_DRAWS,
         "context": context,
         "n_folds": n_folds,
+        "calibration": "sigmoid, out of fold (5 folds), one refitted estimator"
+        if calibrate
+        else None,
         "pool_min_population": POOL_MIN_POPULATION,
         "estimator": _estimator_params(est),
     }
     manifest = {"feature_version": FEATURE_VERSION, "params": params, "seed": seed}
     return FeasibilityModel(est, manifest), metrics
+
+
+def _fit(kind: str, X, y, folds, seed: int, params) -> object:
+    """Fit ``kind`` with a sigmoid (Platt) calibration learned on out-of-fold predictions
+    (``folds``: the training set's folds, so a positive and its negatives stay together).
+
+    ``ensemble=False``: one estimator refitted on everything plus one sigmoid, so a
+    prediction costs one forest. Sigmoid rather than isotonic because it is strictly
+    increasing: it fixes the boosted trees' compressed probabilities (too low near 1, too
+    high near 0) without creating ties that would blur the ranking.
+    """
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.model_selection import PredefinedSplit
+
+    _, test_fold = np.unique(folds, return_inverse=True)
+    return CalibratedClassifierCV(
+        make_estimator(kind, seed, params),
+        method="sigmoid",
+        cv=PredefinedSplit(test_fold),
+        ensemble=False,
+    ).fit(X, y)
 
 
 def _estimator_params(est) -> dict:
@@ -1300,6 +1337,8 @@ def train(
         "seed": seed,
         "metrics": metrics,
         "probe_fingerprint": prediction_fingerprint(fitted, cities_, ties_),
+        # ranking quality on held-out cities: written by recommender.evaluate (its own run)
+        "evaluation_file": "evaluation.json",
     }
     _atomic_write(out / MODEL_FILE, data)
     _atomic_write(
