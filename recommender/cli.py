@@ -913,9 +913,11 @@ def train(seed, model_kind, neg_ratio, out_dir) -> None:
 @click.option("--min-partners", default=3, show_default=True, type=int)
 @click.option(
     "--max-cities",
-    default=None,
+    default=400,
+    show_default=True,
     type=int,
-    help="Rank only this many held-out cities (seeded sample), to save time.",
+    help="Rank this many of the held-out cities (a seeded sample; about 4 minutes). "
+    "0 ranks them all (about 9 minutes).",
 )
 @click.option(
     "--save/--no-save",
@@ -932,8 +934,9 @@ def evaluate(seed, holdout_share, min_partners, max_cities, save) -> None:
         raise UserError(f"--holdout-share must be between 0 and 1; got {holdout_share}")
     if min_partners < 1:
         raise UserError(f"--min-partners must be at least 1; got {min_partners}")
-    if max_cities is not None and max_cities < 1:
-        raise UserError(f"--max-cities must be at least 1; got {max_cities}")
+    if max_cities < 0:
+        raise UserError(f"--max-cities must be 0 (all) or more; got {max_cities}")
+    max_cities = max_cities or None
     kwargs = {
         "holdout_share": holdout_share,
         "min_partners": min_partners,

@@ -296,7 +296,7 @@ def test_shortlist_with_feasibility():
     ("args", "message"),
     [
         (["evaluate", "--holdout-share", "2"], "--holdout-share must be between 0 and 1; got 2.0"),
-        (["evaluate", "--max-cities", "0"], "--max-cities must be at least 1; got 0"),
+        (["evaluate", "--max-cities", "-1"], "--max-cities must be 0 (all) or more; got -1"),
         (["train", "--neg-ratio", "0"], "--neg-ratio must be at least 1; got 0"),
     ],
 )

@@ -272,7 +272,7 @@ def test_option_errors(toy):
         recommend(1, method="ahp", **kw)
     with pytest.raises(FilterError, match="override for 'hdi' must be in \\[0, 1\\]; got 80"):
         recommend(1, overrides={"hdi": 80}, **kw)
-    with pytest.raises(FilterError, match="feasibility is not available yet"):
+    with pytest.raises(FilterError, match="feasibility must be True, False, None or a FeasibilityModel"):
         recommend(1, feasibility=object(), **kw)
     with pytest.raises(ScenarioError, match="Unknown scenario 'smallbig'"):
         recommend(1, "smallbig", **kw)
