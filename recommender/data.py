@@ -78,6 +78,16 @@ def fold(text: object) -> str:
     return _NON_ALNUM.sub(" ", s.lower()).strip()
 
 
+def fold_many(values: pd.Series) -> list[str]:
+    """:func:`fold` over a column, vectorised: Unicode work only for non-ASCII names."""
+    s = values.astype(str)
+    non_ascii = ~s.map(str.isascii).to_numpy(dtype=bool)
+    if non_ascii.any():
+        s = s.copy()
+        s[non_ascii] = [anyascii(v) for v in s[non_ascii]]
+    return s.str.lower().str.replace(_NON_ALNUM.pattern, " ", regex=True).str.strip().tolist()
+
+
 # ---------------------------------------------------------------------------------------
 # loading
 
@@ -255,7 +265,7 @@ def _name_index(cities: pd.DataFrame) -> _NameIndex:
         return hit
     idx = _NameIndex(cities)
     for col in ("name", "ascii_name"):
-        for pos, key in enumerate(map(fold, cities[col].tolist())):
+        for pos, key in enumerate(fold_many(cities[col])):
             rows = idx.primary.setdefault(key, [])
             if not rows or rows[-1] != pos:
                 rows.append(pos)
