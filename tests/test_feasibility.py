@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 
 import numpy as np
 import pandas as pd
@@ -386,17 +385,11 @@ def test_packaged_model_is_verified_and_matches_the_packaged_data():
 
 
 @pytest.mark.slow
-def test_packaged_recommend_with_feasibility_is_fast():
+def test_packaged_recommend_with_feasibility():
     from recommender.data import load_cities, load_ties
 
     cities, ties = load_cities(), load_ties()
     df = recommend("Medan", cities=cities, ties=ties, feasibility=True)
     assert list(df.columns) == output_columns() + FEASIBILITY_COLUMNS
     assert df["feasibility"].notna().all()
-    times = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        recommend("Medan", cities=cities, ties=ties, feasibility=True)
-        times.append(time.perf_counter() - t0)
-    # 50 ms is the target on a quiet machine; the bound leaves room for a busy CI runner
-    assert np.median(times) < 0.25
+    # latency is measured by scripts/benchmark.py (recommend_feasibility), not asserted here

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -145,14 +143,12 @@ def test_naive_equals_vectorised_with_filters(make_cities, make_ties):
     assert recommend(1, **kw)["city_id"].tolist() == recommend_naive(1, **kw)["city_id"].tolist()
 
 
-def test_speed_on_a_34k_pool(make_cities):
-    # A smoke guard only (the benchmark reports real numbers): 34k candidates in well under
-    # a second, even on a slow CI machine; typically ~20 ms.
+def test_a_34k_pool(make_cities):
+    # speed is measured by scripts/benchmark.py, not here: this checks the result at scale
     cities = make_cities([dict(city_id=1, name="L", country_code="ID")], n_random=34_000, seed=2)
-    recommend(1, cities=cities, ties=pd.DataFrame())
-    t0 = time.perf_counter()
-    recommend(1, cities=cities, ties=pd.DataFrame())
-    assert time.perf_counter() - t0 < 0.5
+    df = recommend(1, cities=cities, ties=pd.DataFrame())
+    assert len(df) == 10 and df.attrs["n_candidates"] > 30_000
+    assert df["score"].is_monotonic_decreasing
 
 
 def test_filters(toy):
@@ -272,7 +268,9 @@ def test_option_errors(toy):
         recommend(1, method="ahp", **kw)
     with pytest.raises(FilterError, match="override for 'hdi' must be in \\[0, 1\\]; got 80"):
         recommend(1, overrides={"hdi": 80}, **kw)
-    with pytest.raises(FilterError, match="feasibility must be True, False, None or a FeasibilityModel"):
+    with pytest.raises(
+        FilterError, match="feasibility must be True, False, None or a FeasibilityModel"
+    ):
         recommend(1, feasibility=object(), **kw)
     with pytest.raises(ScenarioError, match="Unknown scenario 'smallbig'"):
         recommend(1, "smallbig", **kw)
@@ -321,6 +319,3 @@ def test_packaged_data_medan():
     assert not df["existing_partner"].any()
     assert (df["country_code"].value_counts() <= 2).all()
     assert df.attrs["n_candidates"] > 30_000
-    t0 = time.perf_counter()
-    recommend(int(df.attrs["local_city_id"]), cities=cities, ties=ties)
-    assert time.perf_counter() - t0 < 0.5
