@@ -972,6 +972,13 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback
+        click.echo(
+            f"Error: unexpected {type(exc).__name__}: {exc}. This is a bug in sistercity; "
+            "please report it with the command you ran.",
+            err=True,
+        )
+        return 1
     return 0
 
 

@@ -476,10 +476,18 @@ class Scenario:
             raise ScenarioError(f"Scenario file {str(path)!r} does not exist.") from None
         except OSError as e:
             raise ScenarioError(f"Cannot read scenario file {str(path)!r}: {e.strerror}.") from None
+        except UnicodeDecodeError:
+            raise ScenarioError(f"Scenario file {str(path)!r} is not a text (TOML) file.") from None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
             raise ScenarioError(f"Scenario file {str(path)!r} is not valid TOML: {e}.") from None
+        if not data:
+            # an empty file would silently mean "the small-big preset": say so instead
+            raise ScenarioError(
+                f"Scenario file {str(path)!r} is empty; start from "
+                "`sistercity scenarios show small-big > my.toml` and edit it."
+            )
         return cls.from_dict(data, source=str(path))
 
     def to_toml(self) -> str:

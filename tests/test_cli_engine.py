@@ -304,3 +304,14 @@ def test_train_and_evaluate_option_errors(args, message):
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 2
     assert res.output.strip() == f"Error: {message}"
+
+
+def test_empty_or_binary_scenario_file(tmp_path):
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    res = CliRunner().invoke(cli, ["shortlist", "Medan", "--scenario", str(empty)])
+    assert res.exit_code == 2 and "is empty" in res.output
+    binary = tmp_path / "bin.toml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    res = CliRunner().invoke(cli, ["shortlist", "Medan", "--scenario", str(binary)])
+    assert res.exit_code == 2 and res.output.count("\n") == 1
