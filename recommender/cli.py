@@ -961,6 +961,10 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("Aborted.", err=True)
         return 1
     except click.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:
+            # a bare `sistercity` (or command group) asks for help: give it, no "Error"
+            click.echo(exc.ctx.get_help())
+            return 0
         # one line, like every other user error: the message names the bad value
         hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
         click.echo(f"Error: {exc.format_message()}{hint}", err=True)

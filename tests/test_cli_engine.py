@@ -315,3 +315,8 @@ def test_empty_or_binary_scenario_file(tmp_path):
     binary.write_bytes(b"\xff\xfe\x00garbage")
     res = CliRunner().invoke(cli, ["shortlist", "Medan", "--scenario", str(binary)])
     assert res.exit_code == 2 and res.output.count("\n") == 1
+
+
+def test_bare_command_prints_help_not_an_error(capsys):
+    code, out, err = run_main(capsys)
+    assert code == 0 and out.startswith("Usage: sistercity") and "Error" not in err
