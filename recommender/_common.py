@@ -12,7 +12,7 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 
-from recommender.errors import AmbiguousCityError, FilterError, UnknownCityError
+from recommender.errors import FilterError, UnknownCityError
 
 
 def get_cities(cities: pd.DataFrame | None) -> pd.DataFrame:
@@ -52,9 +52,7 @@ def resolve_local(
     """Turn a name, a GeoNames id or a row into one row of ``cities``.
 
     Names go through :func:`recommender.data.resolve_city` (alternate names, fuzzy matching,
-    disambiguation by country). Until that module exists, an exact, case-insensitive match
-    on ``name`` / ``ascii_name`` is used so that the engine can be developed and tested on
-    synthetic tables.
+    disambiguation by country).
     """
     if isinstance(city, pd.Series):
         return city
@@ -68,33 +66,9 @@ def resolve_local(
             f"A city must be given as a name, a GeoNames id or a table row; "
             f"got {type(city).__name__} {city!r}."
         )
-    try:
-        from recommender.data import resolve_city
-    except ImportError:  # data.py not written yet: exact names only
-        return _resolve_exact(city, cities, country)
+    from recommender.data import resolve_city
+
     return resolve_city(city, country=country, cities=cities)
-
-
-def _resolve_exact(text: str, cities: pd.DataFrame, country: str | None) -> pd.Series:
-    key = text.strip().casefold()
-    names = cities["name"].astype(str).str.casefold()
-    ascii_names = cities["ascii_name"].astype(str).str.casefold()
-    mask = (names == key) | (ascii_names == key)
-    if country is not None:
-        mask &= cities["country_code"].astype(str).str.upper() == country.strip().upper()
-    hits = cities.loc[mask.to_numpy()]
-    if hits.empty:
-        raise UnknownCityError(f"No city is named {text!r} in the cities table.")
-    if len(hits) > 1:
-        # Prefer a local (Indonesian) city: the engine's local side is always one of those.
-        if "is_local" in hits and hits["is_local"].astype(bool).sum() == 1:
-            return hits.loc[hits["is_local"].astype(bool)].iloc[0]
-        where = ", ".join(f"{r.name} ({r.country_code}, id {r.city_id})" for r in hits.itertuples())
-        raise AmbiguousCityError(
-            f"{text!r} matches {len(hits)} cities: {where}; give a country or a city_id.",
-            candidates=hits,
-        )
-    return hits.iloc[0]
 
 
 def partner_ids(city_id: int, ties: pd.DataFrame) -> np.ndarray:
