@@ -21,8 +21,6 @@ from recommender.errors import DataValidationError, FilterError, RecommenderErro
 from recommender.scenarios import DEFAULT_SCENARIO, load_scenario
 from recommender.shortlist import recommend
 
-LOCAL_COLUMNS = ["local_city_id", "local_name", "local_kemendagri_code"]
-
 
 def local_cities_from(which: str | Path, cities: pd.DataFrame) -> list[pd.Series]:
     """The local cities named by ``which``: a set name or a CSV with ``city_id`` or ``name``.
@@ -106,4 +104,4 @@ def batch_recommend(
     return out, skipped
 
 
-__all__ = ["LOCAL_COLUMNS", "batch_recommend", "local_cities_from"]
+__all__ = ["batch_recommend", "local_cities_from"]

@@ -84,24 +84,10 @@ def fmt_value(ind: str, v: float) -> str:
     return f"{v:,.0f}"
 
 
-def _plain(value):
-    """numpy / pandas scalars to plain Python for JSON; NaN to null."""
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and value != value:
-        return None
-    return value if isinstance(value, (int, float, str, bool)) or value is None else str(value)
-
-
 def echo_json(obj) -> None:
-    def clean(o):
-        if isinstance(o, dict):
-            return {k: clean(v) for k, v in o.items()}
-        if isinstance(o, list):
-            return [clean(v) for v in o]
-        return _plain(o)
+    from recommender.export import to_jsonable
 
-    click.echo(json.dumps(clean(obj), indent=2, ensure_ascii=False))
+    click.echo(json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
