@@ -2,6 +2,6 @@
 
 import sys
 
-from recommender.cli import main
+from recommender.cli.commands import main
 
 sys.exit(main())

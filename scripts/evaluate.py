@@ -1,7 +1,7 @@
 """Evaluate the feasibility model and the baselines on held-out cities (packaged data);
 write models/evaluation.csv, .json and .md.
 
-The same as ``sistercity evaluate``: both call :func:`recommender.evaluate.evaluate`.
+The same as ``sistercity evaluate``: both call :func:`recommender.learn.evaluate.evaluate`.
 Each ranked held-out city is ranked against the full pool of about 39,000 foreign cities.
 By default a seeded sample of 400 of the 899 held-out cities is ranked (about 4 minutes
 on 2 cores; the model is still retrained without the ties of every held-out city);
@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from recommender.evaluate import evaluate
+    from recommender.learn.evaluate import evaluate
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=0)

@@ -1,7 +1,7 @@
 """Train the feasibility model on the packaged data into models/ (feasibility.joblib,
 manifest.json).
 
-The same as ``sistercity train``: both call :func:`recommender.feasibility.train`. With the
+The same as ``sistercity train``: both call :func:`recommender.learn.feasibility.train`. With the
 same data and seed the written model is byte-identical (the manifest records its SHA-256
 and a fingerprint of predictions on a fixed probe set).
 
@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from recommender.feasibility import DEFAULT_NEG_RATIO, DEFAULT_SEED, MODELS, train
+    from recommender.learn.feasibility import DEFAULT_NEG_RATIO, DEFAULT_SEED, MODELS, train
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)

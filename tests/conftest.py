@@ -1,7 +1,7 @@
 """Factory fixtures: small synthetic city and tie tables that follow the data contract.
 
 ``make_cities(rows, n_random=0)`` builds a cities table with exactly the columns of
-:data:`recommender.schema.CITY_COLUMNS`; each row is a dict of the values that matter for a
+:data:`recommender.data.schema.CITY_COLUMNS`; each row is a dict of the values that matter for a
 test, everything else gets a sensible default. ``toy_world()`` is a tiny world where the
 right Small-Big partner of the local city is obvious (the engine's "checkerboard").
 """
@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.indicators import INDICATOR_NAMES
-from recommender.schema import CITY_COLUMNS, TIE_COLUMNS
+from recommender.data.indicators import INDICATOR_NAMES
+from recommender.data.schema import CITY_COLUMNS, TIE_COLUMNS
 
 CONTINENT_OF = {
     "ID": "AS", "JP": "AS", "KR": "AS", "CN": "AS", "IN": "AS", "MY": "AS", "SG": "AS",

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.schema import FOCUSES, STAGES, TIE_COLUMNS
+from recommender.data.schema import FOCUSES, STAGES, TIE_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
 RAW_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "raw"

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from recommender.cli import cli, main
-from recommender.data import load_cities, partners_of
-from recommender.export import read_json_export
+from recommender.cli.commands import cli, main
+from recommender.data.tables import load_cities, partners_of
+from recommender.io.export import read_json_export
 
 MEDAN = 1214520
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from recommender.compare import compare, sensitivity
+from recommender.engine.compare import compare, sensitivity
+from recommender.engine.scenarios import Band, Scenario, load_scenario
+from recommender.engine.shortlist import recommend
 from recommender.errors import ScenarioError
-from recommender.scenarios import Band, Scenario, load_scenario
-from recommender.shortlist import recommend
 
 
 def test_compare_same_scenario_twice_agrees_perfectly(toy):

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from recommender.coupling import (
+from recommender.engine.coupling import (
     DEFAULT_TOLERANCE,
     asymmetry_tolerance,
     class_names,

@@ -7,8 +7,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from recommender.cli import cli
-from recommender.data import apply_user_cities, load_cities, resolve_city, search_cities
+from recommender.cli.commands import cli
+from recommender.data.tables import apply_user_cities, load_cities, resolve_city, search_cities
 from recommender.errors import (
     AmbiguousCityError,
     DataValidationError,

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.data import data_dir, load_cities, load_ties, partners_of, validate_cities
+from recommender.data.indicators import INDICATOR_NAMES
+from recommender.data.schema import CITY_COLUMNS, TIE_COLUMNS
+from recommender.data.tables import data_dir, load_cities, load_ties, partners_of, validate_cities
 from recommender.errors import DataValidationError
-from recommender.indicators import INDICATOR_NAMES
-from recommender.schema import CITY_COLUMNS, TIE_COLUMNS
 
 
 @pytest.fixture(scope="module")

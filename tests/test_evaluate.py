@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from recommender.errors import RecommenderError
-from recommender.evaluate import (
+from recommender.learn.evaluate import (
     METRICS,
     PRESET_BASELINES,
     bootstrap_ci,
@@ -137,7 +137,7 @@ def test_evaluate_refuses_bad_parameters(tie_world):
 
 @pytest.mark.slow
 def test_committed_evaluation_shows_the_model_beating_every_baseline():
-    from recommender.feasibility import models_dir
+    from recommender.learn.feasibility import models_dir
 
     data = json.loads((models_dir() / "evaluation.json").read_text())
     rows = [

@@ -1,4 +1,4 @@
-"""Tests for recommender.export: formats, round trips and atomic, refusing writes."""
+"""Tests for recommender.io.export: formats, round trips and atomic, refusing writes."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from recommender import export
 from recommender.errors import OutputError
-from recommender.export import display_width
+from recommender.io import atomic, export
+from recommender.io.export import display_width
 
 INDICATORS = ("population", "area_km2", "gdp_per_capita_usd", "hdi")
 
@@ -421,7 +421,7 @@ def test_permission_denied_is_one_line_even_as_root(tmp_path, make_shortlist, mo
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(tmp_path / "x.tmp"))
 
-    monkeypatch.setattr(export.tempfile, "NamedTemporaryFile", refuse)
+    monkeypatch.setattr(atomic.tempfile, "NamedTemporaryFile", refuse)
     with pytest.raises(OutputError) as info:
         export.write(make_shortlist(1), tmp_path / "s.csv")
     assert str(info.value) == f'Cannot write "{tmp_path / "s.csv"}": Permission denied'
@@ -452,7 +452,7 @@ def test_render_failure_leaves_nothing(tmp_path, make_shortlist, monkeypatch):
 
 def test_failure_after_temp_file_opened_leaves_nothing(tmp_path, make_shortlist, monkeypatch):
     opened = []
-    real = export.tempfile.NamedTemporaryFile
+    real = atomic.tempfile.NamedTemporaryFile
 
     def spy(*args, **kwargs):
         handle = real(*args, **kwargs)
@@ -463,8 +463,8 @@ def test_failure_after_temp_file_opened_leaves_nothing(tmp_path, make_shortlist,
         assert os.path.getsize(opened[0]) > 0  # the data really was half-way to disk
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(export.tempfile, "NamedTemporaryFile", spy)
-    monkeypatch.setattr(export.os, "fsync", fail_sync)
+    monkeypatch.setattr(atomic.tempfile, "NamedTemporaryFile", spy)
+    monkeypatch.setattr(atomic.os, "fsync", fail_sync)
     with pytest.raises(OutputError, match=r'^Cannot write ".*s\.json": No space left on device$'):
         export.write(make_shortlist(2), tmp_path / "s.json")
     assert opened, "the temporary file was never created"
@@ -478,7 +478,7 @@ def test_failed_forced_overwrite_keeps_the_old_file(tmp_path, make_shortlist, mo
     def fail_replace(src, dst):
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(export.os, "replace", fail_replace)
+    monkeypatch.setattr(atomic.os, "replace", fail_replace)
     with pytest.raises(OutputError, match="Input/output error"):
         export.write(make_shortlist(2), target, force=True)
     assert target.read_bytes() == b"previous version"

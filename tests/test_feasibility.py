@@ -10,10 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender import feasibility as F
-from recommender.errors import FilterError, ModelError
-from recommender.features import make_pairs
-from recommender.shortlist import (
+from recommender.engine.features import make_pairs
+from recommender.engine.shortlist import (
     FEASIBILITY_COLUMNS,
     cap_per_country,
     output_columns,
@@ -21,6 +19,8 @@ from recommender.shortlist import (
     tiebreak_keys,
     why_feasibility,
 )
+from recommender.errors import FilterError, ModelError
+from recommender.learn import feasibility as F
 
 FAST = {"max_iter": 25}  # a small forest: the tests check plumbing, not accuracy
 
@@ -65,7 +65,7 @@ def test_features_do_not_depend_on_the_order_of_the_pair(world):
 
 
 def test_builder_part_equals_the_feature_builder(world):
-    from recommender.estimators import FeatureBuilder
+    from recommender.engine.estimators import FeatureBuilder
 
     cities, ties = world
     local = cities.iloc[0]
@@ -263,7 +263,7 @@ def test_models_dir_is_the_checkout_folder(monkeypatch, tmp_path):
     from pathlib import Path
 
     monkeypatch.delenv("SISTERCITY_MODEL_DIR", raising=False)
-    assert F.models_dir() == Path(F.__file__).resolve().parents[1] / "models"
+    assert F.models_dir() == Path(F.__file__).resolve().parents[2] / "models"
     monkeypatch.setenv("SISTERCITY_MODEL_DIR", str(tmp_path))
     assert F.models_dir() == tmp_path
 
@@ -316,7 +316,7 @@ def test_recommend_without_feasibility_is_unchanged(world):
 def test_pruned_feasibility_gives_the_exact_shortlist(world, model):
     """Only candidates that can still make the list are scored; the result equals the
     shortlist ranked by combined over every eligible candidate."""
-    from recommender.shortlist import build_pool
+    from recommender.engine.shortlist import build_pool
 
     cities, ties = world
     for scenario, blend, top, cap in [
@@ -368,7 +368,7 @@ def test_why_feasibility_text():
 
 @pytest.mark.slow
 def test_packaged_model_is_verified_and_matches_the_packaged_data():
-    from recommender.data import data_dir
+    from recommender.data.tables import data_dir
 
     model = F.load_model()
     manifest = model.manifest
@@ -378,7 +378,7 @@ def test_packaged_model_is_verified_and_matches_the_packaged_data():
         digest = hashlib.sha256((data_dir() / name).read_bytes()).hexdigest()
         assert manifest["training_data"][name]["sha256"] == digest
     assert (F.models_dir() / F.MODEL_FILE).stat().st_size < 5_000_000
-    from recommender.data import load_cities, load_ties
+    from recommender.data.tables import load_cities, load_ties
 
     cities, ties = load_cities(), load_ties()
     assert F.prediction_fingerprint(model, cities, ties) == manifest["probe_fingerprint"]
@@ -386,7 +386,7 @@ def test_packaged_model_is_verified_and_matches_the_packaged_data():
 
 @pytest.mark.slow
 def test_packaged_recommend_with_feasibility():
-    from recommender.data import load_cities, load_ties
+    from recommender.data.tables import load_cities, load_ties
 
     cities, ties = load_cities(), load_ties()
     df = recommend("Medan", cities=cities, ties=ties, feasibility=True)

@@ -13,8 +13,9 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from recommender.features import (
-    FeatureBuilder,
+from recommender.data.indicators import INDICATOR_NAMES, LEVEL_RANK
+from recommender.engine.estimators import FeatureBuilder
+from recommender.engine.features import (
     haversine_km,
     lead_counts,
     level_codes,
@@ -22,7 +23,6 @@ from recommender.features import (
     signed_asymmetry,
     transforms_for,
 )
-from recommender.indicators import INDICATOR_NAMES, LEVEL_RANK
 
 T = transforms_for(INDICATOR_NAMES)
 

@@ -1,4 +1,4 @@
-"""Tests for recommender.report: the self-contained HTML report."""
+"""Tests for recommender.io.report: the self-contained HTML report."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender import export
-from recommender.report import COUPLING_DESCRIPTIONS, LEVEL_DESCRIPTIONS, html_report
+from recommender.io import export
+from recommender.io.report import COUPLING_DESCRIPTIONS, LEVEL_DESCRIPTIONS, html_report
 
 INDICATORS = ("population", "area_km2", "gdp_per_capita_usd", "hdi")
 EVIL = '<script>alert("x")</script> & Co'

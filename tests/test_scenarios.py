@@ -11,9 +11,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from recommender.errors import ScenarioError
-from recommender.indicators import INDICATOR_NAMES
-from recommender.scenarios import (
+from recommender.data.indicators import INDICATOR_NAMES
+from recommender.engine.scenarios import (
     PRESETS,
     Band,
     Scenario,
@@ -21,6 +20,7 @@ from recommender.scenarios import (
     preset_names,
     tomllib,
 )
+from recommender.errors import ScenarioError
 
 
 def test_presets_exist_and_small_big_is_default():

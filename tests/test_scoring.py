@@ -11,11 +11,11 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 
-from recommender.features import FeatureBuilder, make_pairs
-from recommender.indicators import INDICATOR_NAMES
-from recommender.scenarios import PRESETS, Band, Scenario
-from recommender.scoring import (
-    Scorer,
+from recommender.data.indicators import INDICATOR_NAMES
+from recommender.engine.estimators import FeatureBuilder, Scorer
+from recommender.engine.features import make_pairs
+from recommender.engine.scenarios import PRESETS, Band, Scenario
+from recommender.engine.scoring import (
     desirability,
     score_asymmetry,
     topsis,

@@ -6,15 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.errors import FilterError, ScenarioError, UnknownCityError
-from recommender.indicators import INDICATOR_NAMES
-from recommender.shortlist import (
+from recommender.data.indicators import INDICATOR_NAMES
+from recommender.engine.shortlist import (
     cap_per_country,
     output_columns,
     recommend,
     recommend_naive,
     why_text,
 )
+from recommender.errors import FilterError, ScenarioError, UnknownCityError
 
 
 def test_toy_world_obvious_small_big_partner_first(toy):
@@ -307,7 +307,7 @@ def test_everyone_gated_returns_an_empty_frame(make_cities):
 
 @pytest.mark.slow
 def test_packaged_data_medan():
-    data = pytest.importorskip("recommender.data")
+    data = pytest.importorskip("recommender.data.tables")
     try:
         cities, ties = data.load_cities(), data.load_ties()
     except Exception as e:  # the tables are built by scripts/build_dataset.py

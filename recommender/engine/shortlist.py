@@ -10,7 +10,7 @@ candidates), applies the scenario's gates, sorts deterministically (score descen
 the reference for tests and for the benchmark (``benchmarks/bench_recommend.py``).
 
 With ``feasibility=True`` the learned probability that such a pair becomes partners
-(:mod:`recommender.feasibility`) is added as its own column, never folded into ``score``:
+(:mod:`recommender.learn.feasibility`) is added as its own column, never folded into ``score``:
 the shortlist is then ranked by
 
     combined = (1 - blend) * score + blend * feasibility        (blend = 0.3 by default)
@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from recommender._common import get_cities, get_ties, partner_ids, resolve_local
-from recommender.coupling import (
+from recommender.data.access import get_cities, get_ties, partner_ids, resolve_local
+from recommender.data.indicators import BY_NAME, INDICATOR_NAMES, LEVEL_RANK, LEVELS
+from recommender.engine.coupling import (
     BIG_CITY_POPULATION,
     DEFAULT_COMPOSITE_WEIGHTS,
     asymmetry_tolerance,
@@ -42,11 +43,16 @@ from recommender.coupling import (
     display_asymmetry,
     ratio_column,
 )
+from recommender.engine.features import HDI_SCALE, haversine_km, signed_asymmetry, transforms_for
+from recommender.engine.scenarios import CONTINENTS, DEFAULT_SCENARIO, Scenario, load_scenario
+from recommender.engine.scoring import (
+    METHODS,
+    ScoreResult,
+    score_asymmetry,
+    topsis,
+    wsm_contributions,
+)
 from recommender.errors import FilterError
-from recommender.features import HDI_SCALE, haversine_km, signed_asymmetry, transforms_for
-from recommender.indicators import BY_NAME, INDICATOR_NAMES, LEVEL_RANK, LEVELS
-from recommender.scenarios import CONTINENTS, DEFAULT_SCENARIO, Scenario, load_scenario
-from recommender.scoring import METHODS, ScoreResult, score_asymmetry, topsis, wsm_contributions
 
 ROUND_DECIMALS = 12
 """Scores are compared at this precision when sorting, so that floating-point noise (e.g.
@@ -499,7 +505,7 @@ def _feasibility_model(value):
     """``feasibility`` option -> a verified model or None (True loads the packaged one)."""
     if value is None or value is False:
         return None
-    from recommender.feasibility import FeasibilityModel, load_model
+    from recommender.learn.feasibility import FeasibilityModel, load_model
 
     if value is True:
         return load_model()
@@ -835,10 +841,10 @@ def recommend(
     Parameters
     ----------
     city : str, int or pandas.Series
-        The local city: a name (resolved by :func:`recommender.data.resolve_city`), a
+        The local city: a name (resolved by :func:`recommender.data.tables.resolve_city`), a
         GeoNames id, or a row of ``cities``.
     scenario : str, path or Scenario, default "small-big"
-        A preset name, a TOML file, or a :class:`~recommender.scenarios.Scenario`.
+        A preset name, a TOML file, or a :class:`~recommender.engine.scenarios.Scenario`.
     cities, ties : pandas.DataFrame, optional
         Default: the packaged tables (pass an empty ``ties`` for "no known partners").
     top : int, default 10
@@ -866,7 +872,7 @@ def recommend(
         Disambiguates the local city's name.
     feasibility : bool, FeasibilityModel or None
         ``True`` adds the learned feasibility (the packaged model, verified on load; a
-        :class:`~recommender.feasibility.FeasibilityModel` to use another): columns
+        :class:`~recommender.learn.feasibility.FeasibilityModel` to use another): columns
         ``feasibility`` (calibrated probability), ``combined`` and ``why_feasibility``,
         ranked by ``combined``; ``score`` and the contributions stay the pure strategy
         fit. ``None`` / ``False``: no feasibility, the result is unchanged.

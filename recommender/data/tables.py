@@ -5,7 +5,7 @@ The packaged tables are compiled by ``scripts/build_dataset.py`` into ``data/``;
 
 Examples
 --------
->>> from recommender.data import load_cities, resolve_city
+>>> from recommender.data.tables import load_cities, resolve_city
 >>> medan = resolve_city("Kota Medan")
 >>> int(medan["city_id"]), medan["country_code"]
 (1214520, 'ID')
@@ -29,14 +29,14 @@ import pandas as pd
 from anyascii import anyascii
 from rapidfuzz import fuzz, process
 
+from recommender.data.indicators import INDICATOR_NAMES, LEVELS
+from recommender.data.schema import CITY_COLUMNS, CITY_ID_COLUMNS, TIE_COLUMNS
 from recommender.errors import (
     AmbiguousCityError,
     DataValidationError,
     FilterError,
     UnknownCityError,
 )
-from recommender.indicators import INDICATOR_NAMES, LEVELS
-from recommender.schema import CITY_COLUMNS, CITY_ID_COLUMNS, TIE_COLUMNS
 
 _NUMERIC_ID_COLUMNS = {"latitude": float, "longitude": float, "n_partners": "int64"}
 _BOOL_COLUMNS = ("is_capital", "is_local")
@@ -60,7 +60,7 @@ def data_dir() -> Path:
     env = os.environ.get("SISTERCITY_DATA_DIR")
     if env:
         return Path(env)
-    checkout = Path(__file__).resolve().parents[1] / "data"
+    checkout = Path(__file__).resolve().parents[2] / "data"
     if (checkout / "cities.csv.gz").exists():
         return checkout
     return Path(str(resources.files("recommender.data_files").joinpath("cities.csv.gz"))).parent
@@ -130,7 +130,7 @@ def load_cities(path: str | Path | None = None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per city with the columns of :data:`recommender.schema.CITY_COLUMNS`.
+        One row per city with the columns of :data:`recommender.data.schema.CITY_COLUMNS`.
     """
     p = Path(path) if path is not None else data_dir() / "cities.csv.gz"
     if not p.exists():

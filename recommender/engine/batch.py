@@ -2,7 +2,7 @@
 
 Examples
 --------
->>> from recommender.batch import batch_recommend
+>>> from recommender.engine.batch import batch_recommend
 >>> df, skipped = batch_recommend("capitals", top=3)
 >>> df["local_city_id"].nunique() + len(skipped)
 38
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from recommender._common import get_cities, get_ties
-from recommender.data import iter_local_cities, resolve_city
+from recommender.data.access import get_cities, get_ties
+from recommender.data.tables import iter_local_cities, resolve_city
+from recommender.engine.scenarios import DEFAULT_SCENARIO, load_scenario
+from recommender.engine.shortlist import recommend
 from recommender.errors import DataValidationError, FilterError, RecommenderError
-from recommender.scenarios import DEFAULT_SCENARIO, load_scenario
-from recommender.shortlist import recommend
 
 
 def local_cities_from(which: str | Path, cities: pd.DataFrame) -> list[pd.Series]:
@@ -65,7 +65,7 @@ def batch_recommend(
     progress: Callable[[Iterable], Iterable] | None = None,
     **options,
 ) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
-    """Run :func:`~recommender.shortlist.recommend` for each local city; one long table.
+    """Run :func:`~recommender.engine.shortlist.recommend` for each local city; one long table.
 
     Returns the concatenated shortlists (with ``local_city_id``, ``local_name`` and
     ``local_kemendagri_code`` first) and the cities skipped with the reason (for example,

@@ -1,6 +1,6 @@
 """Small helpers shared by the engine modules: default tables and the local city.
 
-The packaged tables live in :mod:`recommender.data`; they are imported lazily so that every
+The packaged tables live in :mod:`recommender.data.tables`; they are imported lazily so that every
 engine function also works on a DataFrame the caller passes in (tests, user CSVs), without
 touching the packaged files.
 """
@@ -24,7 +24,7 @@ def get_cities(cities: pd.DataFrame | None) -> pd.DataFrame:
                 f"got {type(cities).__name__} instead."
             )
         return cities
-    from recommender.data import load_cities
+    from recommender.data.tables import load_cities
 
     return load_cities()
 
@@ -41,7 +41,7 @@ def get_ties(ties: pd.DataFrame | None) -> pd.DataFrame:
                 f"got {type(ties).__name__} instead."
             )
         return ties
-    from recommender.data import load_ties
+    from recommender.data.tables import load_ties
 
     return load_ties()
 
@@ -51,7 +51,7 @@ def resolve_local(
 ) -> pd.Series:
     """Turn a name, a GeoNames id or a row into one row of ``cities``.
 
-    Names go through :func:`recommender.data.resolve_city` (alternate names, fuzzy matching,
+    Names go through :func:`recommender.data.tables.resolve_city` (alternate names, fuzzy matching,
     disambiguation by country).
     """
     if isinstance(city, pd.Series):
@@ -66,7 +66,7 @@ def resolve_local(
             f"A city must be given as a name, a GeoNames id or a table row; "
             f"got {type(city).__name__} {city!r}."
         )
-    from recommender.data import resolve_city
+    from recommender.data.tables import resolve_city
 
     return resolve_city(city, country=country, cities=cities)
 

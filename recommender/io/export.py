@@ -31,28 +31,56 @@ rank,name,score
 2,Đà Nẵng,0.875
 """
 
-from __future__ import annotations
-
 import contextlib
-import dataclasses
 import datetime as dt
 import io
 import json
 import math
 import os
 import re
-import tempfile
-import unicodedata
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
 from recommender.errors import DataValidationError, OutputError
+from recommender.io.atomic import (  # noqa: F401  (re-exported: the writers' public API)
+    _check_target,
+    _commit,
+    _exists_message,
+    _fsync_dir,
+    _output_error,
+    atomic_writer,
+    check_target,
+)
+from recommender.io.formatting import (  # noqa: F401  (re-exported)
+    EXTENSIONS,
+    FORMATS,
+    LOCAL_KEYS,
+    MISSING_TEXT,
+    _format_float,
+    _is_missing,
+    _is_number_column,
+    _json_scalar,
+    _meta,
+    _one_line,
+    _pad,
+    _prepare,
+    _scenario,
+    _text_columns,
+    _truncate,
+    check_format,
+    display_width,
+    format_from_path,
+    format_value,
+    local_from_meta,
+    title_from_meta,
+    to_jsonable,
+)
+from recommender.io.report import COUPLING_DESCRIPTIONS, LEVEL_DESCRIPTIONS, html_report
 
 __all__ = [
     "FORMATS",
@@ -75,397 +103,10 @@ __all__ = [
     "write",
 ]
 
-FORMATS: tuple[str, ...] = ("table", "csv", "json", "xlsx", "md", "html")
-"""Every output format :func:`render` and :func:`write` understand."""
-
-EXTENSIONS: dict[str, str] = {
-    ".csv": "csv",
-    ".json": "json",
-    ".xlsx": "xlsx",
-    ".md": "md",
-    ".markdown": "md",
-    ".html": "html",
-    ".htm": "html",
-}
-"""File extension (lower case) → format, used by :func:`format_from_path`."""
-
-_FORMAT_ALIASES = {"markdown": "md", "htm": "html", "txt": "table", "text": "table"}
-
-MISSING_TEXT = "n/a"
-"""How a missing value reads in the human formats (table, Markdown, HTML)."""
-
-# ---------------------------------------------------------------------------------------
-# Format names
-# ---------------------------------------------------------------------------------------
-
-
-def format_from_path(path: str | os.PathLike[str]) -> str:
-    """Infer the output format from a file name's extension.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The output file name; only its extension is used (case-insensitive).
-
-    Returns
-    -------
-    str
-        One of :data:`FORMATS` (never ``"table"``, which has no file extension).
-
-    Raises
-    ------
-    OutputError
-        The extension is missing or unknown; the message names it and the allowed ones.
-
-    Examples
-    --------
-    >>> format_from_path("medan.XLSX")
-    'xlsx'
-    >>> format_from_path("report.htm")
-    'html'
-    """
-    suffix = Path(path).suffix
-    allowed = ", ".join(EXTENSIONS)
-    if not suffix:
-        raise OutputError(
-            f'Cannot tell the output format of "{path}": it has no extension; use one of {allowed}'
-        )
-    try:
-        return EXTENSIONS[suffix.lower()]
-    except KeyError:
-        raise OutputError(
-            f'Unknown output extension "{suffix}" in "{path}"; allowed: {allowed}'
-        ) from None
-
-
-def check_format(fmt: str) -> str:
-    """Validate a format name and return its canonical spelling.
-
-    Examples
-    --------
-    >>> check_format("Markdown")
-    'md'
-    """
-    if not isinstance(fmt, str):
-        raise OutputError(f"Output format must be a string; allowed: {', '.join(FORMATS)}")
-    name = fmt.strip().lower().lstrip(".")
-    name = _FORMAT_ALIASES.get(name, name)
-    if name not in FORMATS:
-        raise OutputError(f'Unknown output format "{fmt}"; allowed: {", ".join(FORMATS)}')
-    return name
-
-
-# ---------------------------------------------------------------------------------------
-# Values: JSON-safe conversion and human-readable formatting
-# ---------------------------------------------------------------------------------------
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, (float, np.floating)):
-        return math.isnan(value)
-    if isinstance(value, (np.datetime64, np.timedelta64)):
-        return bool(np.isnat(value))
-    return False
-
-
-def _json_scalar(value: Any) -> Any:
-    """One cell as a JSON value: NaN → null; ±inf → "inf"/"-inf" (JSON has no infinity)."""
-    if _is_missing(value):
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return value
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, np.datetime64):
-        return pd.Timestamp(value).isoformat()
-    if isinstance(value, (np.timedelta64, pd.Timedelta, dt.timedelta)):
-        return str(pd.Timedelta(value))
-    if isinstance(value, np.generic):
-        return (
-            _json_scalar(value.item()) if not isinstance(value.item(), np.generic) else str(value)
-        )
-    return to_jsonable(value)
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Convert metadata (``df.attrs``, scenario objects, numpy values) to plain JSON types.
-
-    Mappings keep their insertion order (keys become strings), sets are sorted so the output
-    is deterministic, numpy scalars become Python numbers, missing values become ``None``,
-    dates become ISO 8601 strings, Series become mappings and DataFrames lists of records.
-    Anything else falls back to ``str(obj)``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> to_jsonable({"k": np.int64(3), "w": (0.5, float("nan")), "s": {"b", "a"}})
-    {'k': 3, 'w': [0.5, None], 's': ['a', 'b']}
-    """
-    if _is_missing(obj):
-        return None
-    if isinstance(obj, (str, bool, int, float, np.generic, dt.timedelta)):
-        return _json_scalar(obj)
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, pd.Series):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, pd.DataFrame):
-        return [to_jsonable(r) for r in obj.to_dict(orient="records")]
-    if isinstance(obj, (set, frozenset)):
-        return sorted((to_jsonable(v) for v in obj), key=lambda v: (str(type(v)), str(v)))
-    if isinstance(obj, (list, tuple, np.ndarray, pd.Index)):
-        return [to_jsonable(v) for v in list(obj)]
-    if isinstance(obj, (pd.Timestamp, dt.datetime, dt.date, dt.time)):
-        return obj.isoformat() if not _is_missing(obj) else None
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    # An object's own to_dict() (e.g. Scenario) knows best what describes it.
-    if hasattr(obj, "to_dict") and callable(obj.to_dict) and not isinstance(obj, type):
-        with contextlib.suppress(Exception):
-            return to_jsonable(obj.to_dict())
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        # Field by field rather than asdict(), which deep-copies and fails on mappingproxy.
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    return str(obj)
-
-
-def _format_float(x: float) -> str:
-    if math.isnan(x):
-        return MISSING_TEXT
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    ax = abs(x)
-    if ax >= 1000:
-        return f"{x:,.0f}"
-    if ax == 0:
-        return "0"
-    # Three significant digits is what a planner can compare at a glance; below 1 keep at
-    # least three decimals so scores such as 0.873 and 0.870 stay distinguishable.
-    decimals = 2 - math.floor(math.log10(ax))
-    if ax < 1:
-        decimals = max(3, decimals)
-    return f"{x:.{min(decimals, 12)}f}"
-
-
-def format_value(value: Any) -> str:
-    """A cell as people read it in the table, Markdown and HTML formats.
-
-    Missing values read ``n/a``, booleans ``yes`` / ``no``; integers are printed in full
-    (they are ids, years and ranks), floats with three significant digits and thousands
-    separators from 1,000 up.
-
-    Examples
-    --------
-    >>> [format_value(v) for v in (0.87341, 12.345, 2435252.0, 7, True, None)]
-    ['0.873', '12.3', '2,435,252', '7', 'yes', 'n/a']
-    """
-    if _is_missing(value):
-        return MISSING_TEXT
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        return _format_float(float(value))
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (pd.Timestamp, dt.datetime, dt.date)):
-        return value.isoformat()
-    plain = to_jsonable(value)
-    if isinstance(plain, list):
-        return ", ".join(
-            f"({format_value(v)})" if isinstance(v, (list, dict)) else format_value(v)
-            for v in plain
-        )
-    if isinstance(plain, dict):
-        return "; ".join(f"{k}: {format_value(v)}" for k, v in plain.items())
-    return format_value(plain) if not isinstance(plain, str) else plain
-
-
-def _one_line(text: str) -> str:
-    # Newlines and tabs would break the grid of a fixed-width or Markdown table.
-    return " ".join(text.split()) if any(c in text for c in "\r\n\t") else text
-
-
-def _char_width(ch: str) -> int:
-    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
-        return 0
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-
-
-def display_width(text: str) -> int:
-    """Terminal cells ``text`` occupies: CJK characters take two, combining marks none.
-
-    Examples
-    --------
-    >>> display_width("Đà Nẵng"), display_width("東京")
-    (7, 4)
-    """
-    if text.isascii():
-        return len(text)
-    return sum(_char_width(c) for c in text)
-
-
-def _truncate(text: str, width: int) -> str:
-    if display_width(text) <= width:
-        return text
-    if width <= 1:
-        return "…"[:width]
-    out, used = [], 0
-    for ch in text:
-        w = _char_width(ch)
-        if used + w > width - 1:
-            break
-        out.append(ch)
-        used += w
-    return "".join(out).rstrip() + "…"
-
-
-def _pad(text: str, width: int, right: bool) -> str:
-    fill = " " * max(0, width - display_width(text))
-    return fill + text if right else text + fill
-
-
-# ---------------------------------------------------------------------------------------
-# Frames and metadata
-# ---------------------------------------------------------------------------------------
-
-
-def _prepare(df: pd.DataFrame) -> pd.DataFrame:
-    """Flatten what the flat formats cannot hold.
-
-    A named index (e.g. ``scenario`` in a comparison) carries information and becomes
-    leading column(s); an unnamed index is a row counter and is dropped. MultiIndex
-    columns are joined with spaces.
-    """
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
-    out = df
-    if any(name is not None for name in out.index.names):
-        out = out.reset_index()
-    if isinstance(out.columns, pd.MultiIndex):
-        out = out.copy()
-        out.columns = [
-            " ".join(str(p) for p in parts if str(p) != "").strip() for parts in out.columns
-        ]
-    return out
-
-
-def _meta(df: pd.DataFrame, meta: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``df.attrs`` overlaid with the caller's ``meta``, as plain JSON types."""
-    merged: dict[str, Any] = dict(df.attrs)
-    if meta:
-        merged.update(meta)
-    return to_jsonable(merged)
-
-
-LOCAL_KEYS = ("local_name", "local_city_id", "local_country_code", "local_values", "local_levels")
-"""The flat ``df.attrs`` keys in which :func:`recommender.shortlist.recommend` describes the
-local city; :func:`local_from_meta` folds them into one mapping."""
-
-
-def local_from_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
-    """The local city as one mapping: ``name``, ``country_code``, ``<indicator>``, ``_level``...
-
-    Accepts ``meta["local"]`` (or ``local_city``) as a mapping or a name, and the flat keys
-    of :data:`LOCAL_KEYS` that ``recommend()`` puts in ``df.attrs``.
-
-    Examples
-    --------
-    >>> local_from_meta({"local_name": "Medan", "local_values": {"hdi": 0.81},
-    ...                  "local_levels": {"hdi": "city"}})
-    {'name': 'Medan', 'hdi': 0.81, 'hdi_level': 'city'}
-    """
-    local = meta.get("local", meta.get("local_city"))
-    out: dict[str, Any] = {}
-    if isinstance(local, Mapping):
-        out.update(local)
-    elif local is not None and not isinstance(local, list) and str(local):
-        out["name"] = str(local)
-    for key, field in (
-        ("local_name", "name"),
-        ("local_city_id", "city_id"),
-        ("local_country_code", "country_code"),
-    ):
-        if meta.get(key) not in (None, ""):
-            out.setdefault(field, meta[key])
-    values, levels = meta.get("local_values"), meta.get("local_levels")
-    for name, value in values.items() if isinstance(values, Mapping) else ():
-        out.setdefault(name, value)
-    for name, level in levels.items() if isinstance(levels, Mapping) else ():
-        out.setdefault(f"{name}_level", level)
-    for key, suffix in (("local_sources", "_source"), ("local_years", "_year")):
-        extra = meta.get(key)
-        for name, value in extra.items() if isinstance(extra, Mapping) else ():
-            out.setdefault(f"{name}{suffix}", value)
-    return out
-
-
-def _scenario(meta: Mapping[str, Any]) -> dict[str, Any]:
-    scenario = meta.get("scenario")
-    if isinstance(scenario, Mapping):
-        return dict(scenario)
-    if scenario is not None:
-        return {"name": str(scenario)}
-    return {}
-
-
-def title_from_meta(meta: Mapping[str, Any]) -> str | None:
-    """A one-line title: ``meta["title"]`` or one built from the local city and scenario.
-
-    Examples
-    --------
-    >>> title_from_meta({"local": {"name": "Medan", "country_name": "Indonesia"},
-    ...                  "scenario": "small-big"})
-    'Sister-city partner shortlist for Medan, Indonesia, scenario small-big'
-    >>> title_from_meta({}) is None
-    True
-    """
-    if meta.get("title"):
-        return str(meta["title"])
-    local = local_from_meta(meta)
-    scenario = _scenario(meta).get("name")
-    if not local.get("name") and not scenario:
-        return None
-    title = "Sister-city partner shortlist"
-    if local.get("name"):
-        where = str(local["name"])
-        if local.get("country_name"):
-            where += f", {local['country_name']}"
-        elif local.get("country_code"):
-            where += f" ({local['country_code']})"
-        title += f" for {where}"
-    if scenario:
-        title += f", scenario {scenario}"
-    return title
-
 
 # ---------------------------------------------------------------------------------------
 # Renderers
 # ---------------------------------------------------------------------------------------
-
-
-def _is_number_column(series: pd.Series) -> bool:
-    return is_numeric_dtype(series.dtype) and not is_bool_dtype(series.dtype)
-
-
-def _text_columns(df: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool]]:
-    headers = [_one_line(str(c)) for c in df.columns]
-    cells, numeric = [], []
-    for j in range(df.shape[1]):
-        series = df.iloc[:, j]
-        cells.append([_one_line(format_value(v)) for v in series.tolist()])
-        numeric.append(_is_number_column(series))
-    return headers, cells, numeric
 
 
 def to_table(
@@ -733,7 +374,6 @@ def to_xlsx(
     from openpyxl.utils import get_column_letter
 
     from recommender import __version__
-    from recommender.report import COUPLING_DESCRIPTIONS, LEVEL_DESCRIPTIONS
 
     plain_meta = _meta(df, meta)
     df = _prepare(df)
@@ -924,132 +564,7 @@ def render(
         return to_xlsx(df, meta=meta)
     if fmt == "md":
         return to_markdown(df, meta=meta)
-    from recommender.report import html_report
-
     return html_report(df, meta=meta)
-
-
-# ---------------------------------------------------------------------------------------
-# Atomic writing
-# ---------------------------------------------------------------------------------------
-
-
-def _exists_message(target: Path) -> str:
-    return f'File "{target}" already exists; use --force to overwrite'
-
-
-def check_target(path: str | os.PathLike[str], force: bool = False) -> None:
-    """Raise :class:`OutputError` now if ``path`` could not be written (exists without
-    ``force``, folder missing, parent is a file): for long jobs, fail before the work."""
-    _check_target(Path(path), force)
-
-
-def _check_target(target: Path, force: bool) -> None:
-    if target.is_dir():
-        raise OutputError(f'Cannot write "{target}": it is a folder; give a file name')
-    if (target.exists() or target.is_symlink()) and not force:
-        raise OutputError(_exists_message(target))
-    parent = target.parent
-    if not parent.exists():
-        raise OutputError(f'Cannot write "{target}": folder "{parent}" does not exist')
-    if not parent.is_dir():
-        raise OutputError(f'Cannot write "{target}": "{parent}" is not a folder')
-
-
-def _output_error(target: Path, exc: OSError) -> OutputError:
-    reason = exc.strerror or str(exc) or type(exc).__name__
-    return OutputError(f'Cannot write "{target}": {reason}')
-
-
-def _final_mode(target: Path) -> int:
-    # NamedTemporaryFile creates files readable by the owner only; give the result the
-    # permissions a plain open() would have (or keep those of the file being replaced).
-    with contextlib.suppress(OSError):
-        return target.stat().st_mode & 0o7777
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def _commit(tmp: Path, target: Path, force: bool) -> None:
-    if force:
-        os.replace(tmp, target)
-        return
-    try:
-        # link() fails if the target appeared since we checked, so a concurrent writer's
-        # file is never clobbered without --force.
-        os.link(tmp, target)
-    except FileExistsError:
-        raise OutputError(_exists_message(target)) from None
-    except OSError:
-        # Some file systems (FAT, some network shares) have no hard links.
-        if target.exists():
-            raise OutputError(_exists_message(target)) from None
-        os.replace(tmp, target)
-        return
-    tmp.unlink()
-
-
-def _fsync_dir(folder: Path) -> None:
-    # Makes the rename itself durable on POSIX; best effort, not possible on Windows.
-    flag = getattr(os, "O_DIRECTORY", None)
-    if flag is None:
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY | flag)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-@contextlib.contextmanager
-def atomic_writer(path: str | os.PathLike[str], *, force: bool = False) -> Iterator[IO[bytes]]:
-    """Open a binary file that appears at ``path`` only if the block finishes without error.
-
-    Data goes to a temporary file in the same folder (so the final rename stays on one
-    file system and is atomic), which is flushed, synced and renamed over ``path`` on
-    success, and deleted on any error, including KeyboardInterrupt.
-
-    Raises
-    ------
-    OutputError
-        ``path`` exists and ``force`` is false, its folder is missing or not writable, or
-        writing fails (disk full, ...). The message is one line naming ``path``.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.txt"
-    >>> with atomic_writer(target) as fh:
-    ...     _ = fh.write(b"hello\\n")
-    >>> target.read_text()
-    'hello\\n'
-    """
-    target = Path(path).expanduser()
-    _check_target(target, force)
-    try:
-        handle = tempfile.NamedTemporaryFile(
-            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
-        )
-    except OSError as exc:
-        raise _output_error(target, exc) from exc
-    tmp = Path(handle.name)
-    try:
-        with handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(OSError):
-            os.chmod(tmp, _final_mode(target))
-        _commit(tmp, target, force)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
-            raise _output_error(target, exc) from exc
-        raise
-    _fsync_dir(target.parent)
 
 
 def write(

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from recommender._common import get_cities, get_ties
+from recommender.data.access import get_cities, get_ties
+from recommender.data.indicators import INDICATOR_NAMES
+from recommender.engine.scenarios import Scenario, load_scenario
+from recommender.engine.shortlist import ROUND_DECIMALS, Pool, _frame_for, build_pool, select
 from recommender.errors import ScenarioError
-from recommender.indicators import INDICATOR_NAMES
-from recommender.scenarios import Scenario, load_scenario
-from recommender.shortlist import ROUND_DECIMALS, Pool, _frame_for, build_pool, select
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Comparison:
     names : list of str
         Scenario names, in the order given (made unique with a suffix if repeated).
     shortlists : dict of str -> DataFrame
-        The :func:`~recommender.shortlist.recommend` output of each scenario.
+        The :func:`~recommender.engine.shortlist.recommend` output of each scenario.
     side_by_side : DataFrame
         Index ``rank``; per scenario a column ``"<name>"`` ("City (CC)") and
         ``"<name> score"``.
@@ -129,7 +129,7 @@ def compare(
     cities, ties : pandas.DataFrame, optional
         Default: the packaged tables.
     **recommend_kwargs
-        Any other :func:`~recommender.shortlist.recommend` option (filters, method, ...).
+        Any other :func:`~recommender.engine.shortlist.recommend` option (filters, method, ...).
 
     Returns
     -------
@@ -256,12 +256,12 @@ def sensitivity(
     city : str, int or pandas.Series
     scenario : str or Scenario
     indicator : str
-        One of :data:`~recommender.indicators.INDICATOR_NAMES`.
+        One of :data:`~recommender.data.indicators.INDICATOR_NAMES`.
     factors : sequence of float, default (0.5, 1, 2)
         Multipliers of the weight (finite, >= 0). The baseline is factor 1.
     top : int, default 10
     **recommend_kwargs
-        Other :func:`~recommender.shortlist.recommend` options.
+        Other :func:`~recommender.engine.shortlist.recommend` options.
 
     Returns
     -------

@@ -5,7 +5,7 @@ Kept in one place so the build script, the loaders, the validators and the tests
 
 from __future__ import annotations
 
-from recommender.indicators import INDICATOR_NAMES, provenance_columns
+from recommender.data.indicators import INDICATOR_NAMES, provenance_columns
 
 CITY_ID_COLUMNS = [
     "city_id",  # GeoNames geonameid (int)

@@ -1,6 +1,6 @@
 """The scikit-learn estimators of the engine: :class:`FeatureBuilder` and :class:`Scorer`.
 
-They wrap the numpy kernels of :mod:`recommender.features` and :mod:`recommender.scoring`
+They wrap the numpy kernels of :mod:`recommender.engine.features` and :mod:`recommender.engine.scoring`
 (and are importable from there too). They live in their own module because importing
 scikit-learn takes about 0.7 s, which the command line does not need to pay.
 """
@@ -15,8 +15,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from recommender.coupling import asymmetry_tolerance
-from recommender.features import (
+from recommender.data.indicators import INDICATOR_NAMES
+from recommender.engine.coupling import asymmetry_tolerance
+from recommender.engine.features import (
     HDI_SCALE,
     haversine_km,
     lead_counts,
@@ -25,9 +26,8 @@ from recommender.features import (
     signed_asymmetry,
     transforms_for,
 )
-from recommender.indicators import INDICATOR_NAMES
-from recommender.scenarios import load_scenario
-from recommender.scoring import IMPUTED_CODE, METHODS, score_asymmetry, topsis_reference
+from recommender.engine.scenarios import load_scenario
+from recommender.engine.scoring import IMPUTED_CODE, METHODS, score_asymmetry, topsis_reference
 
 
 class FeatureBuilder(TransformerMixin, BaseEstimator):
@@ -52,7 +52,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         HDI difference that counts as one unit of asymmetry.
     tolerance : mapping, optional
         Symmetry band per indicator in natural units (ratio >= 1 for log indicators, HDI
-        difference for HDI); default :data:`recommender.coupling.DEFAULT_TOLERANCE`.
+        difference for HDI); default :data:`recommender.engine.coupling.DEFAULT_TOLERANCE`.
     standardize : bool, default False
         Divide the asymmetries by ``scale_``. Off by default: raw log ratios are what the
         scenario bands speak about. Useful when the features feed a learned model.
@@ -191,7 +191,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
 
 
 class Scorer(TransformerMixin, BaseEstimator):
-    """Score pair features (the output of :class:`~recommender.features.FeatureBuilder`).
+    """Score pair features (the output of :class:`FeatureBuilder`).
 
     Parameters
     ----------
@@ -217,7 +217,7 @@ class Scorer(TransformerMixin, BaseEstimator):
     --------
     >>> import pandas as pd
     >>> from sklearn.pipeline import make_pipeline
-    >>> from recommender.features import FeatureBuilder, make_pairs
+    >>> from recommender.engine.features import make_pairs
     >>> local = {"city_id": 1, "population": 1e6, "area_km2": 100.0,
     ...          "gdp_per_capita_usd": 5e3, "hdi": 0.75}
     >>> cands = pd.DataFrame({"city_id": [2, 3], "population": [1e6, 1e6],

@@ -51,11 +51,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recommender.coupling import asymmetry_tolerance
+from recommender.data.indicators import INDICATOR_NAMES, LEVEL_RANK
+from recommender.engine.coupling import asymmetry_tolerance
+from recommender.engine.features import HDI_SCALE, lead_counts
+from recommender.engine.scenarios import Scenario
 from recommender.errors import ScenarioError
-from recommender.features import HDI_SCALE, lead_counts
-from recommender.indicators import INDICATOR_NAMES, LEVEL_RANK
-from recommender.scenarios import Scenario
 
 METHODS = ("wsm", "topsis")
 IMPUTED_CODE = LEVEL_RANK["imputed"]
@@ -282,13 +282,3 @@ def score_asymmetry(
         tol = asymmetry_tolerance(scenario.tolerance, indicators, hdi_scale)
         eligible &= lead_counts(asym, tol)[2]
     return ScoreResult(score, contributions, D, missing, imp, eligible)
-
-
-def __getattr__(name: str):
-    # Scorer lives in recommender.estimators so that the command line, which needs
-    # only the numpy kernels above, does not pay scikit-learn's import time (~0.7 s).
-    if name == "Scorer":
-        from recommender.estimators import Scorer
-
-        return Scorer
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

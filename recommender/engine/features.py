@@ -31,8 +31,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from recommender import indicators as ind_registry
-from recommender.indicators import INDICATOR_NAMES, LEVEL_RANK, LEVELS
+from recommender.data import indicators as ind_registry
+from recommender.data.indicators import INDICATOR_NAMES, LEVEL_RANK, LEVELS
 
 HDI_SCALE = 0.1
 """The HDI difference that counts as one unit of asymmetry (see the module docstring)."""
@@ -134,7 +134,7 @@ def lead_counts(asym: np.ndarray, tol: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def level_codes(levels, values=None) -> np.ndarray:
-    """Map level names to their rank in :data:`~recommender.indicators.LEVELS` (0 = city).
+    """Map level names to their rank in :data:`~recommender.data.indicators.LEVELS` (0 = city).
 
     A NaN value is ``missing`` whatever its level column says; an empty level is also
     ``missing``. Unknown level names raise ``ValueError`` naming them.
@@ -205,13 +205,3 @@ def _as_float(x) -> float:
         return float(x)
     except (TypeError, ValueError):
         return float("nan")
-
-
-def __getattr__(name: str):
-    # FeatureBuilder lives in recommender.estimators so that the command line, which needs
-    # only the numpy kernels above, does not pay scikit-learn's import time (~0.7 s).
-    if name == "FeatureBuilder":
-        from recommender.estimators import FeatureBuilder
-
-        return FeatureBuilder
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

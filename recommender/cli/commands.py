@@ -17,9 +17,9 @@ from types import SimpleNamespace
 import click
 import pandas as pd
 
-from recommender import data as data_mod
+from recommender.data import tables as data_mod
+from recommender.data.indicators import BY_NAME, INDICATOR_NAMES
 from recommender.errors import RecommenderError
-from recommender.indicators import BY_NAME, INDICATOR_NAMES
 
 USER_ERROR_EXIT = 2
 
@@ -85,7 +85,7 @@ def fmt_value(ind: str, v: float) -> str:
 
 
 def echo_json(obj) -> None:
-    from recommender.export import to_jsonable
+    from recommender.io.export import to_jsonable
 
     click.echo(json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False))
 
@@ -396,7 +396,7 @@ def output_options(fn):
 
 def emit(df: pd.DataFrame, fmt: str | None, output: str | None, force: bool, screen) -> None:
     """Write ``df`` to ``output`` atomically, or print it (``screen`` renders the table view)."""
-    from recommender import export
+    from recommender.io import export
 
     if output:
         path = export.write(df, output, fmt, force=force)
@@ -433,7 +433,7 @@ def _cell(ratio: float, level: str, contribution: float, hdi: bool) -> str:
 
 def shortlist_view(df: pd.DataFrame) -> pd.DataFrame:
     """The on-screen columns: one compact cell per indicator (ratio, level, contribution)."""
-    from recommender.coupling import ratio_column
+    from recommender.engine.coupling import ratio_column
 
     view = pd.DataFrame(
         {
@@ -464,8 +464,8 @@ def shortlist_view(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def print_shortlist(df: pd.DataFrame) -> None:
-    from recommender import export
-    from recommender.scenarios import load_scenario
+    from recommender.engine.scenarios import load_scenario
+    from recommender.io import export
 
     a = df.attrs
     scen = load_scenario(a["scenario"]) if a.get("scenario") in _preset_names() else None
@@ -514,7 +514,7 @@ def print_shortlist(df: pd.DataFrame) -> None:
 
 
 def _preset_names() -> list[str]:
-    from recommender.scenarios import preset_names
+    from recommender.engine.scenarios import preset_names
 
     return preset_names()
 
@@ -535,7 +535,7 @@ def shortlist(city, top, user_data, fmt, output, force, **kw) -> None:
 
     Example: sistercity shortlist Medan --top 10 --scenario small-big -o medan.xlsx
     """
-    from recommender.shortlist import recommend
+    from recommender.engine.shortlist import recommend
 
     tables = load_tables(user_data)
     df = recommend(city, kw["scenario"], cities=tables, top=top, **recommend_kwargs(kw))
@@ -567,7 +567,7 @@ def explain(
     city, candidate, scenario, method, country, candidate_country, overrides, user_data, fmt
 ) -> None:
     """The full breakdown of one pair: every number behind CANDIDATE's score for CITY."""
-    from recommender.explain import explain as explain_pair
+    from recommender.engine.explain import explain as explain_pair
 
     ex = explain_pair(
         city,
@@ -633,8 +633,8 @@ def explain(
 @handle_errors
 def partners(city, country, user_data, fmt, output, force) -> None:
     """Existing partners of CITY, classified Big / Small / Symmetry (the paper's Table 2)."""
-    from recommender import export
-    from recommender.coupling import classify_partners
+    from recommender.engine.coupling import classify_partners
+    from recommender.io import export
 
     res = classify_partners(city, load_tables(user_data), country=country)
     df = res.partners
@@ -697,8 +697,8 @@ def partners(city, country, user_data, fmt, output, force) -> None:
 @handle_errors
 def compare(city, scenarios, top, method, country, user_data, fmt, output, force) -> None:
     """Shortlists of CITY under several scenarios side by side, with what moves and why."""
-    from recommender import export
-    from recommender.compare import compare as compare_scenarios
+    from recommender.engine.compare import compare as compare_scenarios
+    from recommender.io import export
 
     if len(scenarios) < 2:
         raise UserError(
@@ -745,7 +745,7 @@ def compare(city, scenarios, top, method, country, user_data, fmt, output, force
             click.echo(export.render(view, "table", width=_term_width()))
 
     if output and (fmt or export.format_from_path(output)) == "json":
-        from recommender.export import atomic_writer, to_jsonable
+        from recommender.io.export import atomic_writer, to_jsonable
 
         doc = {k: v.reset_index().to_dict(orient="records") for k, v in res.to_dict().items()}
         with atomic_writer(Path(output), force=force) as fh:
@@ -768,7 +768,7 @@ def scenarios() -> None:
 @handle_errors
 def scenarios_list() -> None:
     """The presets with a one-line description each."""
-    from recommender.scenarios import DEFAULT_SCENARIO, PRESETS
+    from recommender.engine.scenarios import DEFAULT_SCENARIO, PRESETS
 
     for name, sc in PRESETS.items():
         mark = " (default)" if name == DEFAULT_SCENARIO else ""
@@ -783,7 +783,7 @@ def scenarios_list() -> None:
 @handle_errors
 def scenarios_show(name: str) -> None:
     """A preset (or a TOML file) in full, as an editable TOML scenario file."""
-    from recommender.scenarios import load_scenario
+    from recommender.engine.scenarios import load_scenario
 
     sc = load_scenario(name)
     for line in (sc.rationale or "").splitlines() or [""]:
@@ -822,8 +822,8 @@ def scenarios_show(name: str) -> None:
 @handle_errors
 def batch(which, top, user_data, output, fmt, force, **kw) -> None:
     """Shortlists for many local cities at once, in one file."""
-    from recommender import export
-    from recommender.batch import batch_recommend
+    from recommender.engine.batch import batch_recommend
+    from recommender.io import export
 
     tables = load_tables(user_data)
     export.check_target(output, force)  # refuse before the work, not after
@@ -870,7 +870,7 @@ def batch(which, top, user_data, output, fmt, force, **kw) -> None:
 @handle_errors
 def train(seed, model_kind, neg_ratio, out_dir) -> None:
     """Train the feasibility model on the existing partnerships (deterministic per seed)."""
-    from recommender import feasibility
+    from recommender.learn import feasibility
 
     kwargs = {"model": model_kind}
     if seed is not None:
@@ -914,7 +914,7 @@ def train(seed, model_kind, neg_ratio, out_dir) -> None:
 @handle_errors
 def evaluate(seed, holdout_share, min_partners, max_cities, save) -> None:
     """Measure the model and the baselines on held-out cities (recall, NDCG, MRR)."""
-    from recommender import evaluate as evaluation
+    from recommender.learn import evaluate as evaluation
 
     if not 0 < holdout_share < 1:
         raise UserError(f"--holdout-share must be between 0 and 1; got {holdout_share}")

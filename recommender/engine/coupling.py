@@ -1,6 +1,6 @@
 """Coupling: is the foreign city Big, Small or Symmetric, and which of Cohen's four pairs is it?
 
-**Per indicator.** From the signed asymmetry ``a_i`` (see :mod:`recommender.features`), the
+**Per indicator.** From the signed asymmetry ``a_i`` (see :mod:`recommender.engine.features`), the
 foreign city is *Big* when ``a_i > tol_i``, *Small* when ``a_i < -tol_i`` and *Symmetry*
 otherwise; *Unknown* when either value is missing. Default tolerances
 (:data:`DEFAULT_TOLERANCE`, natural units):
@@ -48,11 +48,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from recommender import features as _features
-from recommender._common import get_cities, get_ties, resolve_local
+from recommender.data.access import get_cities, get_ties, resolve_local
+from recommender.data.indicators import BY_NAME, INDICATOR_NAMES
+from recommender.engine import features as _features
+from recommender.engine.features import HDI_SCALE, signed_asymmetry, transforms_for
 from recommender.errors import ScenarioError
-from recommender.features import HDI_SCALE, signed_asymmetry, transforms_for
-from recommender.indicators import BY_NAME, INDICATOR_NAMES
 
 DEFAULT_TOLERANCE: dict[str, float] = {
     "population": 1.25,
@@ -422,7 +422,7 @@ def _partner_rows(
 ) -> tuple[pd.DataFrame, int]:
     """Partner cities of ``local_id`` with their tie attributes, and how many are not in
     ``cities``."""
-    from recommender._common import partner_ids
+    from recommender.data.access import partner_ids
 
     ids = partner_ids(local_id, ties)
     rows = cities.loc[np.isin(cities["city_id"].to_numpy(dtype=np.int64), ids)].copy()

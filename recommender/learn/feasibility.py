@@ -1,9 +1,9 @@
 """Learned feasibility: which pairs of cities tend to become partners.
 
-The strategy score of :mod:`recommender.scoring` says how well a candidate *fits* what the
+The strategy score of :mod:`recommender.engine.scoring` says how well a candidate *fits* what the
 local city is looking for; it knows nothing about which pairs actually sign. This module
 learns that from the existing ties and reports it as a separate probability, which
-:func:`recommender.shortlist.recommend` shows in its own column (``feasibility=True``) and
+:func:`recommender.engine.shortlist.recommend` shows in its own column (``feasibility=True``) and
 blends into a ``combined`` rank only when asked.
 
 Pair features
@@ -14,7 +14,7 @@ go to the smaller ``city_id``). The model therefore sees the same vector for ``(
 ``(b, a)``, and the signed asymmetries keep a meaning ("how much bigger / richer is the
 bigger city"). Columns (:data:`FEATURE_NAMES`):
 
-- the :class:`~recommender.estimators.FeatureBuilder` output for the oriented pair,
+- the :class:`~recommender.engine.estimators.FeatureBuilder` output for the oriented pair,
   computed with the same numpy kernels (the tests check the equality): signed
   asymmetries, lead counts, complementarity, distance, data-level codes;
 - geography and size: ``log_distance``, ``same_continent``, ``same_un_region``, each side's
@@ -82,7 +82,7 @@ with another scikit-learn / numpy / pandas (major.minor).
 
 Examples
 --------
->>> from recommender.feasibility import load_model
+>>> from recommender.learn.feasibility import load_model
 >>> model = load_model()  # doctest: +SKIP
 >>> float(model.predict_pairs([1214520], [1835848])[0])  # Medan - Seoul  # doctest: +SKIP
 """
@@ -104,10 +104,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recommender._common import get_cities, get_ties
-from recommender.coupling import asymmetry_tolerance
-from recommender.errors import ModelError
-from recommender.features import (
+from recommender.data.access import get_cities, get_ties
+from recommender.data.indicators import INDICATOR_NAMES
+from recommender.engine.coupling import asymmetry_tolerance
+from recommender.engine.features import (
     HDI_SCALE,
     MISSING_CODE,
     haversine_km,
@@ -116,7 +116,7 @@ from recommender.features import (
     signed_asymmetry,
     transforms_for,
 )
-from recommender.indicators import INDICATOR_NAMES
+from recommender.errors import ModelError
 
 FEATURE_VERSION = 1
 """Bumped whenever :data:`FEATURE_NAMES` or their meaning change; a model built for another
@@ -218,7 +218,7 @@ def models_dir() -> Path:
     env = os.environ.get("SISTERCITY_MODEL_DIR")
     if env:
         return Path(env)
-    checkout = Path(__file__).resolve().parents[1] / "models"
+    checkout = Path(__file__).resolve().parents[2] / "models"
     if checkout.is_dir() or (checkout.parent / "pyproject.toml").exists():
         return checkout
     return Path(str(resources.files("recommender.model_files")))
@@ -1214,7 +1214,7 @@ def _frame_sha256(df: pd.DataFrame) -> str:
 
 def _data_fingerprint(cities: pd.DataFrame | None, ties: pd.DataFrame | None) -> dict:
     """SHA-256 of the packaged files when the defaults are used, else of the DataFrames."""
-    from recommender.data import data_dir
+    from recommender.data.tables import data_dir
 
     out = {}
     for name, df in (("cities.csv.gz", cities), ("ties.csv.gz", ties)):
@@ -1337,7 +1337,7 @@ def train(
         "seed": seed,
         "metrics": metrics,
         "probe_fingerprint": prediction_fingerprint(fitted, cities_, ties_),
-        # ranking quality on held-out cities: written by recommender.evaluate (its own run)
+        # ranking quality on held-out cities: written by recommender.learn.evaluate (its own run)
         "evaluation_file": "evaluation.json",
     }
     _atomic_write(out / MODEL_FILE, data)

@@ -11,8 +11,8 @@ Every section is optional: the report uses what the frame's columns and the meta
 tables. Recognised metadata keys: ``title``; the local city as ``local`` (a mapping with
 ``name``, ``country_name``, ``<indicator>``, ``<indicator>_level``, ``_source``, ``_year``)
 or as the flat keys ``recommend()`` writes (``local_name``, ``local_values``,
-``local_levels``, ...; see :func:`recommender.export.local_from_meta`); ``scenario`` (a
-name, a :class:`~recommender.scenarios.Scenario` or its ``to_dict()``; for a bare preset
+``local_levels``, ...; see :func:`recommender.io.export.local_from_meta`); ``scenario`` (a
+name, a :class:`~recommender.engine.scenarios.Scenario` or its ``to_dict()``; for a bare preset
 name the preset's description, rationale and weights are looked up); ``sources`` and
 ``limits`` (a string, list or mapping). Anything else is listed under "Settings". All text
 is HTML-escaped and the output is deterministic.
@@ -36,7 +36,10 @@ from typing import Any
 
 import pandas as pd
 
-from recommender.export import (
+from recommender.data.indicators import BY_NAME, INDICATORS, LEVELS
+from recommender.io.formatting import (
+    COUPLING_DESCRIPTIONS,
+    LEVEL_DESCRIPTIONS,
     LOCAL_KEYS,
     MISSING_TEXT,
     _is_missing,
@@ -48,30 +51,9 @@ from recommender.export import (
     title_from_meta,
     to_jsonable,
 )
-from recommender.indicators import BY_NAME, INDICATORS, LEVELS
 
 __all__ = ["COUPLING_DESCRIPTIONS", "LEVEL_DESCRIPTIONS", "html_report"]
 
-LEVEL_DESCRIPTIONS: dict[str, str] = {
-    "city": "measured for the city itself",
-    "region": "the value of the city's province or region (e.g. subnational HDI), "
-    "used because no city figure exists",
-    "country": "the national value, used because no city or regional figure exists",
-    "imputed": "estimated, e.g. area from population and the typical density of cities "
-    "in the same country",
-    "user": "supplied by the user (a CSV override or a what-if value)",
-    "missing": "no value at all; see the scenario for how the score treats the gap",
-}
-"""What each data level means, in the order of :data:`recommender.indicators.LEVELS`."""
-
-COUPLING_DESCRIPTIONS: dict[str, str] = {
-    "SB": "Small-Big: the local city is the smaller side and the partner the bigger one "
-    "(the default scenario, after Sinambela et al. 2025: a richer, more developed partner)",
-    "BS": "Big-Small: the local city is the bigger side and the partner the smaller one",
-    "BB": "Big-Big: a symmetric pair of two big cities (Cohen 2020)",
-    "SS": "Small-Small: a symmetric pair of two small cities (Cohen 2020)",
-}
-"""The pair's coupling label, read from the local city's side."""
 
 CLASS_DESCRIPTION = (
     "Per indicator, the partner is Big (above the local city by more than the tolerance "
@@ -600,7 +582,7 @@ def _preset(name: str) -> dict[str, Any]:
     the report still needs its rationale, and for presets the library has it.
     """
     try:
-        from recommender.scenarios import load_scenario, preset_names
+        from recommender.engine.scenarios import load_scenario, preset_names
 
         if name in preset_names():
             return to_jsonable(load_scenario(name))
@@ -730,7 +712,7 @@ def html_report(
     Parameters
     ----------
     df : DataFrame
-        The ranked table, typically from :func:`recommender.shortlist.recommend`. Columns
+        The ranked table, typically from :func:`recommender.engine.shortlist.recommend`. Columns
         ending in ``_contribution`` feed the stacked bar chart and
         ``gdp_per_capita_usd_ratio`` the GDP chart; ``<indicator>_ratio``, ``_class`` and
         ``_level`` are shown together in one cell per indicator. Missing columns only

@@ -2,7 +2,7 @@
 
 Examples
 --------
->>> from recommender.explain import explain
+>>> from recommender.engine.explain import explain
 >>> ex = explain("Medan", "Ichikawa")
 >>> round(float(ex.breakdown["contribution"].sum()), 9) == round(ex.score, 9)
 True
@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from recommender._common import get_cities
-from recommender.data import resolve_city
+from recommender.data.access import get_cities
+from recommender.data.indicators import BY_NAME, INDICATOR_NAMES
+from recommender.data.tables import resolve_city
+from recommender.engine.scenarios import DEFAULT_SCENARIO
+from recommender.engine.scoring import effective_weights
+from recommender.engine.shortlist import _frame_for, build_pool
 from recommender.errors import FilterError
-from recommender.indicators import BY_NAME, INDICATOR_NAMES
-from recommender.scenarios import DEFAULT_SCENARIO
-from recommender.scoring import effective_weights
-from recommender.shortlist import _frame_for, build_pool
 
 
 @dataclass
@@ -74,7 +74,7 @@ def explain(
 ) -> Explanation:
     """Explain the score of ``candidate`` for the local ``city`` under ``scenario``.
 
-    The candidate is scored exactly as :func:`~recommender.shortlist.recommend` would score
+    The candidate is scored exactly as :func:`~recommender.engine.shortlist.recommend` would score
     it (same pool, so TOPSIS references agree), with domestic cities and existing partners
     kept in the pool so that any pair can be explained.
     """

@@ -2,7 +2,7 @@
 
 A :class:`Scenario` turns each signed asymmetry into a *desirability* in [0, 1] with a
 trapezoid **band** per indicator, and combines them with **weights** (see
-:mod:`recommender.scoring`). Bands are written in natural units:
+:mod:`recommender.engine.scoring`). Bands are written in natural units:
 
 - population, area, GDP per capita: the **ratio** foreign / local. ``Band(1.0, 1.5, 8, 20)``
   on GDP per capita means: a partner 1.5x to 8x richer is fully desirable; desirability
@@ -42,10 +42,10 @@ from pathlib import Path
 
 import numpy as np
 
-from recommender.coupling import DEFAULT_TOLERANCE, asymmetry_tolerance
+from recommender.data.indicators import BY_NAME, INDICATOR_NAMES, LEVELS
+from recommender.engine.coupling import DEFAULT_TOLERANCE, asymmetry_tolerance
+from recommender.engine.features import HDI_SCALE
 from recommender.errors import ScenarioError
-from recommender.features import HDI_SCALE
-from recommender.indicators import BY_NAME, INDICATOR_NAMES, LEVELS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -259,7 +259,7 @@ class Scenario:
         Desirability band of every weighted indicator.
     tolerance : mapping indicator -> float, optional
         Symmetry tolerance (ratio >= 1, or HDI difference); default
-        :data:`recommender.coupling.DEFAULT_TOLERANCE`.
+        :data:`recommender.engine.coupling.DEFAULT_TOLERANCE`.
     filters : Filters, optional
     max_per_country : int, default 2
         At most this many shortlisted cities per country (diversity), >= 1.

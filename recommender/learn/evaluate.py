@@ -6,7 +6,7 @@ Protocol (:func:`evaluate`)
    partners, a random ``holdout_share`` (seeded) is held out, with *all* their ties. Nothing
    about them is left: the model is retrained on the remaining ties, the context counts
    (degrees, country-pair ties, ...) come from the remaining ties only, and the candidate
-   pool is the one those ties would have built (:func:`recommender.feasibility.
+   pool is the one those ties would have built (:func:`recommender.learn.feasibility.
    candidate_pool_mask`: a city under 15,000 people is in the packaged table only because
    it has a partner, so one whose ties were all held out is dropped from the pool, and its
    partnerships count as misses).
@@ -20,7 +20,7 @@ Protocol (:func:`evaluate`)
 
 Methods
 -------
-- ``learned``: the feasibility model (:mod:`recommender.feasibility`), retrained on the
+- ``learned``: the feasibility model (:mod:`recommender.learn.feasibility`), retrained on the
   training ties; ``learned (logreg)`` / ``learned (hgb)`` when both are compared.
 - ``random``: a seeded random order.
 - ``popularity``: the candidate's number of partners in the training ties.
@@ -57,9 +57,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recommender._common import get_cities, get_ties
+from recommender.data.access import get_cities, get_ties
+from recommender.data.indicators import INDICATOR_NAMES, LEVEL_RANK
+from recommender.engine.features import HDI_SCALE, signed_asymmetry, transforms_for
 from recommender.errors import RecommenderError
-from recommender.feasibility import (
+from recommender.learn.feasibility import (
     DEFAULT_CONTEXT,
     DEFAULT_HARD_SHARE,
     DEFAULT_NEG_RATIO,
@@ -75,13 +77,11 @@ from recommender.feasibility import (
     fit_model,
     models_dir,
 )
-from recommender.features import HDI_SCALE, signed_asymmetry, transforms_for
-from recommender.indicators import INDICATOR_NAMES, LEVEL_RANK
 
 PRESET_BASELINES = ("small-big", "big-small", "asymmetric", "symmetric", "complementary")
 METRICS = ("recall@10", "recall@50", "ndcg@50", "mrr")
 DEFAULT_BLEND = 0.3
-ROUND_DECIMALS = 12  # as in recommender.shortlist: equal scores stay equal
+ROUND_DECIMALS = 12  # as in recommender.engine.shortlist: equal scores stay equal
 
 
 # --------------------------------------------------------------------------- metric kernels
@@ -345,7 +345,7 @@ class _Split:
 
 def _engine_tiebreak(cities: pd.DataFrame) -> np.ndarray:
     """Position of each city in the engine's order for equal scores (data quality desc,
-    population desc, id asc), as in :meth:`recommender.shortlist.Pool.order`."""
+    population desc, id asc), as in :meth:`recommender.engine.shortlist.Pool.order`."""
     fine = np.zeros(len(cities), dtype=np.int64)
     for n in INDICATOR_NAMES:
         fine += cities[f"{n}_level"].isin(("city", "region", "user")).to_numpy(dtype=np.int64)
@@ -371,8 +371,8 @@ def _run_split(
     estimator_params=None,
 ) -> tuple[pd.DataFrame, dict]:
     """Retrain without the held-out cities' ties, rank the pool for each query city."""
-    from recommender.scenarios import load_scenario
-    from recommender.scoring import score_asymmetry
+    from recommender.engine.scenarios import load_scenario
+    from recommender.engine.scoring import score_asymmetry
 
     A = city_arrays(cities)
     train_ties = _train_ties(A, ties, split.held)
@@ -507,7 +507,7 @@ def _run_split(
 
 
 def _dist(A, i, j) -> np.ndarray:
-    from recommender.features import haversine_km
+    from recommender.engine.features import haversine_km
 
     return haversine_km(A.lat[i], A.lon[i], A.lat[j], A.lon[j])
 
@@ -595,7 +595,7 @@ def evaluate(
     models : sequence of {"hgb", "logreg"}
         Learned models to retrain and compare; the first is "the learned model" of the
         margins and of the blend.
-    neg_ratio, hard_share, context : see :func:`recommender.feasibility.train`
+    neg_ratio, hard_share, context : see :func:`recommender.learn.feasibility.train`
     blend : float, default 0.3
         Weight of feasibility in the ``small-big + feasibility`` row (as in recommend).
     indonesia : bool, default True

@@ -1,0 +1,1 @@
+"""Output: atomic, injection-safe writers for every format, and the HTML report."""

@@ -1,0 +1,1 @@
+"""Learned feasibility (training, safe loading) and the held-out evaluation against baselines."""

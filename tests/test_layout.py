@@ -1,0 +1,102 @@
+"""The package layout shows the flow: imports run one way, no circles, no hidden heavy imports.
+
+Every ``recommender`` import (module level *and* inside functions) is an edge; a cycle in that
+graph fails the test, whatever the import style. The one-way order is
+data -> engine -> learn -> io -> app -> front ends (cli, web).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PKG = Path(__file__).resolve().parents[1] / "recommender"
+
+LAYERS = ["errors", "data", "engine", "learn", "io", "i18n", "app", "cli", "web"]
+"""Lower index = lower layer; a module may import only its own layer or lower ones."""
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(PKG.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = {_module_name(p): p for p in PKG.rglob("*.py")}
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for mod, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                if node.module.startswith("recommender"):
+                    for alias in node.names:
+                        sub = f"{node.module}.{alias.name}"
+                        targets.append(sub if sub in modules else node.module)
+            elif isinstance(node, ast.Import):
+                targets += [a.name for a in node.names if a.name.startswith("recommender")]
+            for t in targets:
+                if t in modules and t != mod:
+                    graph[mod].add(t)
+    return graph
+
+
+def _layer(mod: str) -> int:
+    parts = mod.split(".")
+    if len(parts) == 1:
+        return -1  # the package root (version, exceptions)
+    name = parts[1]
+    if name == "__main__":
+        return LAYERS.index("cli")
+    return LAYERS.index(name) if name in LAYERS else -1
+
+
+def test_no_import_cycles():
+    graph = _graph()
+    state: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(m: str) -> None:
+        state[m] = 1
+        stack.append(m)
+        for n in sorted(graph[m]):
+            if state.get(n) == 1:
+                cycles.append(stack[stack.index(n) :] + [n])
+            elif n not in state:
+                visit(n)
+        stack.pop()
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m)
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+# Edges against the flow that are known and scheduled to go (each names its reason).
+KNOWN_BACK_EDGES = {
+    # recommend(feasibility=True) loads the learned model; the ranking issue moves the
+    # fit/feasibility blend onto a numpy evaluator in the engine and removes this edge.
+    ("recommender.engine.shortlist", "recommender.learn.feasibility"),
+}
+
+
+def test_imports_run_one_way():
+    wrong = []
+    for mod, deps in _graph().items():
+        for dep in deps:
+            if (mod, dep) in KNOWN_BACK_EDGES:
+                continue
+            if _layer(dep) > _layer(mod) and not dep.startswith(mod + "."):
+                wrong.append(f"{mod} imports {dep}")
+    assert not wrong, "imports against the flow: " + "; ".join(sorted(wrong))
+
+
+def test_the_graph_sees_function_level_imports():
+    # Guard against a vacuous pass: the graph must contain edges we know exist.
+    graph = _graph()
+    assert "recommender.engine.features" in graph["recommender.engine.shortlist"]
+    assert "recommender.io.report" in graph["recommender.io.export"]
