@@ -22,7 +22,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import TOY_ROWS, build_cities, build_ties  # noqa: E402
 
-from recommender.engine.shortlist import recommend, recommend_naive  # noqa: E402
+from recommender.engine.reference import recommend_naive  # noqa: E402
+from recommender.engine.shortlist import recommend  # noqa: E402
 
 
 def timed(fn, repeat: int) -> list[float]:

@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(summary("load", loads, "cities + ties tables, fresh process, import excluded"))
 
     from recommender.data.tables import load_cities, load_ties, resolve_city
-    from recommender.engine.shortlist import recommend, recommend_naive
+    from recommender.engine.reference import recommend_naive
+    from recommender.engine.shortlist import recommend
 
     cities, ties = load_cities(), load_ties()
     local = resolve_city(args.city, cities=cities)

@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 
 from recommender.data.indicators import INDICATOR_NAMES
+from recommender.engine.reference import recommend_naive
 from recommender.engine.shortlist import (
     cap_per_country,
     output_columns,
     recommend,
-    recommend_naive,
     why_text,
 )
 from recommender.errors import FilterError, ScenarioError, UnknownCityError

@@ -46,6 +46,7 @@ ratios.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -53,7 +54,7 @@ import numpy as np
 
 from recommender.data.indicators import INDICATOR_NAMES, LEVEL_RANK
 from recommender.engine.coupling import asymmetry_tolerance
-from recommender.engine.features import HDI_SCALE, lead_counts
+from recommender.engine.features import HDI_SCALE
 from recommender.engine.scenarios import Scenario
 from recommender.errors import ScenarioError
 
@@ -62,10 +63,22 @@ IMPUTED_CODE = LEVEL_RANK["imputed"]
 
 
 # --------------------------------------------------------------------------- kernels
+#
+# The kernels work column-major: one contiguous array of n candidates per indicator, shape
+# (k, n), updated in place with ``out=`` so that a call allocates its outputs and one or two
+# scratch rows of length n, never an (n, k) temporary per step. The (n, k) functions
+# (``desirability_matrix``, ``topsis``, ``score_asymmetry``) are thin wrappers kept for
+# callers that hold row-major matrices.
 
 
-def desirability(a, band: Sequence[float], two_sided: bool = False) -> np.ndarray:
+def desirability(
+    a, band: Sequence[float], two_sided: bool = False, out: np.ndarray | None = None
+) -> np.ndarray:
     """Trapezoid desirability of asymmetries ``a`` for one band (numpy kernel).
+
+    The trapezoid is ``clip(min(up, down), 0, 1)`` with ``up = (x - min) / (lo - min)``
+    and ``down = (max - x) / (max - hi)``: the same value as the piecewise definition in
+    the module docstring, in two passes over ``x`` and no masks.
 
     Parameters
     ----------
@@ -75,6 +88,8 @@ def desirability(a, band: Sequence[float], two_sided: bool = False) -> np.ndarra
         ``(min, lo, hi, max)`` in the same units; ``-inf`` / ``inf`` allowed for min / max.
     two_sided : bool
         Apply the band to ``|a|``.
+    out : ndarray, optional
+        Where to write the result (same shape as ``a``, float64; may not be ``a`` itself).
 
     Returns
     -------
@@ -89,25 +104,56 @@ def desirability(a, band: Sequence[float], two_sided: bool = False) -> np.ndarra
     array([0.  , 0.45, 1.  , 0.56, 0.  ])
     """
     x = np.asarray(a, dtype=float)
-    if two_sided:
-        x = np.abs(x)
     mn, lo, hi, mx = (float(v) for v in band)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        up = 1.0 if np.isneginf(mn) else (x - mn) / (lo - mn)
-        down = 1.0 if np.isposinf(mx) else (mx - x) / (mx - hi)
-        d = np.where(x < lo, up, np.where(x > hi, down, 1.0))
-    # a step (min == lo) divides by zero: clip handles -inf/+inf, nan_to_num the 0/0 case
-    d = np.clip(np.nan_to_num(d, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
-    return np.where(np.isnan(x), np.nan, d)
+    d = np.empty_like(x) if out is None else out
+    if two_sided:
+        x = np.abs(x, out=d)
+    has_down = not math.isinf(mx)
+    if has_down and mx > hi:
+        down = np.subtract(mx, x, out=np.empty_like(x) if x is d else None)
+        down /= mx - hi
+    elif has_down:  # a step: d = 1 up to hi, 0 above
+        down = np.where(x > hi, 0.0, 1.0)
+    else:
+        down = None
+    if math.isinf(mn):
+        if x is not d:
+            np.copyto(d, x)
+        if down is None:  # no band at all: everything known is fully desirable
+            np.multiply(d, 0.0, out=d)
+            d += 1.0
+        else:
+            np.multiply(d, 0.0, out=d)  # keeps NaN
+            d += down
+    elif lo > mn:
+        np.subtract(x, mn, out=d)
+        d /= lo - mn
+        if down is not None:
+            np.minimum(d, down, out=d)
+    else:  # a step at lo: 0 below, 1 from lo on
+        nan = np.isnan(x)
+        np.greater_equal(x, lo, out=d)
+        if down is not None:
+            np.minimum(d, down, out=d)
+        d[nan] = np.nan
+    np.clip(d, 0.0, 1.0, out=d)
+    return d
+
+
+def desirability_columns(
+    asym_t: np.ndarray, bands: np.ndarray, two_sided: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """:func:`desirability` of a column-major matrix ``(k, n)``, row by row, in place in ``out``."""
+    out = np.empty_like(asym_t) if out is None else out
+    for j in range(asym_t.shape[0]):
+        desirability(asym_t[j], bands[j], bool(two_sided[j]), out=out[j])
+    return out
 
 
 def desirability_matrix(asym: np.ndarray, bands: np.ndarray, two_sided: np.ndarray) -> np.ndarray:
-    """Apply :func:`desirability` column by column; ``bands`` has shape (k, 4)."""
+    """Apply :func:`desirability` column by column; ``asym`` is (n, k), ``bands`` (k, 4)."""
     asym = np.atleast_2d(np.asarray(asym, dtype=float))
-    out = np.empty_like(asym)
-    for j in range(asym.shape[1]):
-        out[:, j] = desirability(asym[:, j], bands[j], bool(two_sided[j]))
-    return out
+    return desirability_columns(np.ascontiguousarray(asym.T), bands, two_sided).T
 
 
 def weighted_sum(D: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -146,20 +192,143 @@ def effective_weights(
     return W
 
 
+def wsm_columns(
+    D_t: np.ndarray,
+    w: np.ndarray,
+    missing_t: np.ndarray,
+    imputed_t: np.ndarray,
+    imputed_penalty: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted sum with per-candidate weights, column-major, in place.
+
+    ``score = sum_i w'_i d_i / sum_i w'_i`` with ``w'`` as in :func:`effective_weights`,
+    accumulated indicator by indicator into two rows of length n. ``D_t`` must be 0 where
+    missing. Returns ``(score, total_weight)``; the contributions of any rows follow from
+    them (:func:`wsm_contributions_at`).
+
+    Examples
+    --------
+    >>> D = np.array([[1.0, 0.5], [0.0, 0.5]])          # 2 indicators x 2 candidates
+    >>> no = np.zeros((2, 2), dtype=bool)
+    >>> wsm_columns(D, np.array([3.0, 1.0]), no, no, 0.5)[0].tolist()
+    [0.75, 0.5]
+    """
+    k, n = D_t.shape
+    num = np.zeros(n)
+    den = np.zeros(n)
+    wj = np.empty(n)
+    for j in range(k):
+        if w[j] == 0:
+            continue
+        wj.fill(w[j])
+        if imputed_penalty:
+            np.multiply(wj, 1.0 - imputed_penalty, out=wj, where=imputed_t[j])
+        np.copyto(wj, 0.0, where=missing_t[j])
+        den += wj
+        wj *= D_t[j]
+        num += wj
+    np.divide(num, den, out=num, where=den > 0)
+    num[den <= 0] = 0.0
+    # a sum of shares of 1 can land a few ulps above 1; keep the documented range
+    np.minimum(num, 1.0, out=num)
+    return num, den
+
+
+def wsm_contributions_at(rows, D_t, w, missing_t, imputed_t, imputed_penalty: float) -> np.ndarray:
+    """The (m, k) contributions of candidates ``rows`` under :func:`wsm_columns`."""
+    D = D_t[:, rows].T
+    W = effective_weights(w, missing_t[:, rows].T, imputed_t[:, rows].T, imputed_penalty)
+    return wsm_contributions(D, W)
+
+
 def topsis_reference(D: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What TOPSIS learns from the pool: column norms, ideal and anti-ideal (weighted)."""
-    D = np.asarray(D, dtype=float)
+    return topsis_reference_columns(np.ascontiguousarray(np.asarray(D, dtype=float).T), w)
+
+
+def topsis_reference_columns(
+    D_t: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`topsis_reference` of a column-major ``(k, n)`` matrix (no temporaries)."""
+    k, n = D_t.shape
     wn = np.asarray(w, dtype=float) / np.sum(w)
-    norm = np.sqrt((D**2).sum(axis=0))
-    V = _topsis_v(D, wn, norm)
-    if len(V) == 0:
-        return norm, np.zeros(D.shape[1]), np.zeros(D.shape[1])
-    return norm, V.max(axis=0), V.min(axis=0)
+    # squares summed through a scratch row, not np.dot: BLAS threads cost more than they
+    # save on one vector, and their start-up time varies with the machine's load
+    tmp = np.empty(n)
+    norm = np.sqrt(np.array([np.square(D_t[j], out=tmp).sum() for j in range(k)]))
+    if n == 0:
+        return norm, np.zeros(k), np.zeros(k)
+    scale = _topsis_scale(wn, norm)
+    ideal = np.array([D_t[j].max() for j in range(k)]) * scale
+    anti = np.array([D_t[j].min() for j in range(k)]) * scale
+    return norm, ideal, anti
 
 
-def _topsis_v(D: np.ndarray, wn: np.ndarray, norm: np.ndarray) -> np.ndarray:
+def _topsis_scale(wn: np.ndarray, norm: np.ndarray) -> np.ndarray:
+    """``v_i = d_i * scale_i``: weight over the column norm (0 for an all-zero column)."""
     safe = np.where(norm > 0, norm, 1.0)
-    return np.where(norm > 0, D / safe, 0.0) * wn
+    return np.where(norm > 0, wn / safe, 0.0)
+
+
+@dataclass
+class TopsisState:
+    """What the contributions of any candidate need after :func:`topsis_columns`."""
+
+    scale: np.ndarray
+    anti: np.ndarray
+    wn: np.ndarray
+
+    def contributions_at(self, rows, D_t: np.ndarray, score: np.ndarray) -> np.ndarray:
+        """(m, k) contributions: ``score`` shared in proportion to ``|v_i - anti_i|``."""
+        V = D_t[:, rows].T * self.scale
+        gain = np.abs(V - self.anti)
+        total = gain.sum(axis=1, keepdims=True)
+        share = np.where(total > 0, gain / np.where(total > 0, total, 1.0), self.wn)
+        return score[rows][:, None] * share
+
+
+def topsis_columns(
+    D_t: np.ndarray,
+    w: np.ndarray,
+    reference: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, TopsisState]:
+    """TOPSIS closeness of a column-major ``(k, n)`` matrix of benefit criteria, in place.
+
+    Accumulates the squared distances to the ideal and the anti-ideal indicator by
+    indicator in two rows of length n (plus one scratch row). Returns the closeness and
+    the :class:`TopsisState` from which the contributions of any rows follow.
+
+    Examples
+    --------
+    >>> s, st = topsis_columns(np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]), np.ones(2))
+    >>> s.round(3).tolist()
+    [0.5, 0.5, 1.0]
+    """
+    k, n = D_t.shape
+    w = np.asarray(w, dtype=float)
+    wn = w / w.sum()
+    norm, ideal, anti = topsis_reference_columns(D_t, w) if reference is None else reference
+    scale = _topsis_scale(wn, norm)
+    s_plus = np.zeros(n)
+    s_minus = np.zeros(n)
+    tmp = np.empty(n)
+    for j in range(k):
+        np.multiply(D_t[j], scale[j], out=tmp)
+        tmp -= ideal[j]
+        tmp *= tmp
+        s_plus += tmp
+        np.multiply(D_t[j], scale[j], out=tmp)
+        tmp -= anti[j]
+        tmp *= tmp
+        s_minus += tmp
+    np.sqrt(s_plus, out=s_plus)
+    np.sqrt(s_minus, out=s_minus)
+    s_plus += s_minus  # the denominator
+    degenerate = s_plus <= 0
+    np.divide(s_minus, s_plus, out=s_minus, where=~degenerate)
+    s_minus[degenerate] = 0.5
+    np.clip(s_minus, 0.0, 1.0, out=s_minus)
+    return s_minus, TopsisState(scale=scale, anti=np.asarray(anti, dtype=float), wn=wn)
 
 
 def topsis(
@@ -191,30 +360,22 @@ def topsis(
     >>> s.round(3).tolist(), bool(np.allclose(c.sum(axis=1), s))
     ([0.5, 0.5, 1.0], True)
     """
-    D = np.asarray(D, dtype=float)
-    w = np.asarray(w, dtype=float)
-    wn = w / w.sum()
-    norm, ideal, anti = topsis_reference(D, w) if reference is None else reference
-    V = _topsis_v(D, wn, norm)
-    s_plus = np.sqrt(((V - ideal) ** 2).sum(axis=1))
-    s_minus = np.sqrt(((V - anti) ** 2).sum(axis=1))
-    denom = s_plus + s_minus
-    degenerate = denom <= 0
-    closeness = np.where(degenerate, 0.5, s_minus / np.where(degenerate, 1.0, denom))
-    closeness = np.clip(closeness, 0.0, 1.0)
-    gain = np.abs(V - anti)
-    total = gain.sum(axis=1, keepdims=True)
-    share = np.where(total > 0, gain / np.where(total > 0, total, 1.0), wn)
-    contributions = closeness[:, None] * share
+    D_t = np.ascontiguousarray(np.asarray(D, dtype=float).T)
+    score, state = topsis_columns(D_t, w, reference)
+    contributions = state.contributions_at(slice(None), D_t, score)
     return contributions.sum(axis=1), contributions
 
 
 # --------------------------------------------------------------------------- one call
 
 
-@dataclass
 class ScoreResult:
     """Scores of a candidate pool against one scenario.
+
+    The arrays are kept column-major (``*_t``, shape (k, n)); the (n, k) attributes are
+    transposed views of them. Contributions are computed on demand: for the few
+    shortlisted rows with :meth:`contributions_at`, or for the whole pool on first access
+    of :attr:`contributions`.
 
     Attributes
     ----------
@@ -229,12 +390,97 @@ class ScoreResult:
         Passes the scenario's gates (required indicators, complementarity).
     """
 
-    score: np.ndarray
-    contributions: np.ndarray
-    desirability: np.ndarray
-    missing: np.ndarray
-    imputed: np.ndarray
-    eligible: np.ndarray
+    def __init__(self, score, contributions, desirability, missing, imputed, eligible):
+        self.score = score
+        self._contributions = contributions  # an (n, k) array, or a function of rows
+        self.desirability = desirability
+        self.missing = missing
+        self.imputed = imputed
+        self.eligible = eligible
+
+    @property
+    def contributions(self) -> np.ndarray:
+        if callable(self._contributions):
+            self._contributions = self._contributions(slice(None))
+        return self._contributions
+
+    def contributions_at(self, rows) -> np.ndarray:
+        """Contributions (m, k) of the candidates ``rows`` only."""
+        if callable(self._contributions):
+            return self._contributions(rows)
+        return self._contributions[rows]
+
+
+def score_columns(
+    asym_t: np.ndarray,
+    scenario: Scenario,
+    *,
+    missing_t: np.ndarray | None = None,
+    imputed_t: np.ndarray | None = None,
+    method: str = "wsm",
+    hdi_scale: float = HDI_SCALE,
+    indicators: Sequence[str] = INDICATOR_NAMES,
+    reference: tuple | None = None,
+) -> ScoreResult:
+    """Score column-major signed asymmetries ``(k, n)`` against a scenario (the kernel).
+
+    ``missing_t`` (default ``isnan(asym_t)``) and ``imputed_t`` are (k, n) boolean; an
+    imputed flag on a missing value is ignored. For TOPSIS the pool is ``asym_t`` itself
+    unless ``reference`` is given.
+    """
+    k, n = asym_t.shape
+    bands, two_sided = scenario.band_matrix(indicators, hdi_scale)
+    w = scenario.weight_array(indicators)
+    missing = np.isnan(asym_t) if missing_t is None else missing_t
+    if imputed_t is None:
+        imp = np.zeros((k, n), dtype=bool)
+    else:
+        imp = imputed_t & ~missing
+    D = desirability_columns(asym_t, bands, two_sided)
+    np.copyto(D, 0.0, where=missing)
+    penalty = scenario.imputed_penalty
+    if method == "wsm":
+        score, _ = wsm_columns(D, w, missing, imp, penalty)
+
+        def contributions(rows):
+            return wsm_contributions_at(rows, D, w, missing, imp, penalty)
+
+    elif method == "topsis":
+        if penalty:
+            for j in range(k):
+                np.multiply(D[j], 1.0 - penalty, out=D[j], where=imp[j])
+        score, state = topsis_columns(D, w, reference)
+
+        def contributions(rows):
+            return state.contributions_at(rows, D, score)
+
+    else:
+        raise ScenarioError(f"Unknown scoring method {method!r}; allowed: {', '.join(METHODS)}.")
+    # enough known? Renormalising over the known indicators must not let a city with
+    # only one known figure outrank cities that are known on all four.
+    wsum = w.sum()
+    eligible = np.ones(n, dtype=bool)
+    if wsum > 0:
+        known = np.zeros(n)
+        for j in range(k):
+            if w[j]:
+                known += np.where(missing[j], 0.0, w[j])
+        known /= wsum
+        eligible &= known >= scenario.min_coverage - 1e-12
+    else:
+        eligible &= 0.0 >= scenario.min_coverage - 1e-12
+    for name in scenario.required:
+        eligible &= D[list(indicators).index(name)] > 0
+    if scenario.require_complementary:
+        tol = asymmetry_tolerance(scenario.tolerance, indicators, hdi_scale)
+        ahead = np.zeros(n, dtype=bool)
+        behind = np.zeros(n, dtype=bool)
+        with np.errstate(invalid="ignore"):
+            for j in range(k):
+                ahead |= asym_t[j] > tol[j]
+                behind |= asym_t[j] < -tol[j]
+        eligible &= ahead & behind
+    return ScoreResult(score, contributions, D.T, missing.T, imp.T, eligible)
 
 
 def score_asymmetry(
@@ -250,35 +496,17 @@ def score_asymmetry(
     """Score a matrix of signed asymmetries (n, k) against a scenario, vectorised.
 
     ``imputed`` marks values whose level is ``imputed`` on either side. For TOPSIS the
-    pool is ``asym`` itself unless ``reference`` is given.
+    pool is ``asym`` itself unless ``reference`` is given. A row-major wrapper of
+    :func:`score_columns`.
     """
     asym = np.atleast_2d(np.asarray(asym, dtype=float))
-    bands, two_sided = scenario.band_matrix(indicators, hdi_scale)
-    w = scenario.weight_array(indicators)
-    D = desirability_matrix(asym, bands, two_sided)
-    missing = np.isnan(D)
-    D[missing] = 0.0
-    imp = np.zeros_like(missing) if imputed is None else np.asarray(imputed, dtype=bool) & ~missing
-    if method == "wsm":
-        W = effective_weights(w, missing, imp, scenario.imputed_penalty)
-        contributions = wsm_contributions(D, W)
-        # a sum of shares of 1 can land a few ulps above 1; keep the documented range
-        score = np.minimum(contributions.sum(axis=1), 1.0)
-    elif method == "topsis":
-        if imp.any():
-            D = np.where(imp, D * (1.0 - scenario.imputed_penalty), D)
-        score, contributions = topsis(D, w, reference)
-    else:
-        raise ScenarioError(f"Unknown scoring method {method!r}; allowed: {', '.join(METHODS)}.")
-    eligible = np.ones(len(asym), dtype=bool)
-    # enough known? Renormalising over the known indicators must not let a city with
-    # only one known figure outrank cities that are known on all four.
-    wsum = w.sum()
-    coverage = (w * ~missing).sum(axis=1) / wsum if wsum > 0 else np.zeros(len(asym))
-    eligible &= coverage >= scenario.min_coverage - 1e-12
-    for name in scenario.required:
-        eligible &= D[:, list(indicators).index(name)] > 0
-    if scenario.require_complementary:
-        tol = asymmetry_tolerance(scenario.tolerance, indicators, hdi_scale)
-        eligible &= lead_counts(asym, tol)[2]
-    return ScoreResult(score, contributions, D, missing, imp, eligible)
+    imp = None if imputed is None else np.ascontiguousarray(np.asarray(imputed, dtype=bool).T)
+    return score_columns(
+        np.ascontiguousarray(asym.T),
+        scenario,
+        imputed_t=imp,
+        method=method,
+        hdi_scale=hdi_scale,
+        indicators=indicators,
+        reference=reference,
+    )

@@ -6,8 +6,12 @@ asymmetries and scores of the whole pool at once with numpy (no Python loop over
 candidates), applies the scenario's gates, sorts deterministically (score descending, then
 ``city_id`` ascending), applies the per-country diversity cap, and explains the top rows.
 
-``recommend_naive()`` computes the same result with a plain Python loop over candidates:
-the reference for tests and for the benchmark (``benchmarks/bench_recommend.py``).
+The arrays of the candidate table are column-major and kept per table
+(:mod:`recommender.engine.arrays`); scoring runs in place over them
+(:func:`~recommender.engine.scoring.score_columns`), and the output frame is built from
+arrays for the few shortlisted rows only. :func:`recommender.engine.reference.recommend_naive`
+computes the same result with a plain Python loop over candidates: the reference for tests
+and for the benchmark (``scripts/benchmark.py``).
 
 With ``feasibility=True`` the learned probability that such a pair becomes partners
 (:mod:`recommender.learn.feasibility`) is added as its own column, never folded into ``score``:
@@ -31,6 +35,7 @@ import pandas as pd
 
 from recommender.data.access import get_cities, get_ties, partner_ids, resolve_local
 from recommender.data.indicators import BY_NAME, INDICATOR_NAMES, LEVEL_RANK, LEVELS
+from recommender.engine.arrays import MISSING_CODE, USER_CODE, TableArrays, table_arrays
 from recommender.engine.coupling import (
     BIG_CITY_POPULATION,
     DEFAULT_COMPOSITE_WEIGHTS,
@@ -43,15 +48,9 @@ from recommender.engine.coupling import (
     display_asymmetry,
     ratio_column,
 )
-from recommender.engine.features import HDI_SCALE, haversine_km, signed_asymmetry, transforms_for
+from recommender.engine.features import HDI_SCALE, haversine_km
 from recommender.engine.scenarios import CONTINENTS, DEFAULT_SCENARIO, Scenario, load_scenario
-from recommender.engine.scoring import (
-    METHODS,
-    ScoreResult,
-    score_asymmetry,
-    topsis,
-    wsm_contributions,
-)
+from recommender.engine.scoring import METHODS, ScoreResult, score_columns
 from recommender.errors import FilterError
 
 ROUND_DECIMALS = 12
@@ -354,41 +353,18 @@ class Pool:
         return elig[np.lexsort((self.city_id[elig], -pop[rows], -fine[rows], -key))]
 
 
-_TIEBREAK_CACHE: dict[int, tuple[pd.DataFrame, np.ndarray, np.ndarray]] = {}
-_FINE_LEVELS = ("city", "region", "user")
-
-
 def tiebreak_keys(cities: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Per row of ``cities``: the number of indicators known at city, region or user level,
-    and the population (NaN as 0). Cached per table, since it does not depend on the scenario.
+    and the population (NaN as 0). Kept with the table's arrays (:mod:`~recommender.engine.arrays`),
+    since it does not depend on the scenario.
     """
-    hit = _TIEBREAK_CACHE.get(id(cities))
-    if hit is not None and hit[0] is cities:
-        return hit[1], hit[2]
-    fine = np.zeros(len(cities), dtype=np.int64)
-    for n in INDICATOR_NAMES:
-        fine += cities[f"{n}_level"].isin(_FINE_LEVELS).to_numpy(dtype=np.int64)
-    pop = np.nan_to_num(cities["population"].to_numpy(dtype=float), nan=0.0)
-    if len(_TIEBREAK_CACHE) > 4:
-        _TIEBREAK_CACHE.clear()
-    _TIEBREAK_CACHE[id(cities)] = (cities, fine, pop)
-    return fine, pop
+    arr = table_arrays(cities)
+    return arr.fine, arr.population
 
 
-def _level_array(cities: pd.DataFrame, name: str, positions=None) -> np.ndarray:
-    col = f"{name}_level"
-    if col not in cities.columns:
-        n = len(cities) if positions is None else len(positions)
-        return np.full(n, "", dtype=object)
-    arr = cities[col].to_numpy(dtype=object)
-    return arr if positions is None else arr[positions]
-
-
-def _level_ok(levels: np.ndarray, minimum: str) -> np.ndarray:
+def _level_ok(codes: np.ndarray, minimum: str) -> np.ndarray:
     """Candidates whose data level is at least ``minimum`` (a user value counts as city)."""
-    allowed = [lv for lv in LEVELS if LEVEL_RANK[lv] <= LEVEL_RANK[minimum] and lv != "missing"]
-    allowed.append("user")
-    return np.isin(levels, allowed)
+    return ((codes <= LEVEL_RANK[minimum]) & (codes != MISSING_CODE)) | (codes == USER_CODE)
 
 
 def build_pool(
@@ -408,8 +384,8 @@ def build_pool(
     local_id = int(local["city_id"])
     local_cc = str(local["country_code"])
 
-    ids = cities["city_id"].to_numpy(dtype=np.int64)
-    cc = cities["country_code"].to_numpy(dtype=object)
+    arr = table_arrays(cities)
+    ids = arr.ids
     keep = ids != local_id
     steps: list[tuple[str, int]] = [("all cities but the local one", int(keep.sum()))]
 
@@ -419,23 +395,26 @@ def build_pool(
         steps.append((desc, int(keep.sum())))
 
     if not opts.include_domestic:
-        step(f"other countries than {local_cc} (include_domestic=True keeps them)", cc != local_cc)
+        step(
+            f"other countries than {local_cc} (include_domestic=True keeps them)",
+            arr.country != arr.country_code_of(local_cc),
+        )
     if opts.countries:
-        step(f"countries={list(opts.countries)}", np.isin(cc, list(opts.countries)))
+        step(f"countries={list(opts.countries)}", arr.country_mask(opts.countries)[arr.country])
     if opts.exclude_countries:
         step(
             f"exclude_countries={list(opts.exclude_countries)}",
-            ~np.isin(cc, list(opts.exclude_countries)),
+            ~arr.country_mask(opts.exclude_countries)[arr.country],
         )
     if opts.continents:
         if "continent" not in cities.columns:
             raise FilterError("The cities table has no 'continent' column to filter on.")
         step(
             f"continents={list(opts.continents)}",
-            np.isin(cities["continent"].to_numpy(dtype=object), list(opts.continents)),
+            np.isin(arr.strings("continent"), list(opts.continents)),
         )
     if opts.min_population is not None or opts.max_population is not None:
-        pop = cities["population"].to_numpy(dtype=float)
+        pop = arr.floats("population")
         with np.errstate(invalid="ignore"):
             ok = ~np.isnan(pop)
             if opts.min_population is not None:
@@ -445,9 +424,10 @@ def build_pool(
         desc = f"population in [{opts.min_population or 0:g}, {opts.max_population or math.inf:g}]"
         step(desc, ok)
     for name, level in opts.min_level.items():
-        step(f"min_level {name}>={level}", _level_ok(_level_array(cities, name), level))
+        step(f"min_level {name}>={level}", _level_ok(arr.level[INDICATOR_NAMES.index(name)], level))
     partners = partner_ids(local_id, ties)
-    is_partner_all = np.isin(ids, partners)
+    is_partner_all = np.zeros(len(ids), dtype=bool)
+    is_partner_all[arr.positions_of(partners)] = True
     if not opts.include_partners and len(partners):
         step("not an existing partner (include_partners=True keeps them)", ~is_partner_all)
 
@@ -460,35 +440,67 @@ def build_pool(
             + "; ".join(f"{d}: {n} left" for d, n in steps[: upto + 1])
             + ". Relax one of them."
         )
-
-    names = INDICATOR_NAMES
-    local_vals = np.array([_float(local.get(n)) for n in names])
-    cand_vals = cities[list(names)].to_numpy(dtype=float)[positions]
-    asym = signed_asymmetry(local_vals, cand_vals, transforms_for(names), opts.hdi_scale)
-    imputed = np.zeros(asym.shape, dtype=bool)
-    for j, n in enumerate(names):
-        local_imputed = local.get(f"{n}_level") == "imputed"
-        imputed[:, j] = local_imputed | (_level_array(cities, n, positions) == "imputed")
-    result = score_asymmetry(
-        asym, opts.scenario, imputed=imputed, method=opts.method, hdi_scale=opts.hdi_scale
+    asym_t, missing_t, imputed_t = pool_asymmetry(arr, local, positions, opts.hdi_scale)
+    result = score_columns(
+        asym_t,
+        opts.scenario,
+        missing_t=missing_t,
+        imputed_t=imputed_t,
+        method=opts.method,
+        hdi_scale=opts.hdi_scale,
     )
+    country = arr.country_names[arr.country[positions]]
     feas = None
     if opts.feasibility is not None:
-        feas = _pool_feasibility(opts, local, cities, ties, positions, result, cc[positions])
+        feas = _pool_feasibility(opts, local, cities, ties, positions, result, country)
     return Pool(
         local=local,
         options=opts,
         cities=cities,
         positions=positions,
         city_id=ids[positions],
-        country=cc[positions],
-        asym=asym,
+        country=country,
+        asym=asym_t.T,
         result=result,
         is_partner=is_partner_all[positions],
         n_pool=int(len(ids) - 1),
         steps=steps,
         feasibility=feas,
     )
+
+
+def pool_asymmetry(
+    arr: TableArrays, local: pd.Series, positions: np.ndarray, hdi_scale: float = HDI_SCALE
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Signed asymmetries of the candidates at ``positions`` against ``local``, column-major.
+
+    Returns ``(asym_t, missing_t, imputed_t)``, each of shape (k, n): one gather and one
+    subtraction per indicator over the table's precomputed log values (no (n, k)
+    temporaries). Missing where either side is; imputed where either side's level is.
+    """
+    k, n = len(arr.indicators), len(positions)
+    asym_t = np.empty((k, n))
+    missing_t = np.empty((k, n), dtype=bool)
+    imputed_t = np.empty((k, n), dtype=bool)
+    for j, name in enumerate(arr.indicators):
+        lv = _float(local.get(name))
+        np.take(arr.values[j], positions, out=asym_t[j])
+        if arr.is_log[j]:
+            loc = math.log(lv) if lv > 0 else math.nan
+            asym_t[j] -= loc
+        else:
+            asym_t[j] -= lv
+            asym_t[j] /= hdi_scale
+        if math.isnan(lv) or (arr.is_log[j] and not lv > 0):
+            missing_t[j] = True
+            asym_t[j] = np.nan
+        else:
+            np.take(arr.is_missing[j], positions, out=missing_t[j])
+        if local.get(f"{name}_level") == "imputed":
+            imputed_t[j] = True
+        else:
+            np.take(arr.imputed[j], positions, out=imputed_t[j])
+    return asym_t, missing_t, imputed_t
 
 
 # --------------------------------------------------------------------------- feasibility
@@ -697,69 +709,69 @@ def _and(items: list[str]) -> str:
 
 
 def _frame_for(pool: Pool, chosen: np.ndarray) -> pd.DataFrame:
-    """The output DataFrame for pool indices ``chosen`` (already ordered)."""
+    """The output DataFrame for pool indices ``chosen`` (already ordered).
+
+    Built column by column from the table's arrays (:func:`~recommender.engine.arrays.table_arrays`)
+    and one DataFrame constructor call: no row selection or column assignment on frames.
+    """
     opts = pool.options
     names = INDICATOR_NAMES
+    chosen = np.asarray(chosen, dtype=np.int64)
+    arr = table_arrays(pool.cities)
     pos = pool.positions[chosen]
-    cities = pool.cities
-
-    def col(name: str, dtype=object) -> np.ndarray:
-        # one column at a time: taking rows of the whole 40-column table costs more
-        if name not in cities.columns:
-            return np.full(len(pos), "" if dtype is object else np.nan, dtype=dtype)
-        return cities[name].iloc[pos].to_numpy(dtype=dtype)
+    m = len(chosen)
 
     asym = pool.asym[chosen]
     tol = asymmetry_tolerance(opts.scenario.tolerance, names, opts.hdi_scale)
     codes = classify_asymmetry(asym, tol)
     comp, ctol = composite_size(asym, composite_weights_array(DEFAULT_COMPOSITE_WEIGHTS), tol)
+    contributions = pool.result.contributions_at(chosen)
     local_pop = _float(pool.local.get("population"))
-    out = pd.DataFrame(
-        {
-            "rank": np.arange(1, len(chosen) + 1),
-            "city_id": pool.city_id[chosen],
-            "name": col("name"),
-            "country_code": col("country_code"),
-            "country_name": col("country_name"),
-            "admin1_name": col("admin1_name"),
-            "score": pool.score[chosen],
-            "coupling": coupling_labels(
-                comp, ctol, local_pop, BIG_CITY_POPULATION, col("population", float)
-            ),
-        }
-    )
+    score = pool.score[chosen]
+    cols: dict[str, np.ndarray] = {
+        "rank": np.arange(1, m + 1),
+        "city_id": pool.city_id[chosen],
+        "name": arr.strings("name")[pos],
+        "country_code": arr.strings("country_code")[pos],
+        "country_name": arr.strings("country_name")[pos],
+        "admin1_name": arr.strings("admin1_name")[pos],
+        "score": score,
+        "coupling": coupling_labels(
+            comp, ctol, local_pop, BIG_CITY_POPULATION, arr.floats("population")[pos]
+        ),
+    }
     for j, n in enumerate(names):
-        out[ratio_column(n)] = display_asymmetry(asym[:, j], n, opts.hdi_scale)
-        out[f"{n}_class"] = class_names(codes[:, j])
-        out[f"{n}_contribution"] = pool.result.contributions[chosen, j]
-        level = col(f"{n}_level").copy()
-        level[np.isnan(col(n, float))] = "missing"
-        out[f"{n}_level"] = level
-    out["distance_km"] = haversine_km(
+        cols[ratio_column(n)] = display_asymmetry(asym[:, j], n, opts.hdi_scale)
+        cols[f"{n}_class"] = class_names(codes[:, j])
+        cols[f"{n}_contribution"] = contributions[:, j]
+        level = arr.strings(f"{n}_level")[pos]  # a copy (fancy indexing)
+        level[np.isnan(arr.raw[j][pos])] = "missing"
+        cols[f"{n}_level"] = level
+    cols["distance_km"] = haversine_km(
         _float(pool.local.get("latitude")),
         _float(pool.local.get("longitude")),
-        col("latitude", float),
-        col("longitude", float),
+        arr.floats("latitude")[pos],
+        arr.floats("longitude")[pos],
     )
-    out["existing_partner"] = pool.is_partner[chosen]
+    cols["existing_partner"] = pool.is_partner[chosen]
     local_name = str(pool.local.get("name", pool.local["city_id"]))
     # the only per-row Python: explanations for the few shortlisted rows
-    out["why"] = (
-        [why_text(local_name, r, opts.hdi_scale) for r in out.to_dict(orient="records")]
-        if len(out)
-        else pd.Series(dtype=object)
+    why_keys = [k for n in names for k in (ratio_column(n), f"{n}_class", f"{n}_level")]
+    cols["why"] = np.array(
+        [why_text(local_name, {k: cols[k][i] for k in why_keys}, opts.hdi_scale) for i in range(m)],
+        dtype=object,
     )
-    cols = output_columns(names)
+    order = output_columns(names)
     if pool.feasibility is not None:
         b = opts.blend
         p = pool.feasibility[chosen]
-        out["feasibility"] = p
-        out["combined"] = (1.0 - b) * out["score"].to_numpy() + b * p
-        out["why_feasibility"] = [
-            why_feasibility(s, f, b) for s, f in zip(out["score"].to_numpy(), p)
-        ]
-        cols = cols + FEASIBILITY_COLUMNS
-    out = out[cols]
+        cols["feasibility"] = p
+        cols["combined"] = (1.0 - b) * score + b * p
+        cols["why_feasibility"] = np.array(
+            [why_feasibility(s_, f_, b) for s_, f_ in zip(score, p)], dtype=object
+        )
+        order = order + FEASIBILITY_COLUMNS
+    out = pd.DataFrame({c: cols[c] for c in order})
     out.attrs.update(_attrs(pool))
     return out
 
@@ -943,203 +955,8 @@ def select(pool: Pool) -> np.ndarray:
         limit *= 4
 
 
-# --------------------------------------------------------------------------- naive reference
-
-
-def _d_scalar(a: float, band: Sequence[float], two_sided: bool) -> float:
-    if math.isnan(a):
-        return math.nan
-    x = abs(a) if two_sided else a
-    mn, lo, hi, mx = band
-    if lo <= x <= hi:
-        return 1.0
-    if x < lo:
-        if mn == -math.inf:
-            return 1.0
-        return 0.0 if x <= mn else (x - mn) / (lo - mn)
-    if mx == math.inf:
-        return 1.0
-    return 0.0 if x >= mx else (mx - x) / (mx - hi)
-
-
-def recommend_naive(
-    city: str | int | pd.Series,
-    scenario: str | Scenario = DEFAULT_SCENARIO,
-    *,
-    cities: pd.DataFrame | None = None,
-    ties: pd.DataFrame | None = None,
-    country: str | None = None,
-    **options,
-) -> pd.DataFrame:
-    """Reference implementation of :func:`recommend`: a Python loop over candidates.
-
-    Same arguments and result; deliberately simple and slow. Used to check the vectorised
-    engine (identical rankings) and as the benchmark baseline.
-    """
-    cities = get_cities(cities)
-    opts = validate_options(scenario, cities, **options)
-    local = apply_overrides(resolve_local(city, cities, country), opts.overrides)
-    ties = get_ties(ties)
-    scen = opts.scenario
-    names = INDICATOR_NAMES
-    local_id = int(local["city_id"])
-    partners = set(partner_ids(local_id, ties).tolist())
-    tol = [
-        math.log(scen.tolerance[n])
-        if BY_NAME[n].transform == "log"
-        else scen.tolerance[n] / opts.hdi_scale
-        for n in names
-    ]
-    bands = {}
-    for n in names:
-        b = scen.bands.get(n)
-        if b is None:
-            bands[n] = ((-math.inf, -math.inf, math.inf, math.inf), False)
-        elif BY_NAME[n].transform == "log":
-            bands[n] = (
-                tuple(math.log(v) if v > 0 else -math.inf for v in b.as_list()),
-                b.two_sided,
-            )
-        else:
-            bands[n] = (tuple(v / opts.hdi_scale for v in b.as_list()), b.two_sided)
-    weights = [float(scen.weights.get(n, 0.0)) for n in names]
-    local_vals = [_float(local.get(n)) for n in names]
-
-    rows = []  # (position, asym list, d list, eligible)
-    for pos, r in enumerate(cities.to_dict(orient="records")):
-        if int(r["city_id"]) == local_id:
-            continue
-        if not opts.include_domestic and r["country_code"] == local["country_code"]:
-            continue
-        if opts.countries and r["country_code"] not in opts.countries:
-            continue
-        if r["country_code"] in opts.exclude_countries:
-            continue
-        if opts.continents and r.get("continent") not in opts.continents:
-            continue
-        pop = _float(r["population"])
-        if opts.min_population is not None and not (pop >= opts.min_population):
-            continue
-        if opts.max_population is not None and not (pop <= opts.max_population):
-            continue
-        if any(
-            r.get(f"{n}_level") not in ("user",)
-            and LEVEL_RANK.get(r.get(f"{n}_level"), 99) > LEVEL_RANK[lv]
-            for n, lv in opts.min_level.items()
-        ):
-            continue
-        if not opts.include_partners and int(r["city_id"]) in partners:
-            continue
-        asym, d, weff = [], [], []
-        for j, n in enumerate(names):
-            lv, cv = local_vals[j], _float(r[n])
-            if BY_NAME[n].transform == "log":
-                a = math.log(cv / lv) if (lv > 0 and cv > 0) else math.nan
-            else:
-                a = (cv - lv) / opts.hdi_scale
-            dj = _d_scalar(a, *bands[n])
-            wj = weights[j]
-            if math.isnan(dj):
-                dj, wj = 0.0, 0.0
-            elif local.get(f"{n}_level") == "imputed" or r.get(f"{n}_level") == "imputed":
-                if opts.method == "wsm":
-                    wj *= 1.0 - scen.imputed_penalty
-                else:
-                    dj *= 1.0 - scen.imputed_penalty
-            asym.append(a)
-            d.append(dj)
-            weff.append(wj)
-        eligible = all(d[names.index(n)] > 0 for n in scen.required)
-        known = sum(w for w, a in zip(weights, asym, strict=True) if not math.isnan(a))
-        eligible = eligible and known / sum(weights) >= scen.min_coverage - 1e-12
-        if scen.require_complementary:
-            ahead = any(a > t for a, t in zip(asym, tol, strict=True) if not math.isnan(a))
-            behind = any(a < -t for a, t in zip(asym, tol, strict=True) if not math.isnan(a))
-            eligible = eligible and ahead and behind
-        rows.append((pos, asym, d, eligible, weff))
-    if not rows:
-        raise FilterError("No candidate city is left after the filters. Relax one of them.")
-
-    if opts.method == "wsm":
-        scores = [
-            sum(w * dj for w, dj in zip(we, d, strict=True)) / sum(we) if sum(we) > 0 else 0.0
-            for _, _, d, _, we in rows
-        ]
-    else:
-        scores = _topsis_naive([row[2] for row in rows], weights)
-    ids = cities["city_id"].to_numpy(dtype=np.int64)
-    fine_all, pop_all = tiebreak_keys(cities)
-    ranked = sorted(
-        (i for i, row in enumerate(rows) if row[3]),
-        key=lambda i: (
-            -round(scores[i], ROUND_DECIMALS),
-            -fine_all[rows[i][0]],
-            -pop_all[rows[i][0]],
-            ids[rows[i][0]],
-        ),
-    )
-    chosen, per_country = [], {}
-    for i in ranked:
-        code = cities["country_code"].iloc[rows[i][0]]
-        if per_country.get(code, 0) >= opts.max_per_country:
-            continue
-        per_country[code] = per_country.get(code, 0) + 1
-        chosen.append(i)
-        if len(chosen) == opts.top:
-            break
-
-    # package as a Pool so that the output is formatted by the same code as recommend()
-    positions = np.array([row[0] for row in rows], dtype=np.int64)
-    D = np.array([row[2] for row in rows], dtype=float)
-    w = np.array(weights)
-    # contributions are only displayed here; the check that matters is scores and ranking
-    W = np.array([row[4] for row in rows], dtype=float)
-    contributions = wsm_contributions(D, W) if opts.method == "wsm" else topsis(D, w)[1]
-    asym_arr = np.array([row[1] for row in rows], dtype=float)
-    result = ScoreResult(
-        score=np.array(scores),
-        contributions=contributions,
-        desirability=D,
-        missing=np.isnan(asym_arr),
-        imputed=np.zeros(D.shape, dtype=bool),
-        eligible=np.array([row[3] for row in rows]),
-    )
-    pool = Pool(
-        local=local,
-        options=opts,
-        cities=cities,
-        positions=positions,
-        city_id=ids[positions],
-        country=cities["country_code"].to_numpy(dtype=object)[positions],
-        asym=asym_arr,
-        result=result,
-        is_partner=np.isin(ids[positions], list(partners)),
-        n_pool=len(cities) - 1,
-        steps=[],
-    )
-    return _frame_for(pool, np.array(chosen, dtype=np.int64))
-
-
-def _topsis_naive(D: list[list[float]], w: list[float]) -> list[float]:
-    k = len(w)
-    wsum = sum(w)
-    norms = [math.sqrt(sum(row[j] ** 2 for row in D)) for j in range(k)]
-    V = [
-        [(row[j] / norms[j] if norms[j] > 0 else 0.0) * w[j] / wsum for j in range(k)] for row in D
-    ]
-    ideal = [max(v[j] for v in V) for j in range(k)]
-    anti = [min(v[j] for v in V) for j in range(k)]
-    out = []
-    for v in V:
-        sp = math.sqrt(sum((v[j] - ideal[j]) ** 2 for j in range(k)))
-        sm = math.sqrt(sum((v[j] - anti[j]) ** 2 for j in range(k)))
-        out.append(0.5 if sp + sm == 0 else sm / (sp + sm))
-    return out
-
-
 __all__ = [
     "recommend",
-    "recommend_naive",
     "build_pool",
     "cap_per_country",
     "output_columns",

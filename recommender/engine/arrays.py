@@ -1,0 +1,211 @@
+"""Column-major arrays of a cities table, built once per table and kept for the process.
+
+The engine scores one local city against every candidate many times (a shortlist, a
+comparison of scenarios, an atlas of every city). What does not depend on the local city
+or the scenario is computed here once per table: the transformed indicator values (the log
+of population, area and GDP per capita; HDI as is) as one contiguous row per indicator,
+shape ``(k, n)``, the data-level codes, the imputed flags, the tie-break keys, the country
+codes and the coordinates. A signed asymmetry is then one subtraction per indicator over a
+contiguous array, with no ``(n, k)`` row-major temporaries (a row-major inner loop of length
+4 costs numpy about 3x).
+
+Tables are treated as read-only once they are in use (as :func:`recommender.data.tables.load_cities`
+documents): the arrays of a table are looked up by the table's identity. A changed table
+must be a new DataFrame (``apply_user_cities`` returns a copy).
+
+Examples
+--------
+>>> import pandas as pd
+>>> t = pd.DataFrame({"city_id": [1, 2], "country_code": ["ID", "JP"],
+...                   "population": [1e6, 4e6], "area_km2": [100.0, float("nan")],
+...                   "gdp_per_capita_usd": [4e3, 4e4], "hdi": [0.8, 0.9]})
+>>> a = table_arrays(t)
+>>> a.values.shape, a.values.flags["C_CONTIGUOUS"]
+((4, 2), True)
+>>> bool(a.is_missing[1, 1]), a.country_names[a.country[1]]
+(True, 'JP')
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from recommender.data.indicators import BY_NAME, INDICATOR_NAMES, LEVEL_RANK, LEVELS
+
+MISSING_CODE = LEVEL_RANK["missing"]
+IMPUTED_CODE = LEVEL_RANK["imputed"]
+USER_CODE = LEVEL_RANK["user"]
+NO_LEVEL_CODE = len(LEVELS)
+"""Code of an empty or absent level column (shown as ``""``)."""
+
+LEVEL_NAMES = np.array([*LEVELS, ""], dtype=object)
+"""Level names by code (``LEVEL_NAMES[NO_LEVEL_CODE] == ""``)."""
+
+_FINE_LEVELS = (LEVEL_RANK["city"], LEVEL_RANK["region"], USER_CODE)
+
+
+@dataclass
+class TableArrays:
+    """What the engine needs from a cities table, column-major and precomputed.
+
+    Attributes
+    ----------
+    ids : ndarray of int64 (n,)
+    values : ndarray (k, n)
+        Per indicator: ``log(value)`` for log indicators (NaN where the value is missing
+        or not positive), the raw value for linear ones (HDI). Row ``j`` is contiguous.
+    raw : ndarray (k, n)
+        The raw indicator values (NaN where missing).
+    is_missing : ndarray of bool (k, n)
+    level : ndarray of int8 (k, n)
+        Level codes of the level columns as written (:data:`LEVEL_NAMES`).
+    imputed : ndarray of bool (k, n)
+    fine : ndarray of int64 (n,)
+        Number of indicators known at city, region or user level (tie-break key).
+    population : ndarray (n,)
+        Population, NaN as 0 (tie-break key).
+    country : ndarray of int32 (n,)
+        Codes into ``country_names``.
+    country_names : ndarray of object
+    is_log : ndarray of bool (k,)
+    """
+
+    ids: np.ndarray
+    values: np.ndarray
+    raw: np.ndarray
+    is_missing: np.ndarray
+    level: np.ndarray
+    imputed: np.ndarray
+    fine: np.ndarray
+    population: np.ndarray
+    country: np.ndarray
+    country_names: np.ndarray
+    is_log: np.ndarray
+    indicators: tuple[str, ...]
+    _table: object = field(repr=False, default=None)
+    _objects: dict = field(repr=False, default_factory=dict)
+    _floats: dict = field(repr=False, default_factory=dict)
+    _by_id: tuple | None = field(repr=False, default=None)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def strings(self, column: str) -> np.ndarray:
+        """A column as an object array (cached); ``""`` everywhere when it is absent."""
+        hit = self._objects.get(column)
+        if hit is None:
+            table = self._table()
+            if column in table.columns:
+                hit = table[column].to_numpy(dtype=object)
+            else:
+                hit = np.full(len(self.ids), "", dtype=object)
+            self._objects[column] = hit
+        return hit
+
+    def floats(self, column: str) -> np.ndarray:
+        """A numeric column as float64 (cached); NaN everywhere when it is absent."""
+        hit = self._floats.get(column)
+        if hit is None:
+            table = self._table()
+            if column in table.columns:
+                hit = np.ascontiguousarray(table[column].to_numpy(dtype=float))
+            else:
+                hit = np.full(len(self.ids), np.nan)
+            self._floats[column] = hit
+        return hit
+
+    def positions_of(self, city_ids) -> np.ndarray:
+        """Row positions of ``city_ids`` (those not in the table are left out)."""
+        if self._by_id is None:
+            order = np.argsort(self.ids, kind="stable")
+            self._by_id = (order, self.ids[order])
+        order, sorted_ids = self._by_id
+        q = np.asarray(city_ids, dtype=np.int64)
+        at = np.searchsorted(sorted_ids, q)
+        at = np.minimum(at, len(sorted_ids) - 1)
+        hit = sorted_ids[at] == q if len(sorted_ids) else np.zeros(len(q), dtype=bool)
+        return order[at[hit]]
+
+    def country_code_of(self, code: str) -> int:
+        """The integer code of a country code string; -1 when no city has it."""
+        hit = np.flatnonzero(self.country_names == code)
+        return int(hit[0]) if len(hit) else -1
+
+    def country_mask(self, codes) -> np.ndarray:
+        """A boolean lookup over ``country_names``: True for the given country codes."""
+        return np.isin(self.country_names, list(codes))
+
+
+def _level_codes(column: pd.Series | None, n: int) -> np.ndarray:
+    if column is None:
+        return np.full(n, NO_LEVEL_CODE, dtype=np.int8)
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    lut = np.array(
+        [LEVEL_RANK.get(str(u), NO_LEVEL_CODE) for u in uniques] + [NO_LEVEL_CODE], dtype=np.int8
+    )
+    return lut[codes]  # the sentinel -1 picks the last entry
+
+
+def build_arrays(cities: pd.DataFrame, indicators=INDICATOR_NAMES) -> TableArrays:
+    """Compute the :class:`TableArrays` of ``cities`` (see :func:`table_arrays` for the cache)."""
+    n, k = len(cities), len(indicators)
+    raw = np.empty((k, n))
+    values = np.empty((k, n))
+    level = np.empty((k, n), dtype=np.int8)
+    is_log = np.array([BY_NAME[i].transform == "log" for i in indicators], dtype=bool)
+    for j, name in enumerate(indicators):
+        raw[j] = cities[name].to_numpy(dtype=float)
+        if is_log[j]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                np.log(raw[j], out=values[j])
+            values[j][~(raw[j] > 0)] = np.nan
+        else:
+            values[j] = raw[j]
+        col = f"{name}_level"
+        level[j] = _level_codes(cities[col] if col in cities.columns else None, n)
+    fine = np.isin(level, _FINE_LEVELS).sum(axis=0).astype(np.int64)
+    if "population" in indicators:
+        population = np.nan_to_num(raw[list(indicators).index("population")], nan=0.0)
+    else:
+        population = np.zeros(n)
+    country, names = pd.factorize(cities["country_code"].to_numpy(dtype=object))
+    return TableArrays(
+        ids=np.ascontiguousarray(cities["city_id"].to_numpy(dtype=np.int64)),
+        values=values,
+        raw=raw,
+        is_missing=np.isnan(values),
+        level=level,
+        imputed=level == IMPUTED_CODE,
+        fine=fine,
+        population=population,
+        country=country.astype(np.int32),
+        country_names=np.asarray(names, dtype=object),
+        is_log=is_log,
+        indicators=tuple(indicators),
+        _table=weakref.ref(cities),
+    )
+
+
+_CACHE: dict[int, TableArrays] = {}
+_CACHE_SIZE = 8
+
+
+def table_arrays(cities: pd.DataFrame) -> TableArrays:
+    """The :class:`TableArrays` of ``cities``, built on first use and kept per table."""
+    key = id(cities)
+    hit = _CACHE.get(key)
+    if hit is not None and hit._table() is cities:
+        return hit
+    arrays = build_arrays(cities)
+    if len(_CACHE) >= _CACHE_SIZE:
+        for k_ in [k_ for k_, v in _CACHE.items() if v._table() is None] or list(_CACHE)[:1]:
+            del _CACHE[k_]
+    _CACHE[key] = arrays
+    return arrays
+
+
+__all__ = ["LEVEL_NAMES", "TableArrays", "build_arrays", "table_arrays"]
