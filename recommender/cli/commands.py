@@ -939,6 +939,29 @@ def evaluate(seed, holdout_share, min_partners, max_cities, save) -> None:
             click.echo(f"Wrote {path}", err=True)
 
 
+@cli.command()
+@click.option("--port", default=8000, show_default=True, type=int, help="Port on 127.0.0.1.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; keep 127.0.0.1 so only this computer can open the app.",
+)
+@click.option("--open/--no-open", "open_browser", default=False, help="Open a browser tab.")
+@handle_errors
+def serve(port: int, host: str, open_browser: bool) -> None:
+    """The local web app: search a city, move weights, see the map, download files.
+
+    Opens on http://127.0.0.1:8000/ ; no internet connection is needed.
+    """
+    if not 1 <= port <= 65535:
+        raise UserError(f"--port must be between 1 and 65535; got {port}")
+    from recommender.web.server import serve as run
+
+    click.echo(f"sistercity web app on http://{host}:{port}/  (Ctrl+C to stop)", err=True)
+    run(host=host, port=port, open_browser=open_browser)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point."""
     try:

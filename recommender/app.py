@@ -1,0 +1,441 @@
+"""Use cases: what a planner asks, as plain functions both front ends call.
+
+The CLI (:mod:`recommender.cli`) and the local web app (:mod:`recommender.web`) parse their
+input, call one function here and render the typed result; neither holds pandas logic.
+Library errors (:class:`~recommender.errors.RecommenderError`) pass through unchanged, so
+the CLI prints them as ``Error: ...`` and the web app as an HTTP 400 page with the same words.
+
+Examples
+--------
+>>> req = ShortlistRequest(city="Medan", top=3)
+>>> res = shortlist(req)
+>>> len(res.frame), res.local["name"]
+(3, 'Medan')
+>>> all({"lon", "lat", "kind"} <= set(p) for p in res.map_points())
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from recommender.data import tables as data_mod
+from recommender.data.indicators import BY_NAME, INDICATOR_NAMES
+from recommender.errors import FilterError
+
+__all__ = [
+    "CityPair",
+    "ShortlistRequest",
+    "ShortlistResult",
+    "compare_scenarios",
+    "explain_pair",
+    "export_shortlist",
+    "find_cities",
+    "partners",
+    "records",
+    "scenario_for",
+    "shortlist",
+    "side_by_side",
+]
+
+MAX_TOP = 100
+"""The most rows one shortlist request may ask for (the web app's bound)."""
+
+
+def _cities(cities: pd.DataFrame | None) -> pd.DataFrame:
+    return data_mod.load_cities() if cities is None else cities
+
+
+def _plain(v: Any) -> Any:
+    """numpy scalars / NaN -> Python values / None (for templates and JSON)."""
+    if v is None:
+        return None
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame as plain records: Python scalars, ``None`` for NaN (templates and JSON)."""
+    return [{k: _plain(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+
+
+def city_record(row: pd.Series) -> dict[str, Any]:
+    """One city's identity, position and four indicators with level, source and year."""
+    rec = {
+        k: _plain(row.get(k))
+        for k in (
+            "city_id",
+            "name",
+            "country_code",
+            "country_name",
+            "admin1_name",
+            "latitude",
+            "longitude",
+            "is_local",
+            "local_role",
+        )
+    }
+    rec["indicators"] = [
+        {
+            "indicator": n,
+            "label": BY_NAME[n].label,
+            "value": _plain(row.get(n)),
+            "level": "missing" if pd.isna(row.get(n)) else _plain(row.get(f"{n}_level")),
+            "source": _plain(row.get(f"{n}_source")) or "",
+            "year": None if pd.isna(row.get(f"{n}_year")) else int(row.get(f"{n}_year")),
+        }
+        for n in INDICATOR_NAMES
+    ]
+    return rec
+
+
+# --------------------------------------------------------------------------- search
+
+
+def find_cities(
+    text: str, *, limit: int = 8, local_only: bool = False, cities: pd.DataFrame | None = None
+) -> list[dict[str, Any]]:
+    """Cities matching ``text`` (exact, alternate name or close spelling), best first.
+
+    ``local_only`` keeps the Indonesian local cities (the ones a shortlist is made for).
+    An empty text gives an empty list.
+    """
+    if not str(text).strip():
+        return []
+    cities = _cities(cities)
+    res = data_mod.search_cities(text, cities, limit=limit * (4 if local_only else 1))
+    if local_only:
+        res = res[res["is_local"]]
+    res = res.head(limit)
+    return [{k: _plain(v) for k, v in r.items()} for r in res.to_dict(orient="records")]
+
+
+# --------------------------------------------------------------------------- shortlist
+
+
+@dataclass(frozen=True)
+class ShortlistRequest:
+    """Everything a shortlist depends on (the CLI's options, the web page's form)."""
+
+    city: str | int
+    scenario: str = "small-big"
+    weights: Mapping[str, float] | None = None
+    top: int = 10
+    method: str = "wsm"
+    country: str | None = None
+    countries: Sequence[str] | None = None
+    exclude_countries: Sequence[str] | None = None
+    continents: Sequence[str] | None = None
+    min_population: float | None = None
+    max_population: float | None = None
+    min_level: Mapping[str, str] | None = None
+    max_per_country: int | None = None
+    include_partners: bool = False
+    include_domestic: bool = False
+    overrides: Mapping[str, float] | None = None
+    feasibility: bool = False
+
+
+def scenario_for(name: str, weights: Mapping[str, float] | None = None):
+    """A preset or TOML scenario, with some weights changed (named ``<name>*`` then).
+
+    Raises :class:`~recommender.errors.ScenarioError` for an unknown scenario or bad
+    weights (negative, non-finite, all zero).
+    """
+    from recommender.engine.scenarios import load_scenario
+
+    scen = load_scenario(name)
+    if weights:
+        changed = {k: float(v) for k, v in weights.items() if float(v) != scen.weights.get(k)}
+        if changed:
+            for k, v in changed.items():
+                if k not in INDICATOR_NAMES:
+                    raise FilterError(
+                        f"Unknown weight {k!r}; allowed: {', '.join(INDICATOR_NAMES)}"
+                    )
+                if not math.isfinite(v) or v < 0:
+                    raise FilterError(f"Weight {k} must be a number >= 0; got {v:g}")
+            if sum({**scen.weights, **changed}.values()) <= 0:
+                raise FilterError("At least one weight must be above 0")
+            scen = dataclasses.replace(scen.with_weights(**changed), name=f"{scen.name}*")
+    return scen
+
+
+@dataclass
+class ShortlistResult:
+    """A shortlist with what a page needs around it.
+
+    Attributes
+    ----------
+    request : ShortlistRequest
+    frame : pandas.DataFrame
+        :func:`~recommender.engine.shortlist.recommend`'s output (its ``attrs`` intact),
+        plus ``latitude`` / ``longitude``; extra columns other parts add (feasibility,
+        robustness, eligibility, context) pass through.
+    local : dict
+        :func:`city_record` of the local city.
+    scenario : Scenario
+        The scenario used (weights as changed).
+    partners : pandas.DataFrame
+        The local city's existing partners with coupling, latitude and longitude.
+    """
+
+    request: ShortlistRequest
+    frame: pd.DataFrame
+    local: dict[str, Any]
+    scenario: Any
+    partners: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The shortlist as plain records (NaN -> None)."""
+        return records(self.frame)
+
+    def map_points(self) -> list[dict[str, Any]]:
+        """Markers for :func:`recommender.io.worldmap.svg_map`: local, candidates, partners."""
+        pts: list[dict[str, Any]] = [
+            {
+                "kind": "local",
+                "lon": self.local["longitude"],
+                "lat": self.local["latitude"],
+                "label": self.local["name"],
+                "city_id": self.local["city_id"],
+            }
+        ]
+        for r in self.frame.itertuples():
+            pts.append(
+                {
+                    "kind": "candidate",
+                    "lon": r.longitude,
+                    "lat": r.latitude,
+                    "rank": int(r.rank),
+                    "coupling": r.coupling,
+                    "label": f"{int(r.rank)}. {r.name}, {r.country_code} ({r.coupling}, "
+                    f"{r.score:.3f})",
+                    "city_id": int(r.city_id),
+                }
+            )
+        for r in self.partners.itertuples():
+            pts.append(
+                {
+                    "kind": "partner",
+                    "lon": r.longitude,
+                    "lat": r.latitude,
+                    "coupling": r.coupling,
+                    "label": f"{r.name}, {r.country_code} ({r.coupling})",
+                    "city_id": int(r.city_id),
+                }
+            )
+        return pts
+
+
+def _with_position(df: pd.DataFrame, cities: pd.DataFrame) -> pd.DataFrame:
+    pos = cities.set_index("city_id")[["latitude", "longitude"]]
+    out = df.join(pos, on="city_id")
+    out.attrs = dict(df.attrs)
+    return out
+
+
+def shortlist(req: ShortlistRequest, *, cities: pd.DataFrame | None = None) -> ShortlistResult:
+    """Rank partner candidates for ``req.city`` (see :class:`ShortlistRequest`).
+
+    Raises
+    ------
+    UnknownCityError, AmbiguousCityError, ScenarioError, FilterError
+        With the one-line message both front ends show.
+    """
+    from recommender.engine.shortlist import recommend
+
+    cities = _cities(cities)
+    if not 1 <= int(req.top) <= MAX_TOP:
+        raise FilterError(f"top must be between 1 and {MAX_TOP}; got {req.top}")
+    scen = scenario_for(req.scenario, req.weights)
+    local = data_mod.resolve_city(req.city, req.country, cities)
+    df = recommend(
+        local,
+        scen,
+        cities=cities,
+        top=int(req.top),
+        method=req.method,
+        countries=req.countries or None,
+        exclude_countries=req.exclude_countries or None,
+        continents=req.continents or None,
+        min_population=req.min_population,
+        max_population=req.max_population,
+        min_level=req.min_level or None,
+        max_per_country=req.max_per_country,
+        include_partners=req.include_partners,
+        include_domestic=req.include_domestic,
+        overrides=req.overrides or None,
+        feasibility=True if req.feasibility else None,
+    )
+    return ShortlistResult(
+        request=req,
+        frame=_with_position(df, cities),
+        local=city_record(local),
+        scenario=scen,
+        partners=_partner_frame(local, cities),
+    )
+
+
+def _partner_frame(local: pd.Series, cities: pd.DataFrame) -> pd.DataFrame:
+    from recommender.engine.coupling import classify_partners
+
+    df = classify_partners(local, cities).partners
+    if df.empty:
+        return pd.DataFrame(columns=["city_id", "name", "country_code", "coupling"])
+    return _with_position(df, cities)
+
+
+def partners(city: str | int, *, country: str | None = None, cities: pd.DataFrame | None = None):
+    """The existing partners of ``city`` classified as in the paper's Table 2.
+
+    Returns the :class:`~recommender.engine.coupling.PartnerClassification`, its
+    ``partners`` frame with ``latitude`` / ``longitude`` added.
+    """
+    from recommender.engine.coupling import classify_partners
+
+    cities = _cities(cities)
+    res = classify_partners(city, cities, country=country)
+    if not res.partners.empty:
+        res.partners = _with_position(res.partners, cities)
+    return res
+
+
+# --------------------------------------------------------------------------- one pair
+
+
+def explain_pair(
+    city: str | int,
+    candidate: str | int,
+    *,
+    scenario: str = "small-big",
+    weights: Mapping[str, float] | None = None,
+    method: str = "wsm",
+    overrides: Mapping[str, float] | None = None,
+    cities: pd.DataFrame | None = None,
+):
+    """Every number behind ``candidate``'s score for ``city`` (an
+    :class:`~recommender.engine.explain.Explanation`)."""
+    from recommender.engine.explain import explain
+
+    return explain(
+        city,
+        candidate,
+        scenario_for(scenario, weights),
+        cities=_cities(cities),
+        method=method,
+        overrides=overrides or None,
+    )
+
+
+@dataclass
+class CityPair:
+    """Cities side by side on every indicator: value, level, source and year of each.
+
+    Attributes
+    ----------
+    cities : list of dict
+        :func:`city_record` of each city, the local city first.
+    table : pandas.DataFrame
+        One row per indicator; per city ``<i>_value``, ``<i>_level``, ``<i>_source``,
+        ``<i>_year`` (i = 0, 1, ...), and ``ratio_<i>`` = city i / city 0 (HDI: the
+        difference).
+    """
+
+    cities: list[dict[str, Any]]
+    table: pd.DataFrame
+
+
+def side_by_side(
+    local: str | int, *others: str | int, cities: pd.DataFrame | None = None
+) -> CityPair:
+    """The local city and one or two other cities on every indicator, with provenance."""
+    cities = _cities(cities)
+    if not 1 <= len(others) <= 2:
+        raise FilterError(f"compare one or two cities with the local city; got {len(others)}")
+    rows = [data_mod.resolve_city(local, None, cities)]
+    rows += [data_mod.resolve_city(o, None, cities, prefer_local=False) for o in others]
+    recs = [city_record(r) for r in rows]
+    table = []
+    for j, n in enumerate(INDICATOR_NAMES):
+        line: dict[str, Any] = {"indicator": n, "label": BY_NAME[n].label}
+        base = recs[0]["indicators"][j]["value"]
+        for i, rec in enumerate(recs):
+            ind = rec["indicators"][j]
+            for k in ("value", "level", "source", "year"):
+                line[f"{k}_{i}"] = ind[k]
+            v = ind["value"]
+            if i and v is not None and base is not None:
+                line[f"ratio_{i}"] = v - base if n == "hdi" else (v / base if base else None)
+            elif i:
+                line[f"ratio_{i}"] = None
+        table.append(line)
+    return CityPair(cities=recs, table=pd.DataFrame(table))
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def compare_scenarios(
+    city: str | int,
+    scenarios: Sequence[str],
+    *,
+    top: int = 10,
+    method: str = "wsm",
+    cities: pd.DataFrame | None = None,
+):
+    """Shortlists of ``city`` under two or more scenarios, with overlap, rank correlation
+    and movers (a :class:`~recommender.engine.compare.Comparison`)."""
+    from recommender.engine.compare import compare
+
+    names = [s for s in scenarios if s]
+    if len(names) < 2:
+        raise FilterError(
+            f"compare needs at least two scenarios, e.g. small-big and symmetric; got {len(names)}"
+        )
+    if not 1 <= int(top) <= MAX_TOP:
+        raise FilterError(f"top must be between 1 and {MAX_TOP}; got {top}")
+    return compare(city, names, top=int(top), cities=_cities(cities), method=method)
+
+
+# --------------------------------------------------------------------------- files
+
+MEDIA_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "md": "text/markdown; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+}
+
+
+def export_shortlist(result: ShortlistResult, fmt: str) -> tuple[bytes, str, str]:
+    """The shortlist as a file: ``(content, file name, media type)``.
+
+    Uses the same writers as ``sistercity shortlist -o FILE`` (:mod:`recommender.io`); the
+    map columns added for the page are left out of the file.
+    """
+    from recommender.io import export
+
+    fmt = export.check_format(fmt)
+    if fmt not in MEDIA_TYPES:
+        raise FilterError(
+            f"Unknown download format {fmt!r}; allowed: {', '.join(sorted(MEDIA_TYPES))}"
+        )
+    df = result.frame.drop(columns=["latitude", "longitude"], errors="ignore")
+    df.attrs = dict(result.frame.attrs)
+    data = export.render(df, fmt)
+    if isinstance(data, str):
+        data = (data if data.endswith("\n") else data + "\n").encode("utf-8")
+    scen = str(result.scenario.name).rstrip("*")
+    name = f"sistercity-{data_mod.fold(result.local['name']).replace(' ', '-')}-{scen}.{fmt}"
+    return data, name, MEDIA_TYPES[fmt]

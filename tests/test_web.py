@@ -1,0 +1,226 @@
+"""The web app in process (Starlette's TestClient): every view, its JSON twin, the errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("starlette")
+from starlette.testclient import TestClient  # noqa: E402
+
+from recommender import app as use  # noqa: E402
+from recommender.web import create_app  # noqa: E402
+from recommender.web.lang import from_accept_language  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(create_app())
+
+
+def _error_line(html: str) -> str:
+    m = re.search(r'class="error"[^>]*>([^<]*)<', html)
+    assert m, html[:500]
+    import html
+
+    return html.unescape(m.group(1))
+
+
+def test_index_lists_local_cities_and_its_json_twin(client):
+    r = client.get("/")
+    assert r.status_code == 200
+    assert 'id="city"' in r.text and "data-suggest" in r.text
+    twin = client.get("/index.json").json()
+    assert twin["n_local"] > 100
+    assert any(c["name"] == "Medan" for c in twin["local_cities"])
+
+
+def test_search_suggests_local_cities(client):
+    hits = client.get("/search.json", params={"q": "surabya", "local": "1"}).json()["results"]
+    assert hits[0]["name"] == "Surabaya" and hits[0]["is_local"]
+    page = client.get("/search", params={"q": "meda"})
+    assert page.status_code == 200 and "Medan" in page.text
+
+
+def test_shortlist_page_matches_the_library(client):
+    expected = use.shortlist(use.ShortlistRequest(city="Medan", top=10)).frame
+    r = client.get("/shortlist", params={"city": "Medan"})
+    assert r.status_code == 200
+    names = re.findall(r'<a class="cand" href="[^"]+">([^<]+)<', r.text)
+    assert names == list(expected["name"])
+    # the map: one numbered marker per candidate, the local city, the partners
+    assert r.text.count('class="mark candidate"') == len(expected)
+    assert r.text.count('class="mark local"') == 1
+    assert r.text.count('class="mark partner"') == 4  # Chengdu, Gwangju, Ichikawa, George Town
+    for fmt in ("xlsx", "csv", "html"):
+        assert f'data-download="{fmt}"' in r.text
+
+
+def test_shortlist_json_twin_has_rows_with_provenance(client):
+    doc = client.get("/shortlist.json", params={"city": "Medan", "top": 3}).json()
+    assert [r["rank"] for r in doc["rows"]] == [1, 2, 3]
+    assert doc["local"]["name"] == "Medan"
+    levels = {i["indicator"]: i["level"] for i in doc["local"]["indicators"]}
+    assert levels["population"] == "city"
+    assert {"gdp_per_capita_usd_level", "why", "latitude"} <= set(doc["rows"][0])
+    assert doc["scenario"]["name"] == "small-big"
+
+
+def test_weights_rerank_and_rename_the_scenario(client):
+    base = client.get("/shortlist.json", params={"city": "Medan", "top": 10}).json()
+    moved = client.get(
+        "/shortlist.json",
+        params={"city": "Medan", "top": 10, "w_gdp_per_capita_usd": 0, "w_population": 1},
+    ).json()
+    assert moved["scenario"]["name"] == "small-big*"
+    assert moved["scenario"]["weights"]["population"] == 1.0
+    assert [r["city_id"] for r in base["rows"]] != [r["city_id"] for r in moved["rows"]]
+
+
+def test_fragment_is_only_the_results(client):
+    r = client.get("/shortlist", params={"city": "Medan", "_fragment": "1", "w_hdi": "0.9"})
+    assert r.status_code == 200
+    assert "<html" not in r.text and 'class="results"' in r.text
+    assert 'data-scenario="small-big*"' in r.text
+
+
+def test_filters_and_extra_columns_show(client):
+    r = client.get(
+        "/shortlist.json", params={"city": "Surabaya", "countries": "JP,KR", "top": 5}
+    ).json()
+    assert {row["country_code"] for row in r["rows"]} <= {"JP", "KR"}
+    assert r["attrs"]["filters"]["countries"] == ["JP", "KR"]
+
+
+def test_candidate_page_explains_and_compares_side_by_side(client):
+    r = client.get("/candidate", params={"city": "Medan", "candidate": "Tokyo"})
+    assert r.status_code == 200
+    assert "Contributions add up to the score" in r.text or "Kontribusi" in r.text
+    doc = client.get("/candidate.json", params={"city": "Medan", "candidate": "Tokyo"}).json()
+    total = sum(b["contribution"] for b in doc["breakdown"])
+    assert total == pytest.approx(doc["summary"]["score"])
+    sbs = doc["side_by_side"]
+    assert [c["name"] for c in sbs["cities"]] == ["Medan", "Tokyo"]
+    row = {t["indicator"]: t for t in sbs["table"]}["population"]
+    assert row["level_0"] == "city" and row["source_0"]
+    assert row["ratio_1"] == pytest.approx(row["value_1"] / row["value_0"])
+
+
+def test_versus_two_candidates(client):
+    doc = client.get("/versus.json", params={"city": "Medan", "a": "Tokyo", "b": "Busan"}).json()
+    assert [c["name"] for c in doc["cities"]] == ["Medan", "Tokyo", "Busan"]
+    assert all("source_2" in t and "level_2" in t for t in doc["table"])
+    assert (
+        client.get("/versus", params={"city": "Medan", "a": "Tokyo", "b": "Busan"}).status_code
+        == 200
+    )
+
+
+def test_scenario_comparison(client):
+    r = client.get(
+        "/scenarios",
+        params=[("city", "Medan"), ("scenario", "small-big"), ("scenario", "symmetric")],
+    )
+    assert r.status_code == 200 and "Spearman" in r.text
+    doc = client.get("/scenarios.json", params={"city": "Medan"}).json()
+    assert {"side_by_side", "overlap", "movers"} <= set(doc)
+
+
+def test_partners_page(client):
+    r = client.get("/partners", params={"city": "Medan"})
+    assert r.status_code == 200 and "Ichikawa" in r.text
+    doc = client.get("/partners.json", params={"city": "Medan"}).json()
+    assert sorted(p["name"] for p in doc["partners"]) == [
+        "Chengdu",
+        "George Town",
+        "Gwangju",
+        "Ichikawa",
+    ]
+
+
+def test_downloads_use_the_writers(client):
+    x = client.get("/download", params={"city": "Medan", "format": "xlsx", "top": 5})
+    assert x.status_code == 200
+    assert "attachment" in x.headers["content-disposition"]
+    assert x.headers["content-disposition"].endswith('.xlsx"')
+    sheet = pd.read_excel(io.BytesIO(x.content), sheet_name=0)
+    assert len(sheet) >= 5
+    c = client.get("/download", params={"city": "Medan", "format": "csv", "top": 5})
+    df = pd.read_csv(io.StringIO(c.text))
+    expected = use.shortlist(use.ShortlistRequest(city="Medan", top=5)).frame
+    assert list(df["city_id"]) == list(expected["city_id"])
+    assert "latitude" not in df.columns  # the page's map columns stay out of the file
+    h = client.get("/download", params={"city": "Medan", "format": "html", "top": 5})
+    assert h.text.startswith("<!DOCTYPE html>")
+    j = client.get("/download", params={"city": "Medan", "format": "json", "top": 5})
+    assert json.loads(j.text)
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "message"),
+    [
+        ("/shortlist?city=Nowhereville", 400, 'Error: Unknown city "Nowhereville"'),
+        ("/shortlist?city=Medan&top=abc", 400, "Error: top must be a whole number; got 'abc'"),
+        ("/shortlist?city=Medan&top=0", 400, "Error: top must be between 1 and 100; got 0"),
+        (
+            "/shortlist?city=Medan&scenario=/etc/passwd",
+            400,
+            "Error: Unknown scenario '/etc/passwd'",
+        ),
+        ("/shortlist?city=Medan&w_hdi=-1", 400, "Error: Weight hdi must be a number >= 0"),
+        ("/shortlist?city=Medan&countries=Atlantis", 400, "Error: Unknown country"),
+        ("/shortlist", 400, "Error: city is missing"),
+        ("/download?city=Medan&format=pdf", 400, "Error: "),
+        ("/candidate?city=Medan", 400, "Error: city and candidate are needed"),
+        ("/no/such/page", 404, 'Error: no page at "/no/such/page"'),
+    ],
+)
+def test_errors_are_4xx_pages_with_the_cli_words(client, url, status, message):
+    r = client.get(url)
+    assert r.status_code == status
+    assert _error_line(r.text).startswith(message)
+
+
+def test_error_json_twin_and_cli_words_agree(client):
+    from click.testing import CliRunner
+
+    from recommender.cli import commands
+
+    r = client.get("/shortlist.json", params={"city": "Nowhereville"})
+    assert r.status_code == 400
+    cli = CliRunner().invoke(commands.cli, ["shortlist", "Nowhereville"])
+    assert cli.exit_code == 2
+    assert r.json()["error"] == cli.output.strip().splitlines()[-1]
+
+
+def test_static_assets_are_packaged_and_local(client):
+    page = client.get("/shortlist", params={"city": "Medan"}).text
+    srcs = re.findall(r'(?:src|href)="([^"]+)"', page)
+    external = [s for s in srcs if s.startswith(("http:", "https:", "//"))]
+    assert not external, external
+    for path in ("/static/app.css", "/static/app.js", "/static/favicon.svg"):
+        assert client.get(path).status_code == 200
+
+
+def test_accept_language_picks_the_default():
+    from recommender.web.lang import LANGUAGES
+
+    want = "id" if "id" in LANGUAGES else "en"
+    assert from_accept_language("id-ID,id;q=0.9,en;q=0.8") == want
+    assert from_accept_language("en;q=0.3, id;q=0.9") == want
+    assert from_accept_language("de-DE,en;q=0.5") == "en"
+    assert from_accept_language("") == "en"
+
+
+def test_language_switch_sets_a_cookie(client):
+    from recommender.web.lang import LANGUAGES
+
+    for code in LANGUAGES:
+        r = client.get("/", params={"lang": code})
+        assert r.status_code == 200
+        assert f'<html lang="{code}">' in r.text
+        assert f"sistercity_lang={code}" in r.headers.get("set-cookie", "")
