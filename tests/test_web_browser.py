@@ -203,3 +203,20 @@ def test_language_switch(server, browser_context):
         page.wait_for_selector(f'html[lang="{code}"]')
         page.wait_for_selector(".toplist li")
     page.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1366, 768), (390, 844)])
+def test_html_report_opens_with_the_answer(server, browser_context, width, height):
+    page = browser_context.new_page()
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"{server}/download?city=Medan&format=html&inline=1")
+    page.wait_for_selector("ol.toplist li")
+    page.screenshot(path=str(SHOTS / f"report-{width}x{height}.png"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    if width >= 1000:  # laptop: the top 5 and the map on the first screen
+        assert _in_viewport(page, "ol.toplist li") >= 5
+        assert _in_viewport(page, "#answer svg") == 1
+    else:  # phone: the map and the first candidates before any method
+        assert _in_viewport(page, "#answer svg") == 1
+        assert _in_viewport(page, "ol.toplist li") >= 2
+    page.close()

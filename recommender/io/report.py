@@ -37,6 +37,7 @@ from typing import Any
 import pandas as pd
 
 from recommender.data.indicators import BY_NAME, INDICATORS, LEVELS
+from recommender.io.answer import ANSWER_CSS, answer_section, batch_sections, is_batch
 from recommender.io.formatting import (
     COUPLING_DESCRIPTIONS,
     LEVEL_DESCRIPTIONS,
@@ -761,30 +762,42 @@ def html_report(
         (k, v) for k, v in plain_meta.items() if k not in _META_HANDLED and k != "generated_at"
     ]
 
-    body = [
-        f"<header><h1>{_e(title)}</h1><p class=sub>{_e(' · '.join(subtitle))}</p></header>",
-        _local_section(local),
-        _scenario_section(plain_meta),
-        f'<section id="settings"><h2>Settings</h2>{_kv(settings)}</section>'
-        if _kv(settings)
-        else "",
-        '<section id="shortlist"><h2>Ranked candidates</h2>'
-        f'<div class="table-wrap">{_ranked_table(df)}</div></section>',
-    ]
-    chart = _contribution_chart(df)
-    if chart:
+    # The answer first (top candidates and the map), the method after: a planner on a
+    # laptop or a phone sees the candidates before any settings.
+    body = [f"<header><h1>{_e(title)}</h1><p class=sub>{_e(' · '.join(subtitle))}</p></header>"]
+    if is_batch(df):
+        body.append(batch_sections(df, _ranked_table))
+    else:
+        body.append(answer_section(df, plain_meta))
         body.append(
-            '<section id="contributions"><h2>What makes up each score</h2>' + chart + "</section>"
+            '<section id="shortlist"><h2>Ranked candidates</h2>'
+            f'<div class="table-wrap">{_ranked_table(df)}</div></section>'
         )
-    chart = _gdp_chart(df, local_name)
-    if chart:
-        heading = "GDP per capita relative to " + (local_name or "the local city")
-        body.append(f'<section id="gdp"><h2>{_e(heading)} (log scale)</h2>' + chart + "</section>")
+        chart = _contribution_chart(df)
+        if chart:
+            body.append(
+                '<section id="contributions"><h2>What makes up each score</h2>'
+                + chart
+                + "</section>"
+            )
+        chart = _gdp_chart(df, local_name)
+        if chart:
+            heading = "GDP per capita relative to " + (local_name or "the local city")
+            body.append(
+                f'<section id="gdp"><h2>{_e(heading)} (log scale)</h2>' + chart + "</section>"
+            )
     for k, (heading, table) in enumerate(_extra(extra_tables), start=1):
         body.append(
             f'<section id="extra-{k}"><h2>{_e(heading)}</h2>'
             + f'<div class="table-wrap">{_plain_table(_prepare(table))}</div>'
             + "</section>"
+        )
+    body.append(_local_section(local))
+    body.append(_scenario_section(plain_meta))
+    if _kv(settings):
+        body.append(
+            '<section id="settings"><details class="method"><summary>Settings</summary>'
+            f"{_kv(settings)}</details></section>"
         )
     body.append(_legend_section())
     body.append(
@@ -797,7 +810,7 @@ def html_report(
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta name="generator" content="sistercity {_e(__version__)}">\n'
-        f"<title>{_e(title)}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n"
+        f"<title>{_e(title)}</title>\n<style>\n{CSS}\n{ANSWER_CSS}\n</style>\n</head>\n<body>\n"
         + "\n".join(part for part in body if part)
         + "\n</body>\n</html>\n"
     )

@@ -439,8 +439,9 @@ async def download(request: Request) -> Response:
     with i18n.language(request.state.lang):
         res = use.shortlist(shortlist_request(q))
         data, name, media = use.export_shortlist(res, fmt)
+    how = "inline" if _flag(q, "inline") else "attachment"  # inline: view in the browser
     return Response(
-        data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+        data, media_type=media, headers={"Content-Disposition": f'{how}; filename="{name}"'}
     )
 
 
