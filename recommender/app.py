@@ -237,8 +237,27 @@ class ShortlistResult:
         return pts
 
 
+_CACHE: dict[tuple, Any] = {}
+"""Per cities table (held, so its id stays valid): positions and partner frames, which do
+not depend on the scenario, the weights or the filters. A slider move re-ranks without
+re-reading them."""
+
+
+def _cached(key: tuple, cities: pd.DataFrame, make):
+    full = (id(cities), *key)
+    hit = _CACHE.get(full)
+    if hit is None or hit[0] is not cities:
+        if len(_CACHE) > 256:
+            _CACHE.clear()
+        hit = (cities, make())
+        _CACHE[full] = hit
+    return hit[1]
+
+
 def _with_position(df: pd.DataFrame, cities: pd.DataFrame) -> pd.DataFrame:
-    pos = cities.set_index("city_id")[["latitude", "longitude"]]
+    pos = _cached(
+        ("positions",), cities, lambda: cities.set_index("city_id")[["latitude", "longitude"]]
+    )
     out = df.join(pos, on="city_id")
     out.attrs = dict(df.attrs)
     return out
@@ -282,7 +301,9 @@ def shortlist(req: ShortlistRequest, *, cities: pd.DataFrame | None = None) -> S
         frame=_with_position(df, cities),
         local=city_record(local),
         scenario=scen,
-        partners=_partner_frame(local, cities),
+        partners=_cached(
+            ("partners", int(local["city_id"])), cities, lambda: _partner_frame(local, cities)
+        ).copy(),
     )
 
 
