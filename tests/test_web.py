@@ -224,3 +224,16 @@ def test_language_switch_sets_a_cookie(client):
         assert r.status_code == 200
         assert f'<html lang="{code}">' in r.text
         assert f"sistercity_lang={code}" in r.headers.get("set-cookie", "")
+
+
+def test_columns_other_parts_add_are_shown(client):
+    """Feasibility (and any other added column) shows when present: numbers as columns,
+    texts under the row's why."""
+    doc = client.get("/shortlist.json", params={"city": "Medan", "top": 3, "feasibility": 1})
+    rows = doc.json()["rows"]
+    assert "feasibility" in rows[0] and rows[0]["why_feasibility"]
+    page = client.get("/shortlist", params={"city": "Medan", "top": 3, "feasibility": 1}).text
+    import html
+
+    assert html.escape(rows[0]["why_feasibility"]) in page
+    assert page.count('class="score comb"') == 3

@@ -219,6 +219,28 @@ def _scenario_choices() -> list[dict[str, str]]:
     ]
 
 
+_TEXT_EXTRAS = ("why_feasibility", "robustness_text", "context", "context_text")
+
+
+def _extra_columns(frame) -> tuple[list[str], list[str]]:
+    """Columns other parts of the engine add (feasibility, robustness, context, ...):
+    numbers get their own column, texts a line under the row's "why"."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    from recommender.engine.shortlist import output_columns
+
+    base = set(output_columns()) | {"latitude", "longitude", "kind", "eligibility"}
+    numeric, text = [], []
+    for c in frame.columns:
+        if c in base:
+            continue
+        if c in _TEXT_EXTRAS or not is_numeric_dtype(frame[c]) or is_bool_dtype(frame[c]):
+            text.append(c)
+        else:
+            numeric.append(c)
+    return numeric, text
+
+
 def _shortlist_context(request: Request, res: use.ShortlistResult) -> dict[str, Any]:
     q = request.query_params
     state = _keep(q, ("lang",))
@@ -239,21 +261,7 @@ def _shortlist_context(request: Request, res: use.ShortlistResult) -> dict[str, 
     rows = res.rows()
     for r in rows:
         r["url"] = cand_url(r["city_id"])
-    extra_cols = [
-        c
-        for c in res.frame.columns
-        if c
-        in (
-            "feasibility",
-            "combined",
-            "robustness",
-            "rank_range",
-            "top_share",
-            "eligibility",
-            "eligibility_status",
-            "context",
-        )
-    ]
+    extra_cols, text_cols = _extra_columns(res.frame)
     downloads = {
         fmt: "/download?"
         + urlencode([(k, v) for k, v in state if k != "format"] + [("format", fmt)])
@@ -270,6 +278,7 @@ def _shortlist_context(request: Request, res: use.ShortlistResult) -> dict[str, 
         "weights": weights,
         "weight_share": {n: w / total for n, w in weights.items()},
         "extra_cols": extra_cols,
+        "text_cols": text_cols,
         "map_svg": svg_map(points, title=f"{res.local['name']}: candidates and partners"),
         "partners": use.records(res.partners),
         "downloads": downloads,
