@@ -237,3 +237,23 @@ def test_columns_other_parts_add_are_shown(client):
 
     assert html.escape(rows[0]["why_feasibility"]) in page
     assert page.count('class="score comb"') == 3
+
+
+def test_serve_refuses_a_bad_or_taken_port_in_one_line():
+    import socket
+
+    from click.testing import CliRunner
+
+    from recommender.cli import commands
+
+    r = CliRunner().invoke(commands.cli, ["serve", "--port", "0"])
+    assert r.exit_code == 2
+    assert r.output.strip().endswith("Error: --port must be between 1 and 65535; got 0")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        r = CliRunner().invoke(commands.cli, ["serve", "--port", str(port)])
+    assert r.exit_code == 2
+    assert f"Error: cannot listen on 127.0.0.1:{port}" in r.output
+    assert "choose another --port" in r.output

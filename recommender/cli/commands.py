@@ -956,6 +956,15 @@ def serve(port: int, host: str, open_browser: bool) -> None:
     """
     if not 1 <= port <= 65535:
         raise UserError(f"--port must be between 1 and 65535; got {port}")
+    import socket
+
+    with socket.socket() as probe:  # a taken port is one line, not a server log
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UserError(
+                f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port"
+            ) from None
     from recommender.web.server import serve as run
 
     click.echo(f"sistercity web app on http://{host}:{port}/  (Ctrl+C to stop)", err=True)
