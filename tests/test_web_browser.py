@@ -124,6 +124,10 @@ def test_phone_layout_has_no_page_wide_overflow(server, browser_context):
     page.screenshot(path=str(SHOTS / "phone-390.png"), full_page=False)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways: {width}px wide"
+    # the answer comes first on a phone: controls folded, map and top 5 on the first screen
+    assert page.locator(".controls-box").get_attribute("open") is None
+    assert _in_viewport(page, "figure.map svg") == 1
+    assert _in_viewport(page, ".toplist li") >= 5
     page.close()
 
 
