@@ -257,3 +257,33 @@ def test_serve_refuses_a_bad_or_taken_port_in_one_line():
     assert r.exit_code == 2
     assert f"Error: cannot listen on 127.0.0.1:{port}" in r.output
     assert "choose another --port" in r.output
+
+
+def test_every_web_asset_is_declared_package_data():
+    """A template or static file that pyproject does not declare would be missing after a
+    non-editable install; the outline table ships with the data files."""
+    import fnmatch
+    from pathlib import Path
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the tomli backport (a dependency there)
+        import tomli as tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    data = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    globs = data["package-data"]["recommender.web"]
+    web = root / "recommender" / "web"
+    assets = [p for d in ("templates", "static") for p in (web / d).rglob("*") if p.is_file()]
+    assert assets
+    missing = [
+        str(p.relative_to(web))
+        for p in assets
+        if not any(fnmatch.fnmatch(str(p.relative_to(web)), g) for g in globs)
+    ]
+    assert not missing, missing
+    assert "recommender.web" in data["packages"]
+    assert any(
+        fnmatch.fnmatch("world_outline.json", g)
+        for g in data["package-data"]["recommender.data_files"]
+    )
