@@ -111,6 +111,49 @@ def _countries_cached() -> str:
     return _countries_svg()
 
 
+CANDIDATE_RADIUS = 11.0
+
+
+def _spread(pts: list[dict[str, Any]]) -> list[tuple]:
+    """Pixel positions, numbered candidates nudged apart so none hides another.
+
+    Returns ``(x, y, x0, y0)`` per point (``x`` None when it has no position): the drawn
+    position and the true one. Candidates are placed best rank first; one that would
+    overlap an already placed candidate moves outwards on a spiral in steps of a marker's
+    size until it is free (deterministic: the same points give the same picture).
+    """
+    out: list[tuple] = []
+    taken: list[tuple[float, float]] = []
+    by_rank = sorted(
+        range(len(pts)),
+        key=lambda i: (pts[i].get("kind") != "candidate", pts[i].get("rank") or 0),
+    )
+    result: dict[int, tuple] = {}
+    for i in by_rank:
+        p = pts[i]
+        try:
+            x0, y0 = project(float(p["lon"]), float(p["lat"]))
+        except (TypeError, ValueError, KeyError):
+            result[i] = (None, None, None, None)
+            continue
+        if math.isnan(x0) or math.isnan(y0):
+            result[i] = (None, None, None, None)
+            continue
+        x, y = x0, y0
+        if p.get("kind") == "candidate" and p.get("rank") is not None:
+            d = 2 * CANDIDATE_RADIUS + 1
+            k = 0
+            while any((x - a) ** 2 + (y - b) ** 2 < d * d for a, b in taken) and k < 60:
+                k += 1
+                angle = k * 2.39996  # golden angle: an even spiral
+                r = d * (0.6 + 0.25 * k) ** 0.5
+                x, y = x0 + r * math.cos(angle), y0 + r * math.sin(angle)
+            taken.append((x, y))
+        result[i] = (x, y, x0, y0)
+    out = [result[i] for i in range(len(pts))]
+    return out
+
+
 def svg_map(
     points: Iterable[Mapping[str, Any]],
     *,
@@ -125,7 +168,8 @@ def svg_map(
         Each has ``lon``, ``lat``, ``kind`` (``"local"``, ``"candidate"`` or ``"partner"``),
         and optionally ``coupling`` (SB / BS / BB / SS: the colour), ``label`` (tooltip),
         ``rank`` (printed in a candidate's marker) and ``href`` (the marker links there).
-        Candidates are drawn last-ranked first, so the best sit on top.
+        Candidates are drawn last-ranked first, so the best sit on top; numbered markers
+        that would overlap are nudged apart with a thin line to the city's true position.
     title : str
         Accessible name of the map.
     css_class : str
@@ -141,14 +185,15 @@ def svg_map(
     order = {"partner": 0, "candidate": 1, "local": 2}
     pts.sort(key=lambda p: (order.get(p.get("kind"), 1), -(p.get("rank") or 0)))
     marks = []
-    for p in pts:
-        try:
-            x, y = project(float(p["lon"]), float(p["lat"]))
-        except (TypeError, ValueError, KeyError):
-            continue
-        if math.isnan(x) or math.isnan(y):
+    placed = _spread(pts)
+    for p, (x, y, x0, y0) in zip(pts, placed):
+        if x is None:
             continue
         kind = p.get("kind", "candidate")
+        if (x, y) != (x0, y0):  # moved off a neighbour: a thin line to where the city is
+            marks.append(
+                f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x:.1f}" y2="{y:.1f}" class="m-leader"/>'
+            )
         colour = COUPLING_COLOURS.get(str(p.get("coupling", "")), UNKNOWN_COLOUR)
         label = _e(p.get("label", ""))
         coupling = _e(p.get("coupling", ""))
@@ -185,6 +230,7 @@ def svg_map(
         ".m-cand{stroke:#fff;stroke-width:1.2}"
         ".m-partner{fill:#fff;stroke-width:3}"
         ".m-local{fill:#111;stroke:#fff;stroke-width:1.5}"
+        ".m-leader{stroke:#333;stroke-width:.8}"
         ".m-rank{font:bold 12px system-ui,Arial,sans-serif;fill:#fff;text-anchor:middle;"
         "pointer-events:none}"
         "</style>"
