@@ -268,3 +268,11 @@ def build_tie_world(
 def tie_world():
     """Factory for :func:`build_tie_world`: ``tie_world(n_cities, n_ties, seed)``."""
     return build_tie_world
+
+
+@pytest.fixture(autouse=True)
+def _english_locale(monkeypatch):
+    """Tests read English output unless they ask for another language (``--lang``)."""
+    for var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")

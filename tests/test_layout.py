@@ -2,7 +2,7 @@
 
 Every ``recommender`` import (module level *and* inside functions) is an edge; a cycle in that
 graph fails the test, whatever the import style. The one-way order is
-data -> engine -> learn -> io -> app -> front ends (cli, web).
+i18n -> data -> engine -> learn -> io -> app -> front ends (cli, web).
 """
 
 from __future__ import annotations
@@ -12,8 +12,14 @@ from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / "recommender"
 
-LAYERS = ["errors", "data", "engine", "learn", "io", "i18n", "app", "cli", "web"]
-"""Lower index = lower layer; a module may import only its own layer or lower ones."""
+LAYERS = ["errors", "i18n", "data", "engine", "learn", "io", "app", "cli", "web"]
+"""Lower index = lower layer; a module may import only its own layer or lower ones.
+
+``i18n`` (the message catalogue, number formats, planner-facing words) sits just above
+``errors``: it imports nothing else from the package, and the engine's "why" lines, the
+writers in ``io`` and both front ends translate their own texts through it, so it has to be
+below all of them (a catalogue above ``io`` would force every writer to take translated
+texts as arguments)."""
 
 
 def _module_name(path: Path) -> str:
@@ -102,3 +108,12 @@ def test_the_graph_sees_function_level_imports():
     graph = _graph()
     assert "recommender.engine.features" in graph["recommender.engine.shortlist"]
     assert "recommender.io.report" in graph["recommender.io.export"]
+
+
+def test_i18n_is_a_leaf():
+    # The catalogue must stay importable from every layer: it may use only errors.
+    graph = _graph()
+    for mod, deps in graph.items():
+        if mod.startswith("recommender.i18n"):
+            outside = [d for d in deps if not d.startswith("recommender.i18n")]
+            assert set(outside) <= {"recommender.errors"}, f"{mod} imports {outside}"

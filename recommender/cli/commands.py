@@ -20,8 +20,59 @@ import pandas as pd
 from recommender.data import tables as data_mod
 from recommender.data.indicators import BY_NAME, INDICATOR_NAMES
 from recommender.errors import RecommenderError
+from recommender.i18n import LANGUAGES, _, language, normalize_language
 
 USER_ERROR_EXIT = 2
+_LANG_KEY = "sistercity.lang"
+
+
+def _lang_callback(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is None:
+        return
+    try:
+        ctx.meta[_LANG_KEY] = normalize_language(value)
+    except RecommenderError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _lang_param() -> click.Option:
+    return click.Option(
+        ["--lang"],
+        default=None,
+        expose_value=False,
+        is_eager=True,
+        callback=_lang_callback,
+        metavar="|".join(LANGUAGES),
+        help="Language of the output: en (English) or id (Bahasa Indonesia). "
+        "Default: from the locale (LANG).",
+    )
+
+
+class LangCommand(click.Command):
+    """A command with ``--lang``; the language holds while the command runs."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.params.append(_lang_param())
+
+    def invoke(self, ctx: click.Context):
+        with language(ctx.meta.get(_LANG_KEY)):
+            return super().invoke(ctx)
+
+
+class LangGroup(click.Group):
+    """A group whose commands and subgroups all take ``--lang`` (before or after the name)."""
+
+    command_class = LangCommand
+    group_class = type  # subgroups are LangGroups too
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.params.append(_lang_param())
+
+    def invoke(self, ctx: click.Context):
+        with language(ctx.meta.get(_LANG_KEY)):
+            return super().invoke(ctx)
 
 
 class UserError(click.ClickException):
@@ -90,7 +141,10 @@ def echo_json(obj) -> None:
     click.echo(json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=LangGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(package_name="sistercity")
 def cli() -> None:
     """Find foreign sister-city partners for Indonesian cities.
@@ -419,91 +473,115 @@ def _term_width() -> int:
 
 
 def _cell(ratio: float, level: str, contribution: float, hdi: bool) -> str:
-    if pd.isna(ratio):
-        r = "n/a"
-    elif hdi:
-        r = f"{ratio:+.2f}"
-    else:
-        r = f"{ratio:.2f}×" if ratio < 10 else f"{ratio:.0f}×"
-    short = {"city": "city", "region": "reg", "country": "ctry", "imputed": "imp", "user": "user"}
+    from recommender.i18n import format_number, format_signed
+    from recommender.i18n.texts import LEVEL_SHORT
+
     if level == "missing":
         return "—"
-    return f"{r} {short.get(level, level)} {contribution:.2f}"
+    if pd.isna(ratio):
+        r = _("n/a")
+    elif hdi:
+        r = format_signed(ratio, 2)
+    else:
+        r = format_number(ratio, 2 if ratio < 10 else 0) + "×"
+    short = _(LEVEL_SHORT[level]) if level in LEVEL_SHORT else level
+    return f"{r} {short} {format_number(contribution, 2)}"
 
 
 def shortlist_view(df: pd.DataFrame) -> pd.DataFrame:
     """The on-screen columns: one compact cell per indicator (ratio, level, contribution)."""
     from recommender.engine.coupling import ratio_column
+    from recommender.i18n import format_number
+    from recommender.i18n.texts import INDICATOR_SHORT
 
     view = pd.DataFrame(
         {
             "#": df["rank"],
-            "city": df["name"] + ", " + df["country_code"],
-            "score": df["score"].map(lambda v: f"{v:.3f}"),
-            "coupling": df["coupling"],
+            _("city"): df["name"] + ", " + df["country_code"],
+            _("score"): df["score"].map(lambda v: format_number(v, 3)),
+            _("coupling"): df["coupling"],
         }
     )
     if "feasibility" in df.columns:
-        view["feasib."] = df["feasibility"].map(lambda v: f"{v:.2f}")
-        view["combined"] = df["combined"].map(lambda v: f"{v:.3f}")
+        view[_("feasib.")] = df["feasibility"].map(lambda v: format_number(v, 2))
+        view[_("combined")] = df["combined"].map(lambda v: format_number(v, 3))
     for n in INDICATOR_NAMES:
-        label = {
-            "population": "population",
-            "area_km2": "area",
-            "gdp_per_capita_usd": "GDP/cap",
-            "hdi": "HDI",
-        }[n]
-        view[label] = [
+        view[_(INDICATOR_SHORT[n])] = [
             _cell(r, lv, c, n == "hdi")
             for r, lv, c in zip(df[ratio_column(n)], df[f"{n}_level"], df[f"{n}_contribution"])
         ]
-    view["km"] = df["distance_km"].map(lambda v: f"{v:,.0f}")
+    view["km"] = df["distance_km"].map(lambda v: format_number(v, 0))
     if df["existing_partner"].any():
-        view["partner"] = df["existing_partner"].map({True: "yes", False: ""})
+        view[_("partner")] = df["existing_partner"].map({True: _("yes"), False: ""})
     return view
 
 
 def print_shortlist(df: pd.DataFrame) -> None:
     from recommender.engine.scenarios import load_scenario
+    from recommender.i18n import format_number
     from recommender.io import export
 
     a = df.attrs
+    local = a["local_name"]
     scen = load_scenario(a["scenario"]) if a.get("scenario") in _preset_names() else None
-    desc = f" ({scen.description.rstrip('.')})" if scen else ""
+    desc = f" ({_(scen.description).rstrip('.')})" if scen else ""
     click.echo(
-        f"Partner shortlist for {a['local_name']} ({a['local_country_code']}), scenario "
-        f"{a['scenario']}{desc}"
+        _("Partner shortlist for {city} ({country}), scenario {scenario}").format(
+            city=local, country=a["local_country_code"], scenario=a["scenario"]
+        )
+        + desc
     )
     f = a.get("filters", {})
-    notes = [f"{a.get('n_eligible', 0):,} eligible of {a.get('n_pool', 0):,} cities"]
-    notes.append("existing partners " + ("included" if f.get("include_partners") else "excluded"))
-    notes.append(f"at most {f.get('max_per_country')} per country")
+    notes = [
+        _("{eligible} eligible of {pool} cities").format(
+            eligible=format_number(a.get("n_eligible", 0)), pool=format_number(a.get("n_pool", 0))
+        )
+    ]
+    notes.append(
+        _("existing partners included")
+        if f.get("include_partners")
+        else _("existing partners excluded")
+    )
+    notes.append(_("at most {n} per country").format(n=f.get("max_per_country")))
     if a.get("overrides"):
-        notes.append("what-if: " + ", ".join(f"{k}={v:g}" for k, v in a["overrides"].items()))
+        notes.append(
+            _("what-if: {values}").format(
+                values=", ".join(f"{k}={v:g}" for k, v in a["overrides"].items())
+            )
+        )
     click.echo("  " + "; ".join(notes))
     click.echo("")
     click.echo(export.render(shortlist_view(df), "table", width=_term_width()))
     click.echo("")
     click.echo(
-        f"Cells: ratio to {a['local_name']} (HDI: difference) · level of the candidate's figure "
-        "(city, reg = region, ctry = country, imp = imputed, — = no data) · contribution to the score."
+        _(
+            "Cells: ratio to {city} (HDI: difference) · level of the candidate's figure "
+            "(city, reg = region, ctry = country, imp = imputed, — = no data) · contribution "
+            "to the score."
+        ).format(city=local)
     )
     click.echo(
-        f"Coupling from {a['local_name']}'s side: SB small-big (partner bigger), BS big-small, "
-        "BB / SS both big / both small (Cohen 2020)."
+        _(
+            "Coupling from {city}'s side: SB small-big (partner bigger), BS big-small, "
+            "BB / SS both big / both small (Cohen 2020)."
+        ).format(city=local)
     )
     n_top = int((df["score"].round(9) == df["score"].round(9).max()).sum())
     feas = a.get("feasibility")
     if isinstance(feas, dict) and "combined" in df.columns:
         blend = feas.get("blend", 0.3)
         click.echo(
-            f"Ranked by combined = {1 - blend:.2f} × score (strategy fit) + {blend:.2f} × "
-            "feasibility (learned probability that such a pair becomes partners)."
+            _(
+                "Ranked by combined = {w_fit} × score (strategy fit) + {w_feas} × feasibility "
+                "(learned probability that such a pair becomes partners)."
+            ).format(w_fit=format_number(1 - blend, 2), w_feas=format_number(blend, 2))
         )
     elif n_top > 1:
         click.echo(
-            f"{n_top} candidates share the top score (every figure inside the scenario's bands); "
-            "equal scores are ordered by data quality, then population."
+            _(
+                "{n} candidates share the top score (every figure inside the scenario's bands); "
+                "equal scores are ordered by data quality, then population."
+            ).format(n=n_top)
         )
     click.echo("")
     for r in df.itertuples():

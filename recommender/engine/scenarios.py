@@ -46,6 +46,7 @@ from recommender.data.indicators import BY_NAME, INDICATOR_NAMES, LEVELS
 from recommender.engine.coupling import DEFAULT_TOLERANCE, asymmetry_tolerance
 from recommender.engine.features import HDI_SCALE
 from recommender.errors import ScenarioError
+from recommender.i18n import N_
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -624,7 +625,7 @@ _SIZE_AREA = Band(0.05, 0.2, 5.0, 25.0)
 
 _SMALL_BIG = Scenario(
     name="small-big",
-    description="Partner richer (GDP per capita) and more developed (HDI); comparable scale.",
+    description=N_("Partner richer (GDP per capita) and more developed (HDI); comparable scale."),
     rationale=(
         "Sinambela et al. (2025) find that Indonesian cities in Small-Big couplings, where "
         "'Small' is the local city and 'Big' a foreign partner with a larger GDP per capita, "
@@ -648,7 +649,7 @@ _SMALL_BIG = Scenario(
 
 _BIG_SMALL = Scenario(
     name="big-small",
-    description="Partner poorer and less developed: the local city as the bigger partner.",
+    description=N_("Partner poorer and less developed: the local city as the bigger partner."),
     rationale=(
         "Sinambela et al. (2025) conclude that the asymmetric models, Big-Small and "
         "Small-Big, are the most beneficial for economic cooperation in Indonesia. In "
@@ -669,7 +670,7 @@ _BIG_SMALL = Scenario(
 
 _ASYMMETRIC = Scenario(
     name="asymmetric",
-    description="A clear gap on every indicator, whichever side leads.",
+    description=N_("A clear gap on every indicator, whichever side leads."),
     rationale=(
         "Sinambela et al. (2025): 'the best collaboration model is asymmetric' (Big-Small or "
         "Small-Big), and symmetric pairings 'often struggle with overlapping interests and "
@@ -688,7 +689,7 @@ _ASYMMETRIC = Scenario(
 
 _SYMMETRIC = Scenario(
     name="symmetric",
-    description="A partner of about the same size and development (Cohen's BB / SS).",
+    description=N_("A partner of about the same size and development (Cohen's BB / SS)."),
     rationale=(
         "Cohen (2020) found symmetric couplings, Big-Big and Small-Small, the more "
         "favourable for Israeli cities, with an emphasis on Big-Big; he sized cities by "
@@ -708,7 +709,7 @@ _SYMMETRIC = Scenario(
 
 _COMPLEMENTARY = Scenario(
     name="complementary",
-    description="Each side leads on some indicator: complementary resources.",
+    description=N_("Each side leads on some indicator: complementary resources."),
     rationale=(
         "Sinambela et al. (2025): 'coupling cities with complementary resources, rather "
         "than equal status, enables more dynamic and outcome-driven engagements', and "

@@ -52,6 +52,7 @@ from recommender.engine.features import HDI_SCALE, haversine_km
 from recommender.engine.scenarios import CONTINENTS, DEFAULT_SCENARIO, Scenario, load_scenario
 from recommender.engine.scoring import METHODS, ScoreResult, score_columns
 from recommender.errors import FilterError
+from recommender.i18n import N_, _, format_number, format_percent, format_signed
 
 ROUND_DECIMALS = 12
 """Scores are compared at this precision when sorting, so that floating-point noise (e.g.
@@ -61,10 +62,10 @@ a sum taken in another order) never reorders candidates that tie; ties go to the
 # indicators in the order people read them in the "why" text: the economy first
 _WHY_ORDER = ("gdp_per_capita_usd", "hdi", "population", "area_km2")
 _NOUNS = {
-    "gdp_per_capita_usd": "GDP per capita",
-    "hdi": "HDI",
-    "population": "population",
-    "area_km2": "area",
+    "gdp_per_capita_usd": N_("GDP per capita"),
+    "hdi": N_("HDI"),
+    "population": N_("population"),
+    "area_km2": N_("area"),
 }
 
 
@@ -578,13 +579,24 @@ def why_feasibility(score: float, feasibility: float, blend: float) -> str:
     """
     fit, feas = (1.0 - blend) * score, blend * feasibility
     total = fit + feas
-    head = (
-        f"Combined {total:.2f} = {1 - blend:.2f} × fit {score:.2f} + {blend:.2f} × "
-        f"feasibility {feasibility:.2f}"
+    head = _(
+        "Combined {total} = {w_fit} × fit {score} + {w_feas} × feasibility {feasibility}"
+    ).format(
+        total=format_number(total, 2),
+        w_fit=format_number(1 - blend, 2),
+        score=format_number(score, 2),
+        w_feas=format_number(blend, 2),
+        feasibility=format_number(feasibility, 2),
     )
     if total <= 0:
-        return head + " (neither part contributes)"
-    return f"{head} ({fit / total:.0%} from strategy fit, {feas / total:.0%} from feasibility)"
+        return head + " " + _("(neither part contributes)")
+    return (
+        head
+        + " "
+        + _("({fit_share} from strategy fit, {feasibility_share} from feasibility)").format(
+            fit_share=format_percent(fit / total), feasibility_share=format_percent(feas / total)
+        )
+    )
 
 
 def _float(x) -> float:
@@ -620,7 +632,7 @@ def cap_per_country(order: np.ndarray, country: np.ndarray, cap: int, top: int) 
 
 
 def _fmt_ratio(r: float) -> str:
-    return f"{r:.0f}×" if r >= 9.95 else f"{r:.1f}×"
+    return format_number(r, 0 if r >= 9.95 else 1) + "×"
 
 
 def _direction(classes: Iterable[str]) -> int | None:
@@ -652,17 +664,26 @@ def why_text(local_name: str, row: Mapping, hdi_scale: float = HDI_SCALE) -> str
     for n in _WHY_ORDER:
         cls = row.get(f"{n}_class", "Unknown")
         v = row.get(ratio_column(n), np.nan)
-        noun = _NOUNS[n]
+        noun = _(_NOUNS[n])
         log = BY_NAME[n].transform == "log"
         if row.get(f"{n}_level") == "imputed":
             imputed.append(noun)
+        hdi = _("HDI {difference}").format(difference=format_signed(v, 2)) if not log else ""
         if cls == "Big":
-            ahead.append(f"{noun} {_fmt_ratio(v)} {local_name}'s" if log else f"HDI {v:+.2f}")
+            ahead.append(
+                _("{indicator} {ratio} {city}'s").format(
+                    indicator=noun, ratio=_fmt_ratio(v), city=local_name
+                )
+                if log
+                else hdi
+            )
         elif cls == "Small":
             if log:
-                behind_log.append(f"{_fmt_ratio(1 / v)} its {noun}")
+                behind_log.append(
+                    _("{ratio} its {indicator}").format(ratio=_fmt_ratio(1 / v), indicator=noun)
+                )
             else:
-                behind_hdi.append(f"HDI {v:+.2f}")
+                behind_hdi.append(hdi)
         elif cls == "Symmetry":
             similar.append(noun)
         else:
@@ -673,39 +694,47 @@ def why_text(local_name: str, row: Mapping, hdi_scale: float = HDI_SCALE) -> str
     size = _direction(row.get(f"{n}_class", "Unknown") for n in ("population", "area_km2"))
     phrases = []
     phrases.append(
-        {1: "Small-Big on the economy", -1: "Big-Small on the economy", 0: "similar economies"}.get(
-            econ, "economy unknown"
-        )
+        {
+            1: _("Small-Big on the economy"),
+            -1: _("Big-Small on the economy"),
+            0: _("similar economies"),
+        }.get(econ, _("economy unknown"))
     )
     if size == 0:
-        phrases.append("similar in size")
+        phrases.append(_("similar in size"))
     elif size is None:
-        phrases.append("mixed on size")
+        phrases.append(_("mixed on size"))
     elif econ in (1, -1) and size == -econ:
-        phrases.append("complementary on size")
+        phrases.append(_("complementary on size"))
     elif econ in (1, -1):
-        phrases.append("bigger in size too" if size == 1 else "smaller in size too")
+        phrases.append(_("bigger in size too") if size == 1 else _("smaller in size too"))
     else:
-        phrases.append("bigger in size" if size == 1 else "smaller in size")
+        phrases.append(_("bigger in size") if size == 1 else _("smaller in size"))
     parts = []
     if ahead:
         parts.append(", ".join(ahead))
     if behind_log or behind_hdi:
-        mine = [f"{local_name} has {_and(behind_log)}"] if behind_log else []
+        mine = (
+            [_("{city} has {items}").format(city=local_name, items=_and(behind_log))]
+            if behind_log
+            else []
+        )
         parts.append(", ".join(mine + behind_hdi))
     if similar:
-        parts.append("similar " + _and(similar))
+        parts.append(_("similar {items}").format(items=_and(similar)))
     if unknown:
-        parts.append("no data on " + _and(unknown))
+        parts.append(_("no data on {items}").format(items=_and(unknown)))
     text = "; ".join(parts) + ": " + ", ".join(phrases)
     text = text[:1].upper() + text[1:]
     if imputed:
-        text += f" ({_and(imputed)} imputed)"
+        text += " " + _("({items} imputed)").format(items=_and(imputed))
     return text
 
 
 def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    if len(items) == 1:
+        return items[0]
+    return _("{items} and {last}").format(items=", ".join(items[:-1]), last=items[-1])
 
 
 def _frame_for(pool: Pool, chosen: np.ndarray) -> pd.DataFrame:
