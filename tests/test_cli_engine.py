@@ -12,7 +12,6 @@ from click.testing import CliRunner
 
 from recommender.cli.commands import cli, main
 from recommender.data.tables import load_cities, partners_of
-from recommender.io.export import read_json_export
 
 MEDAN = 1214520
 
@@ -61,7 +60,7 @@ def test_shortlist_medan_on_screen():
 
 
 def test_shortlist_medan_rows_have_label_contributions_levels(medan_json):
-    rows = medan_json["rows"]
+    rows = medan_json
     assert len(rows) == 10
     partners = set(partners_of(MEDAN)["city_id"])
     medan = load_cities().set_index("city_id").loc[MEDAN]
@@ -78,7 +77,6 @@ def test_shortlist_medan_rows_have_label_contributions_levels(medan_json):
         assert r["gdp_per_capita_usd_ratio"] > 1
         cand = load_cities().set_index("city_id").loc[r["city_id"]]
         assert cand["gdp_per_capita_usd"] > medan["gdp_per_capita_usd"]
-    assert medan_json["meta"]["local_city_id"] == MEDAN
 
 
 @pytest.mark.parametrize("ext", ["csv", "json", "xlsx", "md", "html"])
@@ -86,21 +84,23 @@ def test_every_format_round_trips(tmp_path, ext):
     path = tmp_path / f"medan.{ext}"
     res = run("shortlist", "Medan", "-o", str(path))
     assert res.exit_code == 0, res.output
-    ref = pd.DataFrame(json.loads(run("shortlist", "Medan", "--format", "json").output)["rows"])
+    ref = pd.DataFrame(json.loads(run("shortlist", "Medan", "--format", "json").output))
     if ext == "csv":
         back = pd.read_csv(path)
         assert back["city_id"].tolist() == ref["city_id"].tolist()
         assert back["score"].tolist() == pytest.approx(ref["score"].tolist(), abs=1e-12)
         assert back["why"].tolist() == ref["why"].tolist()
     elif ext == "json":
-        back = read_json_export(path)
+        back = pd.read_json(path)  # the export is pandas' records layout
         assert back["city_id"].tolist() == ref["city_id"].tolist()
-        assert back.attrs["local_city_id"] == MEDAN
+        assert back.columns.tolist() == ref.columns.tolist()
+        assert back["score"].tolist() == pytest.approx(ref["score"].tolist(), abs=1e-12)
     elif ext == "xlsx":
         wb = openpyxl.load_workbook(path)
-        ws = wb["shortlist"]
+        assert wb.sheetnames == ["Shortlist", "Glossary", "Sources", "Settings"]
+        ws = wb["Shortlist"]
         header = [c.value for c in ws[1]]
-        assert header[:3] == ["rank", "city_id", "name"]
+        assert header[:3] == ["Rank", "GeoNames id", "City"]
         assert [ws.cell(row=i + 2, column=2).value for i in range(10)] == ref["city_id"].tolist()
     elif ext == "md":
         lines = path.read_text().splitlines()
@@ -206,7 +206,7 @@ def test_custom_scenario_file_round_trips(tmp_path):
     p.write_text(shown)
     a = json.loads(run("shortlist", "Medan", "--scenario", "symmetric", "--format", "json").output)
     b = json.loads(run("shortlist", "Medan", "--scenario", str(p), "--format", "json").output)
-    assert [r["city_id"] for r in a["rows"]] == [r["city_id"] for r in b["rows"]]
+    assert [r["city_id"] for r in a] == [r["city_id"] for r in b]
 
 
 def test_what_if_override_changes_the_local_city():
@@ -214,10 +214,10 @@ def test_what_if_override_changes_the_local_city():
     rich = json.loads(
         run("shortlist", "Medan", "--set", "gdp_per_capita_usd=30000", "--format", "json").output
     )
-    assert rich["meta"]["local_levels"]["gdp_per_capita_usd"] == "user"
-    assert rich["meta"]["local_values"]["gdp_per_capita_usd"] == 30000
-    assert all(r["gdp_per_capita_usd_ratio"] > 1 for r in rich["rows"])
-    assert [r["city_id"] for r in rich["rows"]] != [r["city_id"] for r in base["rows"]]
+    assert all(r["gdp_per_capita_usd_ratio"] > 1 for r in rich)
+    assert [r["city_id"] for r in rich] != [r["city_id"] for r in base]
+    screen = run("shortlist", "Medan", "--set", "gdp_per_capita_usd=30000").output
+    assert "what-if: gdp_per_capita_usd=30000" in screen
 
 
 def test_partners_medan_table2_form():
@@ -253,7 +253,9 @@ def test_scenarios_list_shows_all_presets():
 
 def test_batch_capitals(tmp_path):
     path = tmp_path / "capitals.csv"
-    res = CliRunner().invoke(cli, ["batch", "--cities", "capitals", "--top", "3", "-o", str(path)])
+    res = CliRunner().invoke(
+        cli, ["batch", "--local-cities", "capitals", "--top", "3", "-o", str(path)]
+    )
     assert res.exit_code == 0, res.output
     df = pd.read_csv(path)
     assert df["local_city_id"].nunique() == 38
@@ -265,12 +267,16 @@ def test_batch_from_a_csv_and_bad_list(tmp_path):
     lst = tmp_path / "mine.csv"
     lst.write_text("name\nMedan\nBandung\n")
     out = tmp_path / "b.json"
-    res = CliRunner().invoke(cli, ["batch", "--cities", str(lst), "--top", "2", "-o", str(out)])
+    res = CliRunner().invoke(
+        cli, ["batch", "--local-cities", str(lst), "--top", "2", "-o", str(out)]
+    )
     assert res.exit_code == 0, res.output
-    assert read_json_export(out)["local_name"].unique().tolist() == ["Medan", "Bandung"]
+    assert pd.read_json(out)["local_name"].unique().tolist() == ["Medan", "Bandung"]
     bad = tmp_path / "bad.csv"
     bad.write_text("name\nXqzzyville\n")
-    res = CliRunner().invoke(cli, ["batch", "--cities", str(bad), "-o", str(tmp_path / "c.csv")])
+    res = CliRunner().invoke(
+        cli, ["batch", "--local-cities", str(bad), "-o", str(tmp_path / "c.csv")]
+    )
     assert res.exit_code == 2 and 'row 2: Unknown city "Xqzzyville"' in res.output
     assert not (tmp_path / "c.csv").exists()
 
@@ -278,11 +284,11 @@ def test_batch_from_a_csv_and_bad_list(tmp_path):
 def test_shortlist_with_feasibility():
     res = CliRunner().invoke(cli, ["shortlist", "Medan", "--feasibility", "--format", "json"])
     assert res.exit_code == 0, res.output
-    doc = json.loads(res.output)
-    rows = doc["rows"]
+    rows = json.loads(res.output)
     assert len(rows) == 10
     assert all(0.0 <= r["feasibility"] <= 1.0 for r in rows)
-    blend = doc["meta"]["feasibility"]["blend"]
+    from recommender.engine.shortlist import DEFAULT_BLEND as blend
+
     for r in rows:
         assert r["combined"] == pytest.approx((1 - blend) * r["score"] + blend * r["feasibility"])
         assert "strategy fit" in r["why_feasibility"]

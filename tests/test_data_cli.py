@@ -199,14 +199,14 @@ def test_cli_unknown_city_exit_2_with_suggestion():
 
 def test_cli_show_with_user_data(tmp_path):
     p = write(tmp_path, "city_id,population,year\n1214520,2600000,2026\n")
-    res = run("cities", "show", "Medan", "--cities", str(p))
+    res = run("cities", "show", "Medan", "--user-data", str(p))
     assert res.exit_code == 0, res.output
     assert "2,600,000" in res.output and "[user, 2026]" in res.output
 
 
 def test_cli_bad_user_data_is_one_line(tmp_path):
     p = write(tmp_path, "city_id,population\n1214520,abc\n")
-    res = run("cities", "show", "Medan", "--cities", str(p))
+    res = run("cities", "show", "Medan", "--user-data", str(p))
     assert res.exit_code == 2
     assert (
         res.output.strip()

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from recommender.errors import OutputError
+from recommender.i18n import column_label, language
 from recommender.io import atomic, export
 from recommender.io.export import display_width
 
@@ -176,18 +177,17 @@ def test_csv_is_utf8_without_index(tmp_path, make_shortlist):
 # --------------------------------------------------------------------------- JSON
 
 
-def test_json_round_trip_is_exact(tmp_path, make_shortlist):
+def test_json_round_trips_through_pandas_read_json(tmp_path, make_shortlist):
     df = make_shortlist(6)
-    df["maybe_count"] = pd.array([1, None, 3, 4, 5, 6], dtype="Int64")
-    df["extreme"] = [np.inf, -np.inf, 0.0, -0.0, 1e308, np.nan]
     path = export.write(df, tmp_path / "s.json")
-    back = export.read_json_export(path)
-    pd.testing.assert_frame_equal(back, df, check_exact=True)
-    assert back.attrs["scenario"] == "small-big"
-    assert back.attrs["local"]["name"] == "Medan"
+    back = pd.read_json(path)
+    pd.testing.assert_frame_equal(back, df, check_exact=False, rtol=1e-15)
+    assert back["existing_partner"].dtype == bool
+    assert back["rank"].dtype == np.int64
+    assert export.read_json_export(path).equals(back)
 
 
-def test_json_layout_is_strict_json_with_meta_and_rows(tmp_path, make_shortlist):
+def test_json_layout_is_strict_json_records(tmp_path, make_shortlist):
     df = make_shortlist(3)
     path = export.write(df, tmp_path / "s.json", meta={"method": "wsm", "count": np.int64(3)})
 
@@ -195,16 +195,25 @@ def test_json_layout_is_strict_json_with_meta_and_rows(tmp_path, make_shortlist)
         raise AssertionError(f"non-standard JSON token {token}")
 
     doc = json.loads(path.read_text(encoding="utf-8"), parse_constant=reject)
-    assert list(doc) == ["meta", "columns", "rows"]
-    assert doc["meta"]["method"] == "wsm" and doc["meta"]["count"] == 3
-    assert doc["meta"]["scenario"] == "small-big"  # from df.attrs
-    assert len(doc["rows"]) == 3
-    first, third = doc["rows"][0], doc["rows"][2]
+    assert isinstance(doc, list) and len(doc) == 3
+    first, third = doc[0], doc[2]
     assert list(first) == list(df.columns)
     assert first["rank"] == 1 and type(first["rank"]) is int
     assert first["existing_partner"] is False
     assert third["population_ratio"] is None
     assert "İzmir" in path.read_text(encoding="utf-8")  # not \u-escaped
+
+
+def test_json_infinity_is_text_and_earlier_layout_still_reads(tmp_path):
+    df = pd.DataFrame({"x": [np.inf, -np.inf, 0.5]})
+    assert json.loads(export.render(df, "json"))[0]["x"] == "inf"
+    old = tmp_path / "old.json"
+    old.write_text(
+        '{"meta": {"scenario": "small-big"}, "columns": [{"name": "n", "dtype": "Int64"}], '
+        '"rows": [{"n": 1}, {"n": null}]}'
+    )
+    back = export.read_json_export(old)
+    assert str(back["n"].dtype) == "Int64" and back.attrs["scenario"] == "small-big"
 
 
 def test_json_refuses_duplicate_columns():
@@ -218,12 +227,14 @@ def test_json_refuses_duplicate_columns():
 
 def test_xlsx_cells_match(tmp_path, make_shortlist):
     df = make_shortlist(6)
-    path = export.write(df, tmp_path / "s.xlsx")
+    with language("en"):
+        path = export.write(df, tmp_path / "s.xlsx")
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["shortlist", "about"]
-    ws = wb["shortlist"]
+    assert wb.sheetnames == ["Shortlist", "Glossary", "Sources", "Settings"]
+    ws = wb["Shortlist"]
     rows = list(ws.iter_rows(values_only=True))
-    assert list(rows[0]) == list(df.columns)
+    with language("en"):
+        assert list(rows[0]) == [column_label(c) for c in df.columns]
     assert len(rows) == len(df) + 1
     for i, row in enumerate(rows[1:]):
         for col, got in zip(df.columns, row, strict=True):
@@ -233,11 +244,17 @@ def test_xlsx_cells_match(tmp_path, make_shortlist):
             elif isinstance(want, (bool, np.bool_)):
                 assert got is bool(want), (i, col)
             elif isinstance(want, float):
-                # openpyxl stores 16 significant digits; Excel itself keeps 15
+                # full precision under a rounded display format (openpyxl keeps 16 digits)
                 assert got == pytest.approx(want, rel=1e-15, abs=0), (i, col, got, want)
+            elif col.endswith("_level") or col.endswith("_class"):
+                assert isinstance(got, str) and got  # a word in the chosen language
+            elif col == "name" and want.startswith("="):
+                assert got.endswith(want)  # kept as text, never a formula (see below)
             else:
                 assert got == want, (i, col, got, want)
     assert isinstance(ws["A2"].value, int) and isinstance(ws["F2"].value, float)
+    assert ws["F2"].number_format == "0.000"  # score: rounded display, full value
+    assert ws["H2"].number_format == '0.00"×"'  # a ratio
     assert ws.freeze_panes == "A2"
     assert ws["A1"].font.bold
     assert ws.column_dimensions["C"].width >= len("Pipe|Town") + 2
@@ -245,31 +262,48 @@ def test_xlsx_cells_match(tmp_path, make_shortlist):
 
 def test_xlsx_never_turns_text_into_a_formula(make_shortlist):
     data = export.render(make_shortlist(6), "xlsx")
-    ws = openpyxl.load_workbook(io.BytesIO(data))["shortlist"]
+    ws = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]
     cell = ws["C7"]
-    assert cell.value == "=HYPERLINK(1)"
+    assert cell.value.endswith("=HYPERLINK(1)")
     assert cell.data_type == "s"
 
 
-def test_xlsx_about_sheet_and_determinism(make_shortlist):
+def test_xlsx_memo_sheets_and_determinism(make_shortlist):
     df = make_shortlist(3)
-    one = export.render(df, "xlsx", meta={"sources": ["GeoNames", "World Bank"]})
-    two = export.render(df, "xlsx", meta={"sources": ["GeoNames", "World Bank"]})
+    with language("en"):
+        one = export.render(df, "xlsx")
+        two = export.render(df, "xlsx")
     assert one == two
     # equal within one second is not enough: no clock reading may be in the file at all
     with zipfile.ZipFile(io.BytesIO(one)) as archive:
         assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
         assert b"dcterms:modified" not in archive.read("docProps/core.xml")
-    about = dict(
-        (k, v)
-        for k, v in openpyxl.load_workbook(io.BytesIO(one))["about"].iter_rows(values_only=True)
-        if k is not None
-    )
-    assert about["scenario"] == "small-big"
-    assert about["local.name"] == "Medan"
-    assert about["sources"] == "GeoNames; World Bank"
-    assert "imputed" in about and "SB" in about
-    assert not any(isinstance(v, str) and re.search(r"\d{4}-\d\d-\d\dT", v) for v in about.values())
+    wb = openpyxl.load_workbook(io.BytesIO(one))
+    settings = dict(wb["Settings"].iter_rows(min_row=2, values_only=True))
+    assert settings["Scenario"] == "small-big"
+    assert settings["Local city"] == "Medan"
+    assert settings["Language"] == "en"
+    terms = {row[1] for row in wb["Glossary"].iter_rows(min_row=2, values_only=True)}
+    assert {"SB", "BS", "BB", "SS", "imputed", "Score (strategy fit)"} <= terms
+    assert "Feasibility" not in terms  # only when the table has the column
+    sources = list(wb["Sources"].iter_rows(min_row=2, values_only=True))
+    assert any(r[0] == "Data credits" and r[3] == "GeoNames" for r in sources)
+    for ws in wb.worksheets:
+        assert ws.freeze_panes == "A2"
+        for row in ws.iter_rows(values_only=True):
+            assert not any(isinstance(v, str) and re.search(r"\d{4}-\d\d-\d\dT", v) for v in row)
+
+
+def test_xlsx_in_indonesian(make_shortlist):
+    df = make_shortlist(2)
+    df["feasibility"] = [0.4, 0.2]
+    with language("id"):
+        wb = openpyxl.load_workbook(io.BytesIO(export.render(df, "xlsx")))
+    assert wb.sheetnames == ["Daftar calon", "Glosarium", "Sumber", "Pengaturan"]
+    header = [c.value for c in wb["Daftar calon"][1]]
+    assert "Skor (kecocokan strategi)" in header and "Kelayakan" in header
+    terms = {row[1] for row in wb["Glosarium"].iter_rows(min_row=2, values_only=True)}
+    assert "Kelayakan" in terms
 
 
 # --------------------------------------------------------------------------- Markdown
@@ -283,6 +317,7 @@ def test_markdown_table_structure(make_shortlist):
     text = export.render(df, "md")
     lines = text.splitlines()
     assert lines[0] == "## Sister-city partner shortlist for Medan, scenario small-big"
+    assert lines[2].startswith("| Rank | City ")  # human headers
     table = [line for line in lines if line.startswith("|")]
     assert len(table) == 2 + len(df)
     assert re.fullmatch(r"\|( :?-{3,}:? \|)+", table[1])

@@ -11,7 +11,6 @@ import functools
 import json
 import sys
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import click
@@ -20,7 +19,15 @@ import pandas as pd
 from recommender.data import tables as data_mod
 from recommender.data.indicators import BY_NAME, INDICATOR_NAMES
 from recommender.errors import RecommenderError
-from recommender.i18n import LANGUAGES, _, language, normalize_language
+from recommender.i18n import (
+    LANGUAGES,
+    N_,
+    _,
+    format_year,
+    language,
+    ngettext,
+    normalize_language,
+)
 
 USER_ERROR_EXIT = 2
 _LANG_KEY = "sistercity.lang"
@@ -94,18 +101,39 @@ def handle_errors(fn):
     return wrapper
 
 
-def user_data_option(fn):
-    """``--cities FILE``: the user's own indicator values (shared by data commands)."""
+def _renamed(old: str, new: str, meaning: str):
+    """A hidden option under an old name that says what it is called now (exit 2)."""
+
+    def fail(ctx: click.Context, _param: click.Parameter, value) -> None:
+        if value is None or value == ():
+            return
+        raise click.UsageError(
+            _("{old} is now called {new} ({meaning}); run again with {new} {value}").format(
+                old=old, new=new, meaning=meaning, value=value
+            ),
+            ctx=ctx,
+        )
+
+    return click.option(old, hidden=True, expose_value=False, callback=fail, default=None)
+
+
+def user_data_only(fn):
+    """``--user-data FILE``: the user's own indicator values."""
     return click.option(
-        "--cities",
         "--user-data",
         "user_data",
         type=click.Path(dir_okay=False),
         default=None,
         help="CSV of your own indicator values (city_id or name+country, then any of "
         "population, area_km2, gdp_per_capita_usd, hdi; optional year). They override the "
-        "packaged values and are marked 'user'.",
+        "packaged values and are marked 'user'. Comma or semicolon separated.",
     )(fn)
+
+
+def user_data_option(fn):
+    """``--user-data FILE`` on the data commands, where ``--cities`` used to mean it."""
+    fn = _renamed("--cities", "--user-data", N_("a CSV of your own indicator values"))(fn)
+    return user_data_only(fn)
 
 
 def country_option(fn):
@@ -234,7 +262,7 @@ def cities_show(city: str, country: str | None, user_data: str | None, fmt: str)
     click.echo("")
     for r in ind.itertuples():
         label = BY_NAME[r.indicator].label
-        year = "" if r.year is None else str(r.year)
+        year = "" if r.year is None or pd.isna(r.year) else format_year(r.year)
         click.echo(f"  {label:<24} {fmt_value(r.indicator, r.value):>16}  [{r.level}, {year}]")
         click.echo(f"  {'':<24} {'':>16}  {r.source}")
     click.echo("")
@@ -453,14 +481,24 @@ def emit(df: pd.DataFrame, fmt: str | None, output: str | None, force: bool, scr
     from recommender.io import export
 
     if output:
-        path = export.write(df, output, fmt, force=force)
-        click.echo(f"Wrote {len(df)} rows to {path}", err=True)
+        meta = None
+        if (fmt or export.format_from_path(output)) == "xlsx" and "city_id" in df.columns:
+            from recommender.io.workbook import candidate_sources
+
+            meta = {"candidate_sources": candidate_sources(df, data_mod.load_cities())}
+        path = export.write(df, output, fmt, force=force, meta=meta)
+        click.echo(
+            ngettext("Wrote {n} row to {path}", "Wrote {n} rows to {path}", len(df)).format(
+                n=len(df), path=path
+            ),
+            err=True,
+        )
         return
     fmt = fmt or "table"
     if fmt == "table":
         screen()
     elif fmt == "xlsx":
-        raise UserError("--format xlsx needs -o FILE.xlsx (it is a binary file)")
+        raise UserError(_("--format xlsx needs -o FILE.xlsx (it is a binary file)"))
     else:
         out = export.render(df, fmt)
         click.echo(out, nl=not out.endswith("\n"))
@@ -794,47 +832,87 @@ def compare(city, scenarios, top, method, country, user_data, fmt, output, force
     side.attrs.update(res.attrs)
 
     def screen():
+        from recommender.i18n import format_number, format_signed, indicator_label
+        from recommender.io.comparison import comparison_title, side_by_side_table
+
         a, b = res.names[0], res.names[1]
-        click.echo(f"{res.attrs.get('local_name', city)}: top {top} under {', '.join(res.names)}")
+        click.echo(comparison_title(res))
         click.echo("")
-        click.echo(export.render(side, "table", width=_term_width()))
+        table, headers = side_by_side_table(res)
+        view = table.rename(columns=headers)
+        for n in res.names:
+            col = headers[f"score_{n}"]
+            view[col] = view[col].map(lambda v: "" if pd.isna(v) else format_number(v, 3))
+        click.echo(export.render(view, "table", width=_term_width()))
         click.echo("")
-        click.echo(f"Overlap at {top} (share of the shortlist in common):")
-        click.echo(res.overlap.round(2).to_string())
+        click.echo(_("Overlap at {top} (share of the shortlist in common):").format(top=top))
+        click.echo(_matrix(res.overlap, 2))
         click.echo("")
         click.echo(
-            f"Rank correlation of scores over the {res.attrs.get('n_common_pool', 0):,} common candidates (Spearman):"
+            _("Rank correlation of scores over the {n} common candidates (Spearman):").format(
+                n=format_number(res.attrs.get("n_common_pool", 0))
+            )
         )
-        click.echo(res.spearman.round(3).to_string())
+        click.echo(_matrix(res.spearman, 3))
         click.echo("")
         mv = res.movers.head(10)
         if len(mv):
-            click.echo(f"Candidates that move most from {a} to {b} (positive: climbs in {b}):")
+            click.echo(
+                _("Candidates that move most from {a} to {b} (positive: climbs in {b}):").format(
+                    a=a, b=b
+                )
+            )
             view = pd.DataFrame(
                 {
-                    "city": mv["name"] + ", " + mv["country_code"],
-                    f"rank {a}": mv[f"rank {a}"].map(_rank_text),
-                    f"rank {b}": mv[f"rank {b}"].map(_rank_text),
-                    "move": mv["move"].map(lambda v: "" if pd.isna(v) else f"{int(v):+,}"),
-                    "driver": [BY_NAME[d].label for d in mv["driver"]],
-                    "contribution change": mv["driver_change"].map(lambda v: f"{v:+.3f}"),
+                    _("city"): mv["name"] + ", " + mv["country_code"],
+                    _("rank {scenario}").format(scenario=a): mv[f"rank {a}"].map(_rank_text),
+                    _("rank {scenario}").format(scenario=b): mv[f"rank {b}"].map(_rank_text),
+                    _("move"): mv["move"].map(
+                        lambda v: "" if pd.isna(v) else format_signed(int(v), 0)
+                    ),
+                    _("driver"): [indicator_label(d) for d in mv["driver"]],
+                    _("contribution change"): mv["driver_change"].map(
+                        lambda v: format_signed(v, 3)
+                    ),
                 }
             )
             click.echo(export.render(view, "table", width=_term_width()))
 
-    if output and (fmt or export.format_from_path(output)) == "json":
-        from recommender.io.export import atomic_writer, to_jsonable
+    if output:
+        from recommender.io.comparison import write_comparison
 
-        doc = {k: v.reset_index().to_dict(orient="records") for k, v in res.to_dict().items()}
-        with atomic_writer(Path(output), force=force) as fh:
-            fh.write(json.dumps(to_jsonable(doc), indent=1, ensure_ascii=False).encode("utf-8"))
-        click.echo(f"Wrote comparison to {output}", err=True)
+        path = write_comparison(res, output, fmt, force=force)
+        click.echo(_("Wrote the comparison to {path}").format(path=path), err=True)
         return
-    emit(side, fmt, output, force, screen)
+    if (fmt or "table") == "table":
+        screen()
+    else:
+        _print_comparison(res, fmt)
+
+
+def _print_comparison(res, fmt: str) -> None:
+    from recommender.io.comparison import render_comparison
+
+    if fmt == "xlsx":
+        raise UserError(_("--format xlsx needs -o FILE.xlsx (it is a binary file)"))
+    out = render_comparison(res, fmt)
+    click.echo(out, nl=not out.endswith("\n"))
 
 
 def _rank_text(v) -> str:
-    return "excluded" if pd.isna(v) else f"{int(v):,}"
+    from recommender.i18n import format_number
+
+    return _("excluded") if pd.isna(v) else format_number(int(v))
+
+
+def _matrix(frame: pd.DataFrame, decimals: int) -> str:
+    """A small scenario-by-scenario matrix with numbers in the language in force."""
+    from recommender.i18n import format_number
+    from recommender.io import export
+
+    view = frame.map(lambda v: _("n/a") if pd.isna(v) else format_number(v, decimals))
+    view.insert(0, "", list(frame.index))
+    return export.render(view.reset_index(drop=True), "table")
 
 
 @cli.group()
@@ -869,23 +947,36 @@ def scenarios_show(name: str) -> None:
     click.echo(sc.to_toml())
 
 
+def progress_bar(items, label: str):
+    """Iterate ``items`` with a progress bar on stderr when stderr is a terminal.
+
+    The bar is a context manager (click requires ``with``); results go to stdout or a file,
+    so piping or redirecting stdout never mixes the bar into them.
+    """
+    if not sys.stderr.isatty():
+        yield from items
+        return
+    with click.progressbar(items, label=label, file=sys.stderr) as bar:
+        yield from bar
+
+
 @cli.command()
 @click.option(
-    "--cities",
+    "--local-cities",
     "which",
     default="all-kota",
     show_default=True,
-    help="all-kota, capitals, all-local, or a CSV file with a city_id or name column.",
+    help="Which local cities: all-kota, capitals, all-local, or a CSV file with a city_id or "
+    "name column (comma or semicolon separated).",
+)
+@_renamed(
+    "--cities",
+    "--local-cities",
+    N_("which local cities: all-kota, capitals, all-local or a CSV of names or ids"),
 )
 @click.option("--top", default=10, show_default=True, type=int)
 @engine_options
-@click.option(
-    "--user-data",
-    "user_data",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="CSV of your own indicator values (as --cities for the other commands).",
-)
+@user_data_only
 @click.option(
     "-o",
     "--output",
@@ -905,23 +996,30 @@ def batch(which, top, user_data, output, fmt, force, **kw) -> None:
 
     tables = load_tables(user_data)
     export.check_target(output, force)  # refuse before the work, not after
-    show = sys.stderr.isatty()
     kwargs = recommend_kwargs(kw)
     kwargs.pop("country")
 
-    def progress(items):
-        if not show:
-            return items
-        return click.progressbar(items, label="Shortlisting", file=sys.stderr)
-
     df, skipped = batch_recommend(
-        which, kw["scenario"], cities=tables, top=top, progress=progress, **kwargs
+        which,
+        kw["scenario"],
+        cities=tables,
+        top=top,
+        progress=lambda items: progress_bar(items, _("Shortlisting")),
+        **kwargs,
     )
     for name, why in skipped:
-        click.echo(f"Skipped {name}: {why}", err=True)
-    path = export.write(df, output, fmt, force=force)
+        click.echo(_("Skipped {city}: {reason}").format(city=name, reason=why), err=True)
+    meta = None
+    if (fmt or export.format_from_path(output)) == "xlsx":
+        from recommender.io.workbook import candidate_sources
+
+        meta = {"candidate_sources": candidate_sources(df, tables)}
+    path = export.write(df, output, fmt, force=force, meta=meta)
     n = df["local_city_id"].nunique() if len(df) else 0
-    click.echo(f"Wrote {len(df)} rows for {n} local cities to {path}", err=True)
+    click.echo(
+        _("Wrote {rows} rows for {n} local cities to {path}").format(rows=len(df), n=n, path=path),
+        err=True,
+    )
 
 
 # ---------------------------------------------------------------------------------------

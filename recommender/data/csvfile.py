@@ -41,8 +41,8 @@ def sniff_delimiter(text: str) -> str:
 
 
 def _decode(data: bytes, label: str) -> str:
-    for encoding in ("utf-8-sig", "utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else (
-        "utf-8-sig",
+    for encoding in (
+        ("utf-8-sig", "utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8-sig",)
     ):
         try:
             return data.decode(encoding)

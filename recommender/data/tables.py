@@ -283,19 +283,12 @@ def _describe(row: pd.Series) -> str:
 
 
 def resolve_country(text: str, cities: pd.DataFrame) -> str:
-    """An ISO2 code from a code or a country name; unknown ones list the closest names."""
-    codes = dict(zip(cities["country_code"], cities["country_name"]))
-    t = text.strip()
-    if t.upper() in codes:
-        return t.upper()
-    by_name = {fold(n): c for c, n in codes.items()}
-    if fold(t) in by_name:
-        return by_name[fold(t)]
-    close = process.extract(fold(t), list(by_name), scorer=fuzz.WRatio, limit=3)
-    hint = ", ".join(f"{codes[by_name[k]]} ({by_name[k]})" for k, _, _ in close)
-    raise FilterError(
-        f'Unknown country "{text}"; closest: {hint}. Use an ISO 3166 code like ID or KR'
-    )
+    """An ISO2 code from a code or a country name in English or Indonesian (``USA``, ``UK``,
+    ``Jepang``); unknown ones list the closest countries (:mod:`recommender.data.countries`)."""
+    from recommender.data.countries import resolve_country_code
+
+    known = dict(zip(cities["country_code"], cities["country_name"]))
+    return resolve_country_code(text, known, option="--country")
 
 
 def suggest(
@@ -438,10 +431,17 @@ def resolve_city(
             more = f" and {len(ordered) - 8} more" if len(ordered) > 8 else ""
             first = int(cities["city_id"].iat[ordered[0]])
             several = len({cities["country_code"].iat[r] for r in ordered}) > 1
-            how_to = "--country CODE or the id" if several else "the id"
+            # One hint that works wherever a city is typed (an argument, the candidate of
+            # `explain`, a row of a CSV): the id, or the name with its country code.
+            cc0 = cities["country_code"].iat[ordered[0]]
+            how_to = (
+                f'the id (e.g. {first}) or the name with its country code (e.g. "{raw}, {cc0}")'
+                if several
+                else f"the id (e.g. {first} instead of the name)"
+            )
             raise AmbiguousCityError(
                 f'"{raw}" matches {len(ordered)} cities by {how}: {listing}{more}. '
-                f"Choose with {how_to} (e.g. {first} instead of the name)",
+                f"Choose with {how_to}",
                 candidates=cities.iloc[ordered].reset_index(drop=True),
             )
     return cities.iloc[rows[0]]
@@ -529,16 +529,13 @@ def apply_user_cities(cities: pd.DataFrame, path: str | Path) -> pd.DataFrame:
     DataValidationError
         Naming the row and column of the first problem.
     """
+    from recommender.data.csvfile import parse_number, read_user_csv
+
     p = Path(path)
     label = p.name
-    if not p.exists():
-        raise DataValidationError(f'City file "{path}" not found')
-    try:
-        user = pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "empty file"
-        raise DataValidationError(f'City file "{label}" is not a readable CSV: {first}') from None
-    user.columns = [c.strip() for c in user.columns]
+    # comma or semicolon separated (Excel in an Indonesian locale writes ";" and "279,2")
+    user = read_user_csv(p, "City file")
+    decimal = user.attrs["decimal"]
     if user.empty:
         raise DataValidationError(f'City file "{label}" has no data rows')
     has_id = "city_id" in user.columns
@@ -590,7 +587,7 @@ def apply_user_cities(cities: pd.DataFrame, path: str | Path) -> pd.DataFrame:
             if not cell:
                 continue
             try:
-                val = float(cell.replace(",", "")) if ind != "hdi" else float(cell)
+                val = parse_number(cell, decimal)
             except ValueError:
                 raise DataValidationError(
                     f'City file "{label}", row {line}, column {ind}: "{cell}" is not a number'

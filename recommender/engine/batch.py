@@ -35,10 +35,9 @@ def local_cities_from(which: str | Path, cities: pd.DataFrame) -> list[pd.Series
         raise FilterError(
             f'Unknown city set "{text}": not all-kota, capitals or all-local, and no such file'
         )
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataValidationError(f'City list "{path.name}" is not a readable CSV: {exc}') from None
+    from recommender.data.csvfile import read_user_csv
+
+    table = read_user_csv(path, "City list")  # comma or semicolon separated
     col = "city_id" if "city_id" in table.columns else "name" if "name" in table.columns else None
     if col is None:
         raise DataValidationError(

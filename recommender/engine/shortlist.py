@@ -148,29 +148,16 @@ def _number_or_none(value, what: str) -> float | None:
 
 
 def _resolve_country_codes(codes: tuple[str, ...], cities: pd.DataFrame, what: str) -> tuple:
-    """Map ISO2 codes or country names to the codes in the table; unknown ones are errors."""
+    """Map codes or names as people type them (``USA``, ``UK``, ``Jepang``, ``Türkiye``) to
+    the ISO codes in the table (:mod:`recommender.data.countries`); unknown ones are errors
+    that list the closest countries."""
     if not codes:
         return ()
-    table = cities[["country_code", "country_name"]].drop_duplicates("country_code")
-    known = set(table["country_code"].astype(str))
-    by_name = {str(n).casefold(): str(c) for c, n in table.itertuples(index=False)}
-    out = []
-    for code in codes:
-        if code.upper() in known:
-            out.append(code.upper())
-        elif code.casefold() in by_name:
-            out.append(by_name[code.casefold()])
-        else:
-            import difflib
+    from recommender.data.countries import resolve_country_codes
 
-            close = difflib.get_close_matches(code.casefold(), list(by_name), n=3, cutoff=0.6)
-            hint = (
-                "; closest: " + ", ".join(f"{by_name[c]} ({c.title()})" for c in close)
-                if close
-                else "; use an ISO 3166-1 alpha-2 code such as JP or KR"
-            )
-            raise FilterError(f"Unknown country code {code!r} in {what}{hint}.")
-    return tuple(dict.fromkeys(out))
+    table = cities[["country_code", "country_name"]].drop_duplicates("country_code")
+    known = {str(c): str(n) for c, n in table.itertuples(index=False)}
+    return resolve_country_codes(codes, known, option=what)
 
 
 def validate_options(

@@ -134,6 +134,18 @@ COLUMN_LABELS: dict[str, str] = {
     "driver_change": N_("Change of the driver's contribution"),
     "move": N_("Move (ranks)"),
     "scenario": N_("Scenario"),
+    "scenario_a": N_("Scenario A"),
+    "scenario_b": N_("Scenario B"),
+    "overlap": N_("Overlap of the top lists"),
+    "spearman": N_("Rank correlation (Spearman)"),
+    "kendall": N_("Rank correlation (Kendall)"),
+    "driver_text": N_("What moves it"),
+    "rank_a": N_("Rank under scenario A (whole pool)"),
+    "rank_b": N_("Rank under scenario B (whole pool)"),
+    "score_a": N_("Score under scenario A"),
+    "score_b": N_("Score under scenario B"),
+    "in_top_a": N_("In the top list of scenario A"),
+    "in_top_b": N_("In the top list of scenario B"),
 }
 """Human headers for the snake_case columns of shortlists, batches and partner tables."""
 
@@ -212,6 +224,28 @@ GLOSSARY_TERMS: dict[str, tuple[str, str]] = {
             "rules, with the reason and the legal source."
         ),
     ),
+    "overlap": (
+        N_("Overlap of the top lists"),
+        N_(
+            "The share of the shortlist two scenarios have in common: 1 = the same cities, "
+            "0 = none in common."
+        ),
+    ),
+    "spearman": (
+        N_("Rank correlation"),
+        N_(
+            "How alike two scenarios order all candidates (Spearman and Kendall): 1 = the same "
+            "order, 0 = unrelated, -1 = reversed."
+        ),
+    ),
+    "move": (
+        N_("Move (ranks)"),
+        N_(
+            "How many places a candidate climbs (+) or falls (-) from the first scenario to the "
+            "second, over the whole candidate pool; the main driver is the indicator whose "
+            "contribution changes most."
+        ),
+    ),
     "distance_km": (
         N_("Distance (km)"),
         N_("Great-circle distance between the two cities."),
@@ -221,6 +255,9 @@ GLOSSARY_TERMS: dict[str, tuple[str, str]] = {
 export only when the column they explain is optional (feasibility, robustness, eligibility)."""
 
 OPTIONAL_GLOSSARY = {
+    "overlap": ("overlap",),
+    "spearman": ("spearman", "kendall"),
+    "move": ("move",),
     "feasibility": ("feasibility",),
     "combined": ("combined",),
     "robustness": ("robustness", "rank_range", "top_share"),

@@ -32,21 +32,17 @@ rank,name,score
 """
 
 import contextlib
-import datetime as dt
 import io
 import json
-import math
 import os
-import re
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from recommender.errors import DataValidationError, OutputError
+from recommender.i18n import _, ngettext
 from recommender.io.atomic import (  # noqa: F401  (re-exported: the writers' public API)
     _check_target,
     _commit,
@@ -74,13 +70,14 @@ from recommender.io.formatting import (  # noqa: F401  (re-exported)
     _truncate,
     check_format,
     display_width,
+    format_cell,
     format_from_path,
     format_value,
     local_from_meta,
     title_from_meta,
     to_jsonable,
 )
-from recommender.io.report import COUPLING_DESCRIPTIONS, LEVEL_DESCRIPTIONS, html_report
+from recommender.io.report import html_report
 
 __all__ = [
     "FORMATS",
@@ -160,10 +157,12 @@ def to_table(
             sep.join(_pad(_truncate(cells[j][i], widths[j]), widths[j], numeric[j]) for j in shown)
         )
     if len(df) == 0:
-        lines.append("(no rows)")
+        lines.append(_("(no rows)"))
     hidden = [headers[j] for j in range(len(headers)) if j not in shown]
     if hidden:
-        note = f"({len(hidden)} more column{'s' if len(hidden) > 1 else ''}: {', '.join(hidden)})"
+        note = ngettext(
+            "({n} more column: {names})", "({n} more columns: {names})", len(hidden)
+        ).format(n=len(hidden), names=", ".join(hidden))
         lines.append(_truncate(note, width) if width else note)
     return "\n".join(line.rstrip() for line in lines)
 
@@ -221,21 +220,28 @@ def to_csv(df: pd.DataFrame) -> str:
 
 
 def to_json(df: pd.DataFrame, *, meta: Mapping[str, Any] | None = None) -> str:
-    """JSON text: ``{"meta": {...}, "columns": [...], "rows": [{...}, ...]}``.
+    """JSON text: an array with one object per row, keys in column order (snake_case).
 
-    ``rows`` is the records orientation (one object per row, keys in column order).
-    ``columns`` records each column's name and dtype so :func:`read_json_export` can
-    restore the exact table: integers stay integers, booleans booleans, ``NaN`` ↔ ``null``
-    (infinite floats, which JSON lacks, are written as the strings ``"inf"``/``"-inf"``).
+    ``pandas.read_json`` reads the file back as the same table (integers, floats, booleans
+    and text; ``NaN`` <-> ``null``). Infinite floats, which JSON lacks, are written as the
+    strings ``"inf"`` / ``"-inf"``. The metadata (local city, scenario, filters) is not part
+    of the array: the XLSX Settings sheet and the Markdown heading carry it; ``meta`` is
+    accepted for a uniform signature.
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> df = pd.DataFrame({"city_id": [1], "hdi": [float("nan")]})
-    >>> text = to_json(df, meta={"scenario": "small-big"})
-    >>> import json; json.loads(text)["rows"]
-    [{'city_id': 1, 'hdi': None}]
+    >>> import io, pandas as pd
+    >>> df = pd.DataFrame({"city_id": [1, 2], "hdi": [float("nan"), 0.8]})
+    >>> text = to_json(df)
+    >>> print(text, end="")
+    [
+      {"city_id": 1, "hdi": null},
+      {"city_id": 2, "hdi": 0.8}
+    ]
+    >>> pd.read_json(io.StringIO(text)).equals(df)
+    True
     """
+    del meta  # carried by the human formats; see the docstring
     df = _prepare(df)
     names = [str(c) for c in df.columns]
     duplicated = sorted({n for n in names if names.count(n) > 1})
@@ -245,19 +251,11 @@ def to_json(df: pd.DataFrame, *, meta: Mapping[str, Any] | None = None) -> str:
         )
     columns = [_json_scalar_list(df.iloc[:, j].tolist()) for j in range(df.shape[1])]
     rows = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
-    schema = [{"name": n, "dtype": str(t)} for n, t in zip(names, df.dtypes.tolist(), strict=True)]
-
-    def dumps(obj: Any) -> str:
-        return json.dumps(obj, ensure_ascii=False, allow_nan=False)
-
-    # One line per column and per row: diffable and readable, still plain JSON.
-    meta_text = json.dumps(_meta(df, meta), ensure_ascii=False, allow_nan=False, indent=2)
-    lines = ["{", '  "meta": ' + meta_text.replace("\n", "\n  ") + ",", '  "columns": [']
-    lines.append(",\n".join("    " + dumps(c) for c in schema))
-    lines += ["  ],", '  "rows": [']
-    lines.append(",\n".join("    " + dumps(r) for r in rows))
-    lines += ["  ]", "}"]
-    return "\n".join(line for line in lines if line) + "\n"
+    if not rows:
+        return "[]\n"
+    # One line per row: diffable and readable, still plain JSON.
+    body = ",\n".join("  " + json.dumps(r, ensure_ascii=False, allow_nan=False) for r in rows)
+    return "[\n" + body + "\n]\n"
 
 
 def _json_scalar_list(values: list[Any]) -> list[Any]:
@@ -265,14 +263,15 @@ def _json_scalar_list(values: list[Any]) -> list[Any]:
 
 
 def read_json_export(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a file written by :func:`to_json` back into the same DataFrame.
+    """Read a file written by :func:`to_json` back into a DataFrame.
 
-    The metadata is restored into ``df.attrs``.
+    Reads the array of rows (what ``pandas.read_json`` reads too) and the earlier layout
+    ``{"meta", "columns", "rows"}``, whose dtypes and metadata it restores exactly.
 
     Raises
     ------
     DataValidationError
-        The file is not JSON or lacks the ``rows`` list.
+        The file is not JSON or not a sistercity export.
 
     Examples
     --------
@@ -287,10 +286,15 @@ def read_json_export(path: str | os.PathLike[str]) -> pd.DataFrame:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise DataValidationError(f'Cannot read JSON export "{path}": {exc}') from exc
+        raise DataValidationError(f'Cannot read JSON export "{path}": {exc}') from None
+    if isinstance(doc, list) and all(isinstance(r, dict) for r in doc):
+        names = list(dict.fromkeys(k for row in doc for k in row))
+        if not doc:
+            return pd.DataFrame()
+        return pd.read_json(io.StringIO(json.dumps(doc)), orient="records")[names]
     if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list):
         raise DataValidationError(
-            f'"{path}" is not a sistercity JSON export: expected an object with a "rows" list'
+            f'"{path}" is not a sistercity JSON export: expected an array of rows'
         )
     schema = doc.get("columns") or []
     names = [c["name"] for c in schema] or list(
@@ -313,154 +317,28 @@ def read_json_export(path: str | os.PathLike[str]) -> pd.DataFrame:
     return df
 
 
-_ILLEGAL_XLSX_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_CORE_DATES = re.compile(rb"<dcterms:(created|modified)\b[^>]*>[^<]*</dcterms:\1>")
-
-
-def _xlsx_value(value: Any) -> Any:
-    if _is_missing(value):
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        # Excel has no infinity; the text keeps the information visible.
-        return value if math.isfinite(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, pd.Timestamp):
-        value = value.to_pydatetime()
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.isoformat()  # Excel dates cannot carry a time zone
-    if isinstance(value, (dt.datetime, dt.date)):
-        return value
-    text = value if isinstance(value, str) else format_value(value)
-    return _ILLEGAL_XLSX_CHARS.sub("", text)
-
-
-def _flatten_meta(meta: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
-    rows: list[tuple[str, str]] = []
-    for key, value in meta.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            rows.extend(_flatten_meta(value, name + "."))
-        elif isinstance(value, list):
-            rows.append((name, "; ".join(format_value(v) for v in value)))
-        else:
-            rows.append((name, format_value(value) if value is not None else ""))
-    return rows
-
-
 def to_xlsx(
-    df: pd.DataFrame, *, meta: Mapping[str, Any] | None = None, sheet_name: str = "shortlist"
+    df: pd.DataFrame, *, meta: Mapping[str, Any] | None = None, sheet_name: str | None = None
 ) -> bytes:
-    """An Excel workbook: the table on sheet ``sheet_name``, the metadata on sheet ``about``.
+    """A memo-ready Excel workbook: the table, then Glossary, Sources and Settings sheets.
 
-    The header row is bold, frozen and filterable; numbers and booleans are stored as
-    such (missing values as empty cells); column widths follow the content. Text that
-    starts with ``=`` is stored as text, never as a formula. The bytes are deterministic:
-    zip timestamps and document dates are fixed.
+    Human headers in the language in force over the full-precision values, rounded display
+    formats, a frozen and filterable header row, fitted widths; text is formula-safe; the
+    bytes are deterministic. See :mod:`recommender.io.workbook`.
 
     Examples
     --------
     >>> import io, openpyxl, pandas as pd
-    >>> data = to_xlsx(pd.DataFrame({"rank": [1], "name": ["Đà Nẵng"]}), meta={"scenario": "x"})
+    >>> from recommender.i18n import language
+    >>> with language("en"):
+    ...     data = to_xlsx(pd.DataFrame({"rank": [1], "name": ["Đà Nẵng"]}))
     >>> wb = openpyxl.load_workbook(io.BytesIO(data))
-    >>> wb.sheetnames, wb["shortlist"]["B2"].value
-    (['shortlist', 'about'], 'Đà Nẵng')
+    >>> wb.sheetnames, wb["Shortlist"]["B2"].value
+    (['Shortlist', 'Glossary', 'Sources', 'Settings'], 'Đà Nẵng')
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
+    from recommender.io.workbook import workbook
 
-    from recommender import __version__
-
-    plain_meta = _meta(df, meta)
-    df = _prepare(df)
-    wb = Workbook()
-    wb.properties.creator = f"sistercity {__version__}"
-    ws = wb.active
-    ws.title = re.sub(r"[\[\]:*?/\\]", "_", sheet_name)[:31] or "shortlist"
-    bold = Font(bold=True)
-
-    headers = [str(c) for c in df.columns]
-    for j, name in enumerate(headers, start=1):
-        ws.cell(row=1, column=j, value=_ILLEGAL_XLSX_CHARS.sub("", name)).font = bold
-    columns = [df.iloc[:, j].tolist() for j in range(df.shape[1])]
-    for j, values in enumerate(columns, start=1):
-        for i, value in enumerate(values, start=2):
-            cell = ws.cell(row=i, column=j, value=_xlsx_value(value))
-            if cell.data_type == "f":
-                # A city name or note starting with "=" must never become a live formula.
-                cell.data_type = "s"
-    ws.freeze_panes = "A2"
-    if headers:
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(df) + 1}"
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for j, (name, values) in enumerate(zip(headers, columns, strict=True), start=1):
-        sample = [format_value(v) for v in values[:500]]
-        natural = max([display_width(name), *(display_width(s) for s in sample)]) + 2
-        letter = get_column_letter(j)
-        ws.column_dimensions[letter].width = max(8, min(natural, 60))
-        if natural > 60:
-            for cell in ws[letter][1:]:
-                cell.alignment = wrap
-
-    about = wb.create_sheet("about")
-    about.append(["key", "value"])
-    for cell in about[1]:
-        cell.font = bold
-    title = title_from_meta(plain_meta)
-    if title:
-        about.append(["title", title])
-    for key, value in _flatten_meta(plain_meta):
-        if key != "title":
-            about.append([_ILLEGAL_XLSX_CHARS.sub("", key), _xlsx_value(value)])
-    about.append(["rows", len(df)])
-    about.append(["generated by", f"sistercity {__version__}"])
-    about.append([])
-    about.append(["data level", "meaning"])
-    about[about.max_row][0].font = about[about.max_row][1].font = bold
-    for level, text in LEVEL_DESCRIPTIONS.items():
-        about.append([level, text])
-    about.append([])
-    about.append(["coupling", "meaning"])
-    about[about.max_row][0].font = about[about.max_row][1].font = bold
-    for label, text in COUPLING_DESCRIPTIONS.items():
-        about.append([label, text])
-    for row in about.iter_rows():
-        for cell in row:
-            if cell.data_type == "f":
-                cell.data_type = "s"
-            cell.alignment = wrap
-    about.column_dimensions["A"].width = 28
-    about.column_dimensions["B"].width = 100
-    about.freeze_panes = "A2"
-
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return _deterministic_zip(buffer.getvalue())
-
-
-def _deterministic_zip(data: bytes) -> bytes:
-    """Rewrite an OOXML zip with fixed entry times and without creation/modification dates.
-
-    openpyxl stamps the current time into both, which would make every export differ.
-    """
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as src,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
-    ):
-        for info in src.infolist():
-            content = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                content = _CORE_DATES.sub(b"", content)
-            entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o644 << 16
-            dst.writestr(entry, content)
-    return out.getvalue()
+    return workbook([(sheet_name or _("Shortlist"), df, {})], meta=meta)
 
 
 def _md_cell(text: str) -> str:
@@ -469,12 +347,20 @@ def _md_cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
 
 
-def to_markdown(df: pd.DataFrame, *, meta: Mapping[str, Any] | None = None) -> str:
+def to_markdown(
+    df: pd.DataFrame,
+    *,
+    meta: Mapping[str, Any] | None = None,
+    human: bool = True,
+    headers: Mapping[str, str] | None = None,
+) -> str:
     """A GitHub-flavoured Markdown table, with a heading line from the metadata if any.
 
-    Numbers are right-aligned and formatted as in :func:`format_value`; pipes in cells
-    are escaped (``\\|``) and line breaks become ``<br>``. Columns are padded so the raw
-    text also reads as a table.
+    Headers are human (:func:`recommender.i18n.column_label`, or ``headers``) and data levels
+    and indicator classes read as words in the language in force unless ``human=False``.
+    Numbers are right-aligned and rounded as in :func:`format_value` (years as years); pipes
+    in cells are escaped (``\\|``) and line breaks become ``<br>``. Columns are padded so
+    the raw text also reads as a table.
 
     Examples
     --------
@@ -483,21 +369,29 @@ def to_markdown(df: pd.DataFrame, *, meta: Mapping[str, Any] | None = None) -> s
     >>> print(to_markdown(df, meta={"title": "Partners"}), end="")
     ## Partners
     <BLANKLINE>
-    | rank | name |
+    | Rank | City |
     | ---: | :--- |
     |    1 | A\\|B |
     """
+    from recommender.i18n import column_label
+    from recommender.io.workbook import display_cell
+
     plain_meta = _meta(df, meta)
     df = _prepare(df)
-    headers = [_md_cell(str(c)) for c in df.columns]
+    names = [str(c) for c in df.columns]
+    given = dict(headers or {})
+    shown = [given.get(n, column_label(n) if human else n) for n in names]
+    head = [_md_cell(h) for h in shown]
     cells, numeric = [], []
     for j in range(df.shape[1]):
         series = df.iloc[:, j]
-        cells.append([_md_cell(format_value(v)) for v in series.tolist()])
+        name = names[j]
+        values = [display_cell(name, v) for v in series.tolist()] if human else series.tolist()
+        cells.append([_md_cell(format_cell(name, v)) for v in values])
         numeric.append(_is_number_column(series))
     widths = [
         max([3, display_width(h), *(display_width(c) for c in col)])
-        for h, col in zip(headers, cells, strict=True)
+        for h, col in zip(head, cells, strict=True)
     ]
 
     def line(parts: list[str]) -> str:
@@ -507,7 +401,7 @@ def to_markdown(df: pd.DataFrame, *, meta: Mapping[str, Any] | None = None) -> s
     title = title_from_meta(plain_meta)
     if title:
         out += [f"## {_one_line(title)}", ""]
-    out.append(line([_pad(h, w, False) for h, w in zip(headers, widths, strict=True)]))
+    out.append(line([_pad(h, w, False) for h, w in zip(head, widths, strict=True)]))
     out.append(
         line(
             [
@@ -517,7 +411,7 @@ def to_markdown(df: pd.DataFrame, *, meta: Mapping[str, Any] | None = None) -> s
         )
     )
     for i in range(len(df)):
-        out.append(line([_pad(cells[j][i], widths[j], numeric[j]) for j in range(len(headers))]))
+        out.append(line([_pad(cells[j][i], widths[j], numeric[j]) for j in range(len(head))]))
     return "\n".join(out) + "\n"
 
 
@@ -550,7 +444,7 @@ def render(
     Examples
     --------
     >>> import pandas as pd
-    >>> render(pd.DataFrame({"a": [1]}), "json").startswith("{")
+    >>> render(pd.DataFrame({"a": [1]}), "json").startswith("[")
     True
     """
     fmt = check_format(fmt)

@@ -20,6 +20,9 @@ import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
 from recommender.errors import OutputError
+from recommender.i18n import N_, _, format_year, get_translator
+from recommender.i18n.texts import COUPLING_DESCRIPTIONS as _COUPLING_DESCRIPTIONS
+from recommender.i18n.texts import LEVEL_DESCRIPTIONS as _LEVEL_DESCRIPTIONS
 
 FORMATS: tuple[str, ...] = ("table", "csv", "json", "xlsx", "md", "html")
 """Every output format :func:`render` and :func:`write` understand."""
@@ -37,28 +40,14 @@ EXTENSIONS: dict[str, str] = {
 
 _FORMAT_ALIASES = {"markdown": "md", "htm": "html", "txt": "table", "text": "table"}
 
-MISSING_TEXT = "n/a"
+MISSING_TEXT = N_("n/a")
 """How a missing value reads in the human formats (table, Markdown, HTML)."""
 
-LEVEL_DESCRIPTIONS: dict[str, str] = {
-    "city": "measured for the city itself",
-    "region": "the value of the city's province or region (e.g. subnational HDI), "
-    "used because no city figure exists",
-    "country": "the national value, used because no city or regional figure exists",
-    "imputed": "estimated, e.g. area from population and the typical density of cities "
-    "in the same country",
-    "user": "supplied by the user (a CSV override or a what-if value)",
-    "missing": "no value at all; see the scenario for how the score treats the gap",
-}
+# The glossary texts live in the catalogue's module (English msgids, translated on use
+# with ``recommender.i18n._``); re-exported here for the writers that import them from io.
+LEVEL_DESCRIPTIONS = _LEVEL_DESCRIPTIONS
 """What each data level means, in the order of :data:`recommender.data.indicators.LEVELS`."""
-
-COUPLING_DESCRIPTIONS: dict[str, str] = {
-    "SB": "Small-Big: the local city is the smaller side and the partner the bigger one "
-    "(the default scenario, after Sinambela et al. 2025: a richer, more developed partner)",
-    "BS": "Big-Small: the local city is the bigger side and the partner the smaller one",
-    "BB": "Big-Big: a symmetric pair of two big cities (Cohen 2020)",
-    "SS": "Small-Small: a symmetric pair of two small cities (Cohen 2020)",
-}
+COUPLING_DESCRIPTIONS = _COUPLING_DESCRIPTIONS
 """The pair's coupling label, read from the local city's side."""
 
 # ---------------------------------------------------------------------------------------
@@ -207,7 +196,7 @@ def to_jsonable(obj: Any) -> Any:
 
 def _format_float(x: float) -> str:
     if math.isnan(x):
-        return MISSING_TEXT
+        return _(MISSING_TEXT)
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
     ax = abs(x)
@@ -223,12 +212,35 @@ def _format_float(x: float) -> str:
     return f"{x:.{min(decimals, 12)}f}"
 
 
+def _localise(text: str) -> str:
+    t = get_translator()
+    if t.decimal == ".":
+        return text
+    return text.translate(str.maketrans({",": t.thousands, ".": t.decimal}))
+
+
+def format_cell(column: str, value: Any) -> str:
+    """:func:`format_value`, except that a year column reads as a year (``2026``, never
+    ``2026.0`` or ``2,026``).
+
+    Examples
+    --------
+    >>> format_cell("hdi_year", 2025.0), format_cell("population", 2546452.0)
+    ('2025', '2,546,452')
+    """
+    if str(column).endswith("year") and not _is_missing(value) and not isinstance(value, str):
+        with contextlib.suppress(TypeError, ValueError):
+            return format_year(value)
+    return format_value(value)
+
+
 def format_value(value: Any) -> str:
     """A cell as people read it in the table, Markdown and HTML formats.
 
     Missing values read ``n/a``, booleans ``yes`` / ``no``; integers are printed in full
     (they are ids, years and ranks), floats with three significant digits and thousands
-    separators from 1,000 up.
+    separators from 1,000 up. Words and separators follow the language in force
+    (Indonesian: ``t/a``, ``ya`` / ``tidak``, ``2.546.452``, ``0,873``).
 
     Examples
     --------
@@ -236,13 +248,13 @@ def format_value(value: Any) -> str:
     ['0.873', '12.3', '2,435,252', '7', 'yes', 'n/a']
     """
     if _is_missing(value):
-        return MISSING_TEXT
+        return _(MISSING_TEXT)
     if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     if isinstance(value, (float, np.floating)):
-        return _format_float(float(value))
+        return _localise(_format_float(float(value)))
     if isinstance(value, str):
         return value
     if isinstance(value, (pd.Timestamp, dt.datetime, dt.date)):
@@ -403,17 +415,20 @@ def title_from_meta(meta: Mapping[str, Any]) -> str | None:
     scenario = _scenario(meta).get("name")
     if not local.get("name") and not scenario:
         return None
-    title = "Sister-city partner shortlist"
+    where = ""
     if local.get("name"):
         where = str(local["name"])
         if local.get("country_name"):
             where += f", {local['country_name']}"
         elif local.get("country_code"):
             where += f" ({local['country_code']})"
-        title += f" for {where}"
-    if scenario:
-        title += f", scenario {scenario}"
-    return title
+    if where and scenario:
+        return _("Sister-city partner shortlist for {city}, scenario {scenario}").format(
+            city=where, scenario=scenario
+        )
+    if where:
+        return _("Sister-city partner shortlist for {city}").format(city=where)
+    return _("Sister-city partner shortlist, scenario {scenario}").format(scenario=scenario)
 
 
 def _is_number_column(series: pd.Series) -> bool:
@@ -425,6 +440,7 @@ def _text_columns(df: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bo
     cells, numeric = [], []
     for j in range(df.shape[1]):
         series = df.iloc[:, j]
-        cells.append([_one_line(format_value(v)) for v in series.tolist()])
+        name = str(df.columns[j])
+        cells.append([_one_line(format_cell(name, v)) for v in series.tolist()])
         numeric.append(_is_number_column(series))
     return headers, cells, numeric
