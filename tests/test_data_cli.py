@@ -72,7 +72,7 @@ def test_country_narrows_same_named_cities(cities):
     assert resolve_city("George Town", country="MY", cities=cities)["city_id"] == 1735106
     assert resolve_city("George Town", country="Malaysia", cities=cities)["city_id"] == 1735106
     with pytest.raises(
-        FilterError, match=r"Unknown country \"Malaysai\"; closest: Malaysia \(MY\)"
+        FilterError, match=r"Unknown country 'Malaysai' in --country; closest: MY \(Malaysia\)"
     ):
         resolve_city("George Town", country="Malaysai", cities=cities)
 

@@ -23,13 +23,20 @@ from recommender.i18n import (
     LANGUAGES,
     N_,
     _,
+    class_label,
+    format_number,
+    format_signed,
     format_year,
+    indicator_label,
     language,
+    level_label,
     ngettext,
     normalize_language,
 )
+from recommender.i18n.texts import INDICATOR_SHORT
 
 USER_ERROR_EXIT = 2
+CLASS_WORDS = ("Big", "Small", "Symmetry", "Unknown")
 _LANG_KEY = "sistercity.lang"
 
 
@@ -152,15 +159,17 @@ def load_tables(user_data: str | None) -> pd.DataFrame:
 
 
 def fmt_value(ind: str, v: float) -> str:
+    from recommender.i18n import format_money, format_number
+
     if pd.isna(v):
         return "—"
     if ind == "hdi":
-        return f"{v:.3f}"
+        return format_number(v, 3)
     if ind == "gdp_per_capita_usd":
-        return f"US$ {v:,.0f}"
+        return format_money(v)
     if ind == "area_km2":
-        return f"{v:,.1f} km²"
-    return f"{v:,.0f}"
+        return format_number(v, 1) + " km²"
+    return format_number(v, 0)
 
 
 def echo_json(obj) -> None:
@@ -254,22 +263,28 @@ def cities_show(city: str, country: str | None, user_data: str | None, fmt: str)
     click.echo(f"{row['name']} ({row['country_name']}{admin})  id {row['city_id']}")
     extras = []
     if row["is_local"]:
-        extras.append(f"Indonesian {row['local_role']}, Kemendagri code {row['kemendagri_code']}")
+        extras.append(
+            _("Indonesian {role}, Kemendagri code {code}").format(
+                role=row["local_role"], code=row["kemendagri_code"]
+            )
+        )
     if row["is_capital"]:
-        extras.append("national capital")
+        extras.append(_("national capital"))
     extras.append(f"{row['latitude']:.4f}, {row['longitude']:.4f}")
     click.echo("  " + "; ".join(extras))
     click.echo("")
     for r in ind.itertuples():
-        label = BY_NAME[r.indicator].label
+        label = indicator_label(r.indicator)
         year = "" if r.year is None or pd.isna(r.year) else format_year(r.year)
-        click.echo(f"  {label:<24} {fmt_value(r.indicator, r.value):>16}  [{r.level}, {year}]")
-        click.echo(f"  {'':<24} {'':>16}  {r.source}")
+        click.echo(
+            f"  {label:<26} {fmt_value(r.indicator, r.value):>16}  [{level_label(r.level)}, {year}]"
+        )
+        click.echo(f"  {'':<26} {'':>16}  {r.source}")
     click.echo("")
     if partners.empty:
-        click.echo("Existing partners: none recorded.")
+        click.echo(_("Existing partners: none recorded."))
     else:
-        click.echo(f"Existing partners ({len(partners)}):")
+        click.echo(_("Existing partners ({n}):").format(n=len(partners)))
         for p in partners.itertuples():
             src = "" if p.source == "wikipedia-2026" else f"  [{p.source}]"
             click.echo(f"  {p.name}, {p.country_name} (id {p.city_id}){src}")
@@ -699,46 +714,82 @@ def explain(
         echo_json({"summary": ex.summary, "breakdown": ex.breakdown.to_dict(orient="records")})
         return
     s = ex.summary
-    click.echo(f"{s['candidate']} as a partner for {s['local']}")
     click.echo(
-        f"Scenario {s['scenario']} ({s['method']}): score {s['score']:.3f}, coupling {s['coupling']}"
+        _("{candidate} as a partner for {city}").format(candidate=s["candidate"], city=s["local"])
+    )
+    click.echo(
+        _("Scenario {scenario} ({method}): score {score}, coupling {coupling}").format(
+            scenario=s["scenario"],
+            method=s["method"],
+            score=format_number(s["score"], 3),
+            coupling=s["coupling"],
+        )
     )
     if s["eligible"]:
         click.echo(
-            f"Rank {s['rank_among_eligible']:,} of {s['n_eligible']:,} eligible candidates (before the per-country cap)"
+            _("Rank {rank} of {n} eligible candidates (before the per-country cap)").format(
+                rank=format_number(s["rank_among_eligible"]), n=format_number(s["n_eligible"])
+            )
         )
     else:
-        click.echo(f"Not eligible in this scenario: {s['excluded_because']}")
-    flags = [f"{s['distance_km']:,.0f} km apart"]
+        click.echo(
+            _("Not eligible in this scenario: {reason}").format(reason=s["excluded_because"])
+        )
+    flags = [_("{km} km apart").format(km=format_number(s["distance_km"]))]
     if s["existing_partner"]:
-        flags.append("already a partner")
+        flags.append(_("already a partner"))
     if s["domestic"]:
-        flags.append("same country")
+        flags.append(_("same country"))
     click.echo("; ".join(flags))
-    click.echo(f"Why: {s['why']}")
+    click.echo(_("Why: {why}").format(why=s["why"]))
     click.echo("")
     b = ex.breakdown
     for i, rec in enumerate(b.to_dict(orient="records")):
         r = SimpleNamespace(**rec)
         ind = BY_NAME[INDICATOR_NAMES[i]]
-        click.echo(f"{r.indicator}")
-        click.echo(f"  local     {fmt_value(ind.name, r.local_value):>16}  [{r.local_level}]")
-        year = "" if pd.isna(r.candidate_year) else f", {int(r.candidate_year)}"
+        click.echo(indicator_label(ind.name))
+        local_word, cand_word = _("local"), _("candidate")
         click.echo(
-            f"  candidate {fmt_value(ind.name, r.candidate_value):>16}  [{r.candidate_level}{year}] {r.candidate_source}"
+            f"  {local_word:<9} {fmt_value(ind.name, r.local_value):>16}  "
+            f"[{level_label(r.local_level)}]"
+        )
+        year = "" if pd.isna(r.candidate_year) else f", {format_year(r.candidate_year)}"
+        click.echo(
+            f"  {cand_word:<9} {fmt_value(ind.name, r.candidate_value):>16}  "
+            f"[{level_label(r.candidate_level)}{year}] {r.candidate_source}"
         )
         if pd.isna(r.ratio_or_diff):
-            rel = "unknown"
+            rel = _("unknown")
         elif ind.name == "hdi":
-            rel = f"{r.ratio_or_diff:+.3f}"
+            rel = format_signed(r.ratio_or_diff, 3)
         else:
-            rel = f"{r.ratio_or_diff:.2f}×"
-        share = "" if pd.isna(r.weight_share) else f", weight share {r.weight_share:.2f}"
+            rel = format_number(r.ratio_or_diff, 2) + "×"
+        share = (
+            ""
+            if pd.isna(r.weight_share)
+            else ", " + _("weight share {share}").format(share=format_number(r.weight_share, 2))
+        )
         click.echo(
-            f"  {rel} → {rec['class']}; band {r.band}; desirability {r.desirability:.2f} × weight {r.weight:.2f}{share} → contribution {r.contribution:.3f}"
+            "  "
+            + _(
+                "{relation} → {cls}; band {band}; desirability {desirability} × weight "
+                "{weight}{share} → contribution {contribution}"
+            ).format(
+                relation=rel,
+                cls=class_label(rec["class"]),
+                band=r.band,
+                desirability=format_number(r.desirability, 2),
+                weight=format_number(r.weight, 2),
+                share=share,
+                contribution=format_number(r.contribution, 3),
+            )
         )
     click.echo("")
-    click.echo(f"Contributions add up to the score: {b['contribution'].sum():.3f}")
+    click.echo(
+        _("Contributions add up to the score: {total}").format(
+            total=format_number(b["contribution"].sum(), 3)
+        )
+    )
 
 
 @cli.command()
@@ -756,42 +807,44 @@ def partners(city, country, user_data, fmt, output, force) -> None:
     df = res.partners
 
     def screen():
+        from recommender.i18n import format_number, format_signed
+
         name = res.counts.columns[0]
         if df.empty:
-            click.echo(f"{name} has no recorded partners.")
+            click.echo(_("{city} has no recorded partners.").format(city=name))
             return
-        click.echo(f"Existing partners of {name} ({len(df)}), classified from {name}'s side:")
+        click.echo(
+            _("Existing partners of {city} ({n}), classified from {city}'s side:").format(
+                city=name, n=len(df)
+            )
+        )
+
+        def ratio(r, c) -> str:
+            return _("n/a") if pd.isna(r) else f"{format_number(r, 2)}× {class_label(c)}"
+
         view = pd.DataFrame(
             {
-                "partner": df["name"] + ", " + df["country_code"],
-                "coupling": df["coupling"],
-                "size": df["size_class"],
-                "population": [
-                    f"{r:.2f}× {c}" if pd.notna(r) else "n/a"
-                    for r, c in zip(df["population_ratio"], df["population_class"])
-                ],
-                "area": [
-                    f"{r:.2f}× {c}" if pd.notna(r) else "n/a"
-                    for r, c in zip(df["area_km2_ratio"], df["area_km2_class"])
-                ],
-                "GDP/cap": [
-                    f"{r:.2f}× {c}" if pd.notna(r) else "n/a"
-                    for r, c in zip(df["gdp_per_capita_usd_ratio"], df["gdp_per_capita_usd_class"])
-                ],
-                "HDI": [
-                    f"{r:+.3f} {c}" if pd.notna(r) else "n/a"
-                    for r, c in zip(df["hdi_diff"], df["hdi_class"])
-                ],
-                "source": df["source"],
+                _("partner"): df["name"] + ", " + df["country_code"],
+                _("coupling"): df["coupling"],
+                _("size"): df["size_class"].map(class_label),
             }
         )
+        for ind in ("population", "area_km2", "gdp_per_capita_usd"):
+            view[_(INDICATOR_SHORT[ind])] = [
+                ratio(r, c) for r, c in zip(df[f"{ind}_ratio"], df[f"{ind}_class"])
+            ]
+        view[_("HDI")] = [
+            _("n/a") if pd.isna(r) else f"{format_signed(r, 3)} {class_label(c)}"
+            for r, c in zip(df["hdi_diff"], df["hdi_class"])
+        ]
+        view[_("source")] = df["source"]
         click.echo(export.render(view, "table", width=_term_width()))
         click.echo("")
-        click.echo("Counts (the paper's Table 2: foreign partner bigger / smaller / same size):")
-        click.echo(res.counts.to_string())
+        click.echo(_("Counts (the paper's Table 2: foreign partner bigger / smaller / same size):"))
+        click.echo(_small_table(res.counts))
         click.echo("")
-        click.echo("By indicator:")
-        click.echo(res.by_indicator.to_string())
+        click.echo(_("By indicator:"))
+        click.echo(_small_table(res.by_indicator))
 
     emit(df, fmt, output, force, screen)
 
@@ -899,6 +952,27 @@ def _print_comparison(res, fmt: str) -> None:
     click.echo(out, nl=not out.endswith("\n"))
 
 
+def _small_table(frame: pd.DataFrame) -> str:
+    """A counts table with translated row and column labels (classes, indicators)."""
+    from recommender.io import export
+
+    view = frame.copy()
+    view.columns = [
+        class_label(str(c)) if str(c) in CLASS_WORDS else indicator_label(str(c))
+        for c in view.columns
+    ]
+    labels = [
+        class_label(str(i))
+        if str(i) in CLASS_WORDS
+        else _("Total")
+        if str(i) == "Total"
+        else indicator_label(str(i))
+        for i in view.index
+    ]
+    view.insert(0, "", labels)
+    return export.render(view.reset_index(drop=True), "table")
+
+
 def _rank_text(v) -> str:
     from recommender.i18n import format_number
 
@@ -927,11 +1001,15 @@ def scenarios_list() -> None:
     from recommender.engine.scenarios import DEFAULT_SCENARIO, PRESETS
 
     for name, sc in PRESETS.items():
-        mark = " (default)" if name == DEFAULT_SCENARIO else ""
-        click.echo(f"{name + mark:<24} {sc.description}")
+        mark = " " + _("(default)") if name == DEFAULT_SCENARIO else ""
+        click.echo(f"{name + mark:<24} {_(sc.description)}")
     click.echo("")
-    click.echo("`sistercity scenarios show NAME` prints a preset as TOML to copy and edit;")
-    click.echo("use your file with `--scenario my.toml`.")
+    click.echo(
+        _(
+            "`sistercity scenarios show NAME` prints a preset as TOML to copy and edit; "
+            "use your file with `--scenario my.toml`."
+        )
+    )
 
 
 @scenarios.command("show")
