@@ -111,10 +111,3 @@ def test_train_help_in_a_terminal(tmp_path):
     code, shown = run_in_pty("train", "--help", cwd=tmp_path)
     assert code == 0, shown
     assert "Usage: sistercity train" in shown or "Usage: python -m recommender train" in shown
-
-
-def test_evaluate_a_small_sample_in_a_terminal(tmp_path):
-    code, shown = run_in_pty("evaluate", "--max-cities", "3", "--no-save", cwd=tmp_path)
-    assert code == 0, shown
-    assert "recall" in shown.lower()
-    assert "This is a bug" not in shown
