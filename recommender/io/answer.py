@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from recommender.i18n import _, format_number, ngettext
 from recommender.io.worldmap import COUPLING_COLOURS, svg_map
 
 __all__ = ["ANSWER_CSS", "answer_section", "batch_sections", "is_batch", "map_points"]
@@ -135,7 +136,7 @@ def _toplist(df: pd.DataFrame, limit: int = 10) -> str:
             f'<span class="n">{_e(r.get("name", ""))}'
             f'<span class="c">{", " + _e(country) if country else ""}</span></span>'
             f'<span class="badge" style="background:{colour}">{_e(coupling)}</span>'
-            f'<span class="s">{"" if score is None else f"{score:.3f}"}</span>'
+            f'<span class="s">{"" if score is None else format_number(score, 3)}</span>'
             f'<span class="w">{_e(why)}</span>'
             "</li>"
         )
@@ -157,11 +158,11 @@ def answer_section(df: pd.DataFrame, meta: Mapping[str, Any], *, with_map: bool 
     local_name = str(meta.get("local_name") or "")
     figure = ""
     if pts:
-        title = f"{local_name}: candidates" if local_name else "Candidates"
+        title = _("%(city)s: candidates") % {"city": local_name} if local_name else _("Candidates")
         figure = f"<figure>{svg_map(pts, title=title)}{_legend(local_name)}</figure>"
     n = min(len(df), 10)
     return (
-        f'<section id="answer"><h2>Top {n} candidates</h2>'
+        f'<section id="answer"><h2>{_e(_("Top %(n)s candidates") % {"n": n})}</h2>'
         f'<div class="answer">{figure}{_toplist(df)}</div></section>'
     )
 
@@ -199,8 +200,13 @@ def batch_sections(df: pd.DataFrame, ranked_table) -> str:
             f"{_toplist(body, limit=len(body))}"
             f'<div class="table-wrap">{ranked_table(body)}</div></details>'
         )
+    heading = ngettext(
+        "%(n)s local city: its first candidate",
+        "%(n)s local cities: the first candidate of each",
+        len(groups),
+    ) % {"n": len(groups)}
     return (
-        f'<section id="answer"><h2>{len(groups)} local cities: the first candidate of each</h2>'
+        f'<section id="answer"><h2>{_e(heading)}</h2>'
         f'<ol class="toc">{"".join(toc)}</ol></section>'
-        f'<section id="shortlist"><h2>Shortlists by city</h2>{"".join(parts)}</section>'
+        f'<section id="shortlist"><h2>{_e(_("Shortlists by city"))}</h2>{"".join(parts)}</section>'
     )

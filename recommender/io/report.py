@@ -37,6 +37,8 @@ from typing import Any
 import pandas as pd
 
 from recommender.data.indicators import BY_NAME, INDICATORS, LEVELS
+from recommender.i18n import N_, _, ngettext
+from recommender.i18n import texts as i18n_texts
 from recommender.io.answer import ANSWER_CSS, answer_section, batch_sections, is_batch
 from recommender.io.formatting import (
     COUPLING_DESCRIPTIONS,
@@ -56,7 +58,8 @@ from recommender.io.formatting import (
 __all__ = ["COUPLING_DESCRIPTIONS", "LEVEL_DESCRIPTIONS", "html_report"]
 
 
-CLASS_DESCRIPTION = (
+CHART_TITLE = N_("Contribution of each indicator to each candidate's score")
+CLASS_DESCRIPTION = N_(
     "Per indicator, the partner is Big (above the local city by more than the tolerance "
     "band), Small (below it by more) or Symmetry (within the band). Ratios read partner ÷ "
     "local city: ×2.0 means the partner has twice the local value."
@@ -87,22 +90,22 @@ COLUMN_LABELS = {
     "distance_km": "Distance (km)",
     "why": "Why",
 }
-TABLE_HEADINGS = {"hdi": "HDI", "existing_partner": "Existing partner"}
+TABLE_HEADINGS = {"hdi": N_("HDI"), "existing_partner": N_("Existing partner")}
 """Shorter headings where the ranked table is tight; the full label is in a tooltip."""
 SETTING_LABELS = {
-    "method": "Method",
-    "filters": "Filters",
-    "overrides": "What-if values",
-    "n_pool": "Candidate pool",
-    "n_candidates": "Candidates after filters",
-    "n_eligible": "Eligible candidates",
-    "filter_steps": "Filter steps (candidates left)",
-    "hdi_scale": "HDI scale",
-    "tolerance": "Symmetry tolerance",
-    "max_per_country": "At most per country",
-    "imputed_penalty": "Penalty on imputed values",
-    "required": "Required (partner must score on)",
-    "require_complementary": "Each side must lead somewhere",
+    "method": N_("Method"),
+    "filters": N_("Filters"),
+    "overrides": N_("What-if values"),
+    "n_pool": N_("Candidate pool"),
+    "n_candidates": N_("Candidates after filters"),
+    "n_eligible": N_("Eligible candidates"),
+    "filter_steps": N_("Filter steps (candidates left)"),
+    "hdi_scale": N_("HDI scale"),
+    "tolerance": N_("Symmetry tolerance"),
+    "max_per_country": N_("At most per country"),
+    "imputed_penalty": N_("Penalty on imputed values"),
+    "required": N_("Required (partner must score on)"),
+    "require_complementary": N_("Each side must lead somewhere"),
 }
 _META_HANDLED = {
     *LOCAL_KEYS,
@@ -158,10 +161,8 @@ def _e(value: Any) -> str:
 
 
 def _label(name: str) -> str:
-    if name in COLUMN_LABELS:
-        return COLUMN_LABELS[name]
-    if name in BY_NAME:
-        return BY_NAME[name].label
+    if name in COLUMN_LABELS or name in BY_NAME:
+        return i18n_texts.column_label(name)  # the catalogue's header, in the language in force
     return name  # unknown columns (e.g. scenario names in a comparison) read best as given
 
 
@@ -303,7 +304,7 @@ def _ranked_table(df: pd.DataFrame) -> str:
     head = []
     for kind, name in items:
         num = kind == "col" and numeric[name]
-        label = TABLE_HEADINGS.get(name, _label(name))
+        label = _(TABLE_HEADINGS[name]) if name in TABLE_HEADINGS else _label(name)
         full = _label(name)
         abbr = f'<abbr title="{_e(full)}">{_e(label)}</abbr>' if full != label else _e(label)
         head.append(f'<th{" class=num" if num else ""} scope="col">{abbr}</th>')
@@ -387,7 +388,7 @@ def _contribution_chart(df: pd.DataFrame) -> str:
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart contributions" role="img" {_SVG_FONT} '
         f'viewBox="0 0 {_f(width)} {_f(height)}" width="{_f(width)}" height="{_f(height)}">',
-        "<title>Contribution of each indicator to each candidate's score</title>",
+        f"<title>{_e(_(CHART_TITLE))}</title>",
     ]
     step = _nice_step(span)
     tick = -math.floor(neg_max / step) * step if neg_max else 0.0
@@ -434,12 +435,12 @@ def _contribution_chart(df: pd.DataFrame) -> str:
         f"{_e(names[c])}</span>"
         for c in cols
     )
-    note = (
+    note = _(
         "Each bar splits the candidate's score into the part each indicator contributes; "
         "the segments add up to the score shown at the end of the bar."
     )
     if neg_max:
-        note += " Segments left of the zero line lower the score."
+        note += " " + _("Segments left of the zero line lower the score.")
     return "\n".join(out) + f'\n<p class="legend">{legend}</p>\n<p class="note">{_e(note)}</p>'
 
 
@@ -499,12 +500,12 @@ def _gdp_chart(df: pd.DataFrame, local_name: str | None) -> str:
             end = max(a, b)
         out.append(f'<text x="{_f(end + 4)}" y="{_f(y + row_h * 0.65)}">{_e(text)}</text></g>')
     out.append("</svg>")
-    local = local_name or "the local city"
-    note = (
-        f"Bars to the right: the candidate's GDP per capita is higher than {local}'s; to the "
+    local = local_name or _("the local city")
+    note = _(
+        "Bars to the right: the candidate's GDP per capita is higher than %(city)s's; to the "
         "left: lower. Each grid line is a factor of ten. The data level of the candidate's "
         "value follows the ratio."
-    )
+    ) % {"city": local}
     return "\n".join(out) + f'\n<p class="note">{_e(note)}</p>'
 
 
@@ -523,7 +524,7 @@ def _prune(value: Any) -> Any:
 
 def _kv(pairs: Iterable[tuple[str, Any]]) -> str:
     """A definition list of settings; keys get readable labels, empty values are left out."""
-    kept = [(SETTING_LABELS.get(k, k), _prune(v)) for k, v in pairs]
+    kept = [(_(SETTING_LABELS[k]) if k in SETTING_LABELS else k, _prune(v)) for k, v in pairs]
     rows = "".join(
         f"<dt>{_e(k)}</dt><dd>{_e(_compact(v))}</dd>"
         for k, v in kept
@@ -542,11 +543,11 @@ def _indicator_text(value: Any) -> str:
 def _local_section(local: Mapping[str, Any]) -> str:
     if not local:
         return ""
-    name = local.get("name") or "Local city"
+    name = local.get("name") or _("Local city")
     where = ", ".join(
         str(local[k]) for k in ("admin1_name", "country_name") if local.get(k) not in (None, "")
     )
-    heading = f"<h2>Local city: {_e(name)}</h2>"
+    heading = f"<h2>{_e(_('Local city: %(city)s') % {'city': name})}</h2>"
     if where:
         heading += f'<p class="sub">{_e(where)}</p>'
     rows = []
@@ -568,10 +569,9 @@ def _local_section(local: Mapping[str, Any]) -> str:
     table = ""
     if rows:
         table = (
-            "<table><thead><tr><th>Indicator</th><th class=num>Value</th><th>Unit</th>"
-            "<th>Data level</th><th>Source</th><th>Year</th></tr></thead><tbody>"
-            + "".join(rows)
-            + "</tbody></table>"
+            f"<table><thead><tr><th>{_e(_('Indicator'))}</th><th class=num>{_e(_('Value'))}</th>"
+            f"<th>{_e(_('Unit'))}</th><th>{_e(_('Data level'))}</th><th>{_e(_('Source'))}</th>"
+            f"<th>{_e(_('Year'))}</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
         )
     return f'<section id="local">{heading}{table}</section>'
 
@@ -620,12 +620,14 @@ def _scenario_table(info: dict[str, Any]) -> str:
             f'<td class="num">{_e(format_value(tolerance.get(name)))}</td></tr>'
         )
     return (
-        "<table><thead><tr><th>Indicator</th><th class=num>Weight</th>"
-        "<th>Fully desirable (partner ÷ local)</th><th>Desirable at all</th>"
-        "<th class=num>Symmetry tolerance</th></tr></thead><tbody>"
+        f"<table><thead><tr><th>{_e(_('Indicator'))}</th><th class=num>{_e(_('Weight'))}</th>"
+        f"<th>{_e(_('Fully desirable (partner ÷ local)'))}</th>"
+        f"<th>{_e(_('Desirable at all'))}</th>"
+        f"<th class=num>{_e(_('Symmetry tolerance'))}</th></tr></thead><tbody>"
         + "".join(rows)
-        + "</tbody></table><p class=note>Ranges are ratios partner ÷ local city; for HDI, "
-        "differences partner − local.</p>"
+        + "</tbody></table><p class=note>"
+        + _e(_("Ranges are ratios partner ÷ local city; for HDI, differences partner − local."))
+        + "</p>"
     )
 
 
@@ -644,9 +646,10 @@ def _scenario_section(meta: Mapping[str, Any]) -> str:
     )
     if name is None and not description and not rationale and not info:
         return ""
-    parts = [f"<h2>Scenario: {_e(name if name is not None else 'custom')}</h2>"]
+    shown = name if name is not None else _("custom")
+    parts = [f"<h2>{_e(_('Scenario: %(name)s') % {'name': shown})}</h2>"]
     if description:
-        parts.append(f"<p><strong>{_e(format_value(description))}</strong></p>")
+        parts.append(f"<p><strong>{_e(_(format_value(description)))}</strong></p>")
     if rationale:
         parts.append(f"<p>{_e(format_value(rationale))}</p>")
     parts.append(_scenario_table(info))
@@ -671,26 +674,26 @@ def _sources_footer(meta: Mapping[str, Any]) -> str:
             lines = [f"<li>{_e(format_value(value))}</li>"]
         return "<ul>" + "".join(lines) + "</ul>"
 
-    parts = ["<h2>Sources and limits</h2>"]
+    parts = [f"<h2>{_e(_('Sources and limits'))}</h2>"]
     if sources:
-        parts.append("<h3>Sources</h3>" + items(sources))
+        parts.append(f"<h3>{_e(_('Sources'))}</h3>" + items(sources))
     if limits:
-        parts.append("<h3>Limits</h3>" + items(limits))
+        parts.append(f"<h3>{_e(_('Limits'))}</h3>" + items(limits))
     return "".join(parts)
 
 
 def _legend_section() -> str:
-    coupling = _kv(COUPLING_DESCRIPTIONS.items())
+    coupling = _kv((k, _(v)) for k, v in i18n_texts.COUPLING_DESCRIPTIONS.items())
     levels = "".join(
-        f"<dt>{_level_badge(level)}</dt><dd>{_e(LEVEL_DESCRIPTIONS[level])}</dd>"
+        f"<dt>{_level_badge(level)}</dt><dd>{_e(_(i18n_texts.LEVEL_DESCRIPTIONS[level]))}</dd>"
         for level in LEVELS
-        if level in LEVEL_DESCRIPTIONS
+        if level in i18n_texts.LEVEL_DESCRIPTIONS
     )
     return (
-        '<section id="legend"><h2>How to read this report</h2>'
-        f"<h3>Coupling labels</h3>{coupling}"
-        f"<h3>Indicator classes and ratios</h3><p>{_e(CLASS_DESCRIPTION)}</p>"
-        f'<h3>Data levels</h3><dl class="kv">{levels}</dl></section>'
+        f'<section id="legend"><h2>{_e(_("How to read this report"))}</h2>'
+        f"<h3>{_e(_('Coupling labels'))}</h3>{coupling}"
+        f"<h3>{_e(_('Indicator classes and ratios'))}</h3><p>{_e(_(CLASS_DESCRIPTION))}</p>"
+        f'<h3>{_e(_("Data levels"))}</h3><dl class="kv">{levels}</dl></section>'
     )
 
 
@@ -741,7 +744,7 @@ def html_report(
     """
     plain_meta = _meta(df, meta)
     df = _prepare(df)
-    title = title or title_from_meta(plain_meta) or "Sister-city partner shortlist"
+    title = title or title_from_meta(plain_meta) or _("Sister-city partner shortlist")
     local = local_from_meta(plain_meta)
     local_name = local.get("name")
 
@@ -751,12 +754,14 @@ def html_report(
     scenario = plain_meta.get("scenario")
     scenario_name = scenario.get("name") if isinstance(scenario, Mapping) else scenario
     if scenario_name:
-        subtitle.append(f"Scenario: {scenario_name}")
+        subtitle.append(_("Scenario: %(name)s") % {"name": scenario_name})
     if plain_meta.get("method"):
-        subtitle.append(f"Method: {format_value(plain_meta['method'])}")
-    subtitle.append(f"{len(df)} row{'s' if len(df) != 1 else ''}")
+        subtitle.append(_("Method: %(name)s") % {"name": format_value(plain_meta["method"])})
+    subtitle.append(ngettext("%(n)s row", "%(n)s rows", len(df)) % {"n": len(df)})
     if plain_meta.get("generated_at"):
-        subtitle.append(f"Generated {format_value(plain_meta['generated_at'])}")
+        subtitle.append(
+            _("Generated %(when)s") % {"when": format_value(plain_meta["generated_at"])}
+        )
 
     settings = [
         (k, v) for k, v in plain_meta.items() if k not in _META_HANDLED and k != "generated_at"
@@ -770,22 +775,22 @@ def html_report(
     else:
         body.append(answer_section(df, plain_meta))
         body.append(
-            '<section id="shortlist"><h2>Ranked candidates</h2>'
+            f'<section id="shortlist"><h2>{_e(_("Ranked candidates"))}</h2>'
             f'<div class="table-wrap">{_ranked_table(df)}</div></section>'
         )
         chart = _contribution_chart(df)
         if chart:
             body.append(
-                '<section id="contributions"><h2>What makes up each score</h2>'
+                f'<section id="contributions"><h2>{_e(_("What makes up each score"))}</h2>'
                 + chart
                 + "</section>"
             )
         chart = _gdp_chart(df, local_name)
         if chart:
-            heading = "GDP per capita relative to " + (local_name or "the local city")
-            body.append(
-                f'<section id="gdp"><h2>{_e(heading)} (log scale)</h2>' + chart + "</section>"
-            )
+            heading = _("GDP per capita relative to %(city)s (log scale)") % {
+                "city": local_name or _("the local city")
+            }
+            body.append(f'<section id="gdp"><h2>{_e(heading)}</h2>' + chart + "</section>")
     for k, (heading, table) in enumerate(_extra(extra_tables), start=1):
         body.append(
             f'<section id="extra-{k}"><h2>{_e(heading)}</h2>'
@@ -796,14 +801,14 @@ def html_report(
     body.append(_scenario_section(plain_meta))
     if _kv(settings):
         body.append(
-            '<section id="settings"><details class="method"><summary>Settings</summary>'
+            f'<section id="settings"><details class="method"><summary>{_e(_("Settings"))}</summary>'
             f"{_kv(settings)}</details></section>"
         )
     body.append(_legend_section())
     body.append(
         "<footer>"
         + _sources_footer(plain_meta)
-        + f'<p class="note">Generated by sistercity {_e(__version__)}.</p></footer>'
+        + f'<p class="note">{_e(_("Generated by sistercity %(version)s.") % {"version": __version__})}</p></footer>'
     )
     return (
         "<!DOCTYPE html>\n"

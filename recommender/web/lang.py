@@ -10,10 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-try:
-    from recommender import i18n
-except ImportError:  # pragma: no cover - until the catalogue lands: English only
-    from recommender.web import _english as i18n  # type: ignore[no-redef]
+from recommender import i18n
 
 LANGUAGES = i18n.LANGUAGES
 COOKIE = "sistercity_lang"

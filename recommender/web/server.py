@@ -28,7 +28,9 @@ from starlette.staticfiles import StaticFiles
 from recommender import app as use
 from recommender.data.indicators import INDICATOR_NAMES, LEVELS
 from recommender.errors import FilterError, RecommenderError
-from recommender.io.formatting import COUPLING_DESCRIPTIONS, to_jsonable
+from recommender.i18n import _
+from recommender.i18n.texts import COUPLING_DESCRIPTIONS
+from recommender.io.formatting import to_jsonable
 from recommender.io.worldmap import COUPLING_COLOURS, svg_map
 from recommender.web import lang as lang_mod
 from recommender.web.lang import i18n
@@ -279,7 +281,9 @@ def _shortlist_context(request: Request, res: use.ShortlistResult) -> dict[str, 
         "weight_share": {n: w / total for n, w in weights.items()},
         "extra_cols": extra_cols,
         "text_cols": text_cols,
-        "map_svg": svg_map(points, title=f"{res.local['name']}: candidates and partners"),
+        "map_svg": svg_map(
+            points, title=_("%(city)s: candidates and partners") % {"city": res.local["name"]}
+        ),
         "partners": use.records(res.partners),
         "downloads": downloads,
         "n_eligible": attrs.get("n_eligible", 0),
@@ -438,7 +442,9 @@ async def partners_view(request: Request) -> Response:
         local=use.city_record(res.local),
         rows=rows,
         counts=res.counts,
-        map_svg=svg_map(pts, title=f"{res.local['name']}: existing partners"),
+        map_svg=svg_map(
+            pts, title=_("Existing partners of %(city)s") % {"city": res.local["name"]}
+        ),
     )
 
 
