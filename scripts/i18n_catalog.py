@@ -8,8 +8,9 @@
     python scripts/i18n_catalog.py all       # extract, update, compile, check
 
 Texts are marked in the code with ``_("...")`` (translate now), ``N_("...")`` (mark only) or
-``ngettext("...", "...", n)``. Babel is needed here only (``pip install -e ".[test]"``); the
-package reads the compiled catalogue with the standard library's :mod:`gettext`.
+``ngettext("...", "...", n)``, and in the web app's templates with ``{{ _("...") }}``. Babel
+is needed here only (``pip install -e ".[test]"``); the package reads the compiled catalogue
+with the standard library's :mod:`gettext`.
 
 Output is deterministic (fixed dates, no line numbers), so a rebuild without changes gives the
 same bytes and the test suite can compare the committed ``.mo`` with a fresh compile.
@@ -56,7 +57,8 @@ def extract() -> Catalog:
         fuzzy=False,
         copyright_holder="the sistercity contributors",
     )
-    method_map = [("**.py", "python")]
+    # the web app's Jinja2 templates call _() too (Babel's jinja2 extractor, from Jinja2)
+    method_map = [("**.py", "python"), ("web/templates/**.html", "jinja2")]
     for filename, lineno, message, comments, context in extract_from_dir(
         str(PACKAGE),
         method_map,

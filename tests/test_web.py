@@ -287,3 +287,75 @@ def test_every_web_asset_is_declared_package_data():
         fnmatch.fnmatch("world_outline.json", g)
         for g in data["package-data"]["recommender.data_files"]
     )
+
+
+def _visible(page: str) -> str:
+    import html
+    import re
+
+    text = re.sub(
+        r"<style.*?</style>|<script.*?</script>|<svg.*?</svg>|<[^>]+>", " ", page, flags=re.S
+    )
+    return re.sub(r"\s+", " ", html.unescape(text))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/shortlist?city=Medan",
+        "/candidate?city=Medan&candidate=Tokyo",
+        "/versus?city=Medan&a=Tokyo&b=Busan",
+        "/scenarios?city=Medan",
+        "/partners?city=Medan",
+        "/shortlist?city=Nowhereville",
+        "/download?city=Medan&format=html",
+    ],
+)
+def test_pages_in_indonesian_keep_no_english_template_text(client, url):
+    """Every template text shown in English is gone from the Indonesian page (walks the
+    catalogue's messages from the templates and the report), and numbers use id format."""
+    import re
+
+    babel = pytest.importorskip("babel.messages.extract")
+    from recommender.web.lang import LANGUAGES
+
+    if "id" not in LANGUAGES:
+        pytest.fail("the Indonesian catalogue is missing")
+    root = __import__("pathlib").Path(__file__).resolve().parents[1] / "recommender"
+    keywords = {"_": None, "N_": None, "ngettext": (1, 2)}
+    messages = set()
+    for _f, _l, msg, _c, _x in babel.extract_from_dir(
+        str(root),
+        [
+            ("web/templates/**.html", "jinja2"),
+            ("io/report.py", "python"),
+            ("io/answer.py", "python"),
+        ],
+        keywords=keywords,
+    ):
+        for m in msg if isinstance(msg, tuple) else (msg,):
+            messages.update(p.strip(" .:·") for p in re.split(r"%\(\w+\)s", m))
+    fragments = [m for m in messages if len(m) >= 10 and " " in m]
+    sep = "&" if "?" in url else "?"
+    en_page = client.get(f"{url}{sep}lang=en")
+    id_page = client.get(f"{url}{sep}lang=id")
+    assert en_page.status_code == id_page.status_code
+    assert (en_page.status_code == 400) == ("Nowhereville" in url)
+
+    # Known gap, documented in the note: the scenario's rationale paragraph and the
+    # engine's filter-step texts (report sections "scenario" and "settings") are English
+    # only; every other text of the page must be translated.
+    def strip(page: str) -> str:
+        return re.sub(
+            r'<p>[^<]*</p>(?=<table>)|<section id="settings">.*?</section>', " ", page, flags=re.S
+        )
+
+    en, idn = _visible(strip(en_page.text)), _visible(strip(id_page.text))
+    shown = [f for f in fragments if f in en]
+    assert shown, "no template text found on the English page"
+    left = [f for f in shown if f in idn]
+    assert not left, left
+    if url == "/shortlist?city=Medan":  # Indonesian number format: 26.836 eligible, 0,45
+        n = client.get("/shortlist.json?city=Medan").json()["attrs"]["n_eligible"]
+        assert f"{n:,}".replace(",", ".") in idn and f"{n:,}" in en

@@ -24,8 +24,12 @@ from typing import Any
 
 import pandas as pd
 
-from recommender.i18n import _, format_number, ngettext
+from recommender.i18n import N_, _, format_number, ngettext
 from recommender.io.worldmap import COUPLING_COLOURS, svg_map
+
+# Texts translated inside f-strings below, marked for the catalogue (Babel's extractor does
+# not look inside f-strings on Python < 3.12).
+_IN_FSTRINGS = (N_("Top %(n)s candidates"), N_("Shortlists by city"))
 
 __all__ = ["ANSWER_CSS", "answer_section", "batch_sections", "is_batch", "map_points"]
 
