@@ -120,6 +120,11 @@ COLUMN_LABELS: dict[str, str] = {
     "eligibility_reason": N_("Eligibility: reason"),
     "eligibility_source": N_("Eligibility: legal source"),
     "context": N_("Context"),
+    "kind": N_("Kind of place"),
+    "robustness_text": N_("Robustness (in words)"),
+    "partners_in_country": N_("Its partners in the local city's country"),
+    "partners_in_country_names": N_("Its partners in the local city's country (names)"),
+    "partners_in_region_names": N_("Its partners in the local city's region"),
     "continent": N_("Continent"),
     "is_capital": N_("National capital"),
     "n_partners": N_("Existing partners (count)"),
@@ -213,8 +218,8 @@ GLOSSARY_TERMS: dict[str, tuple[str, str]] = {
     "robustness": (
         N_("Robustness"),
         N_(
-            "How stable the candidate's place is when the scenario's weights and bands are "
-            "varied: the share of varied runs in which it stays in the top list."
+            "How stable the candidate's place is when the scenario's weights are varied: the "
+            "share of the varied weightings in which it stays in the top list."
         ),
     ),
     "eligibility": (
@@ -246,6 +251,13 @@ GLOSSARY_TERMS: dict[str, tuple[str, str]] = {
             "contribution changes most."
         ),
     ),
+    "kind": (
+        N_("Kind of place"),
+        N_(
+            "A city, a part of a city (a district or ward, e.g. of Tokyo) or another kind of "
+            "place; only cities are candidates unless asked otherwise."
+        ),
+    ),
     "distance_km": (
         N_("Distance (km)"),
         N_("Great-circle distance between the two cities."),
@@ -255,6 +267,7 @@ GLOSSARY_TERMS: dict[str, tuple[str, str]] = {
 export only when the column they explain is optional (feasibility, robustness, eligibility)."""
 
 OPTIONAL_GLOSSARY = {
+    "kind": ("kind",),
     "overlap": ("overlap",),
     "spearman": ("spearman", "kendall"),
     "move": ("move",),
@@ -263,6 +276,32 @@ OPTIONAL_GLOSSARY = {
     "robustness": ("robustness", "rank_range", "top_share"),
     "eligibility": ("eligibility", "eligibility_status"),
 }
+
+
+VALUE_WORDS: dict[str, dict[str, str]] = {
+    "eligibility": {
+        "yes": N_("allowed"),
+        "no": N_("not allowed"),
+        "restricted": N_("restricted"),
+        "unknown": N_("unknown"),
+    },
+    "kind": {"city": N_("city"), "city_part": N_("part of a city"), "other": N_("other place")},
+}
+"""Words for the codes of some columns (the codes stay in CSV and JSON)."""
+
+
+def value_label(column: str, value: str) -> str:
+    """The word for a column's code in the language in force (other values unchanged).
+
+    Examples
+    --------
+    >>> from recommender.i18n import language
+    >>> with language("id"):
+    ...     value_label("eligibility", "no"), value_label("kind", "city_part")
+    ('tidak diperbolehkan', 'bagian dari kota')
+    """
+    words = VALUE_WORDS.get(column, {})
+    return _(words[value]) if value in words else value
 
 
 def indicator_label(name: str) -> str:

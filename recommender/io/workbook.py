@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.i18n import _, class_label, column_label, glossary, indicator_label, level_label
-from recommender.i18n.texts import INDICATOR_LABELS
+from recommender.i18n.texts import INDICATOR_LABELS, VALUE_WORDS, value_label
 from recommender.io.formatting import (
     _is_missing,
     _is_number_column,
@@ -130,6 +130,8 @@ def display_cell(column: str, value: Any) -> Any:
     if isinstance(value, str):
         if column == "driver":
             return indicator_label(value)
+        if column in VALUE_WORDS:
+            return value_label(column, value)
         if column.endswith("_level"):
             return level_label(value)
         if column.endswith("_class") and column != "size_class":
