@@ -178,7 +178,7 @@ def test_cli_cities_search_typo_suggests_surabaya():
     res = run("cities", "search", "surabya")
     assert res.exit_code == 0
     assert 'No exact match for "surabya". Did you mean:' in res.output
-    first = res.output.splitlines()[2]
+    first = res.output.splitlines()[3]  # message, header, rule, first match
     assert "Surabaya" in first
 
 

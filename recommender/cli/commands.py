@@ -222,16 +222,30 @@ def cities_search(text: str, country: str | None, limit: int, fmt: str) -> None:
         click.echo(res.to_csv(index=False), nl=False)
         return
     if res.empty:
-        click.echo(f'No city matches "{text}".')
+        click.echo(_('No city matches "{text}".').format(text=text))
         return
     exact = res["match"] != "similar"
     if not exact.any():
-        click.echo(f'No exact match for "{text}". Did you mean:')
-    shown = res.assign(
-        population=res["population"].map(lambda v: fmt_value("population", v)),
-        local=res["local_role"].where(res["is_local"], ""),
-    )[["match", "city_id", "name", "country_code", "admin1_name", "population", "local"]]
-    click.echo(shown.to_string(index=False))
+        click.echo(_('No exact match for "{text}". Did you mean:').format(text=text))
+    from recommender.io import export
+
+    match_words = {
+        "name": _("name"),
+        "alternate name": _("alternate name"),
+        "similar": _("similar"),
+    }
+    shown = pd.DataFrame(
+        {
+            _("match"): res["match"].map(lambda m: match_words.get(m, m)),
+            "id": res["city_id"],
+            _("city"): res["name"],
+            _("country"): res["country_code"],
+            _("region"): res["admin1_name"],
+            _("population"): res["population"].map(lambda v: fmt_value("population", v)),
+            _("local"): res["local_role"].where(res["is_local"], ""),
+        }
+    )
+    click.echo(export.render(shown, "table", width=_term_width()))
 
 
 @cities.command("show")
