@@ -219,7 +219,9 @@ def cities_search(text: str, country: str | None, limit: int, fmt: str) -> None:
         echo_json(res.to_dict(orient="records"))
         return
     if fmt == "csv":
-        click.echo(res.to_csv(index=False), nl=False)
+        from recommender.io.export import to_csv
+
+        click.echo(to_csv(res), nl=False)
         return
     if res.empty:
         click.echo(_('No city matches "{text}".').format(text=text))

@@ -81,6 +81,36 @@ FILTER_KEYS = (
     "min_level",
 )
 
+# Finite ranges for every number a scenario holds: wide enough for any sensible scenario,
+# narrow enough that sums, logs and ratios of them can neither overflow nor underflow.
+MAX_WEIGHT = 1e6
+MIN_WEIGHT = 1e-6
+"""A weight is 0 or in [MIN_WEIGHT, MAX_WEIGHT] (weights are normalised by their sum)."""
+RATIO_RANGE = (1e-6, 1e6)
+"""Ratio band bounds (foreign / local) lie in this range; ``min`` may also be 0 and ``max``
+``inf`` (no ramp on that side)."""
+HDI_DIFF_RANGE = (-1.0, 1.0)
+"""HDI band bounds are differences of two values in [0, 1]."""
+MAX_POPULATION_FILTER = 1e10
+MAX_PER_COUNTRY_LIMIT = 100_000
+MAX_SCENARIO_BYTES = 256 * 1024
+"""A scenario file larger than this is refused before it is read (presets are ~3 KB)."""
+TEXT_LIMITS = {"name": 80, "base": 80, "description": 1_000, "rationale": 10_000}
+"""Longest accepted text per key; ``name`` and ``base`` must also be one line."""
+
+
+def _show(value) -> str:
+    """A short, one-line, escaped rendering of a value for an error message."""
+    import reprlib
+
+    if isinstance(value, Mapping):
+        return "a table"
+    r = reprlib.Repr()
+    r.maxstring, r.maxother, r.maxlist, r.maxlevel = 60, 60, 4, 2
+    text = r.repr(value)
+    kind = {str: "a string", bool: "a boolean", list: "a list", int: "an integer"}.get(type(value))
+    return f"{text} ({kind})" if kind and not isinstance(value, int | bool) else text
+
 
 class FrozenDict(dict):
     """A read-only dict: scenario mappings cannot be changed through a reference to a preset.
@@ -108,8 +138,19 @@ def _is_log(indicator: str) -> bool:
 
 def _number(value, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ScenarioError(f"{what} must be a number; got {value!r}.")
-    return float(value)
+        raise ScenarioError(f"{what} must be a number; got {_show(value)}.")
+    try:
+        return float(value)
+    except OverflowError:  # an integer too large for a float
+        raise ScenarioError(f"{what} must be a finite number; got {_show(value)}.") from None
+
+
+def _in_range(value: float, lo: float, hi: float, what: str, extra=()) -> None:
+    """Raise unless ``lo <= value <= hi`` or ``value`` is one of ``extra`` (NaN never is)."""
+    if value in extra or (lo <= value <= hi):
+        return
+    also = "".join(f" or {_num(e)}" for e in extra)
+    raise ScenarioError(f"{what} must be between {lo:g} and {hi:g}{also}; got {value!r}.")
 
 
 def _check_indicator(name: str, where: str) -> None:
@@ -140,6 +181,15 @@ class Band:
     hi: float
     max: float
     two_sided: bool = False
+
+    def __post_init__(self) -> None:
+        # A string such as "false" must never pass for a flag (it is truthy).
+        if not isinstance(self.two_sided, bool):
+            raise ScenarioError(
+                f"two_sided of a band must be true or false; got {_show(self.two_sided)}."
+            )
+        for k in ("min", "lo", "hi", "max"):
+            _number(getattr(self, k), f"{k} of a band")
 
     def validate(self, indicator: str) -> None:
         where = f"the band for {indicator!r}"
@@ -176,6 +226,13 @@ class Band:
             raise ScenarioError(
                 f"The band for {indicator!r} is two-sided (an absolute HDI difference); its "
                 f"bounds must be >= 0; got min={vals['min']:g}."
+            )
+        lo_r, hi_r = RATIO_RANGE if _is_log(indicator) else HDI_DIFF_RANGE
+        unit = "a ratio" if _is_log(indicator) else "an HDI difference"
+        for k, v in vals.items():
+            extra = (0.0,) if k == "min" else (math.inf,) if k == "max" else ()
+            _in_range(
+                v, lo_r, hi_r, f"{k} of {where} ({unit})", extra if _is_log(indicator) else ()
             )
 
     def to_asymmetry(self, indicator: str, hdi_scale: float = HDI_SCALE) -> np.ndarray:
@@ -215,6 +272,8 @@ class Filters:
             v = getattr(self, key)
             if v is not None and (_number(v, key) < 0 or not math.isfinite(v)):
                 raise ScenarioError(f"{key} must be a finite number >= 0; got {v!r}.")
+            if v is not None:
+                _in_range(float(v), 0.0, MAX_POPULATION_FILTER, key)
         if (
             self.min_population is not None
             and self.max_population is not None
@@ -307,6 +366,18 @@ class Scenario:
         """Raise :class:`~recommender.errors.ScenarioError` naming the first problem."""
         if not isinstance(self.name, str) or not self.name.strip():
             raise ScenarioError(f"A scenario needs a non-empty name; got {self.name!r}.")
+        for key, limit in TEXT_LIMITS.items():
+            text = getattr(self, key, None)
+            if text is None:
+                continue
+            if not isinstance(text, str):
+                raise ScenarioError(f"{key} must be text; got {_show(text)}.")
+            if len(text) > limit:
+                raise ScenarioError(
+                    f"{key} is {len(text)} characters long; at most {limit} are allowed."
+                )
+            if key == "name" and not text.isprintable():
+                raise ScenarioError(f"name must be one line of printable text; got {_show(text)}.")
         for name, w in self.weights.items():
             _check_indicator(name, "weights")
             if (
@@ -316,8 +387,9 @@ class Scenario:
                 or w < 0
             ):
                 raise ScenarioError(
-                    f"The weight for {name!r} must be a finite number >= 0; got {w!r}."
+                    f"The weight for {name!r} must be a finite number >= 0; got {_show(w)}."
                 )
+            _in_range(w, MIN_WEIGHT, MAX_WEIGHT, f"The weight for {name!r}", (0,))
         if sum(self.weights.values()) <= 0:
             raise ScenarioError(
                 "All weights are zero; give at least one indicator a positive weight "
@@ -332,9 +404,16 @@ class Scenario:
             if w > 0 and name not in self.bands:
                 raise ScenarioError(f"{name!r} has weight {w:g} but no band.")
         asymmetry_tolerance(self.tolerance)  # raises ScenarioError naming the bad value
+        for name, v in self.tolerance.items():
+            limit = RATIO_RANGE[1] if _is_log(name) else HDI_DIFF_RANGE[1]
+            _in_range(float(v), 0.0, limit, f"The tolerance for {name!r}")
         mpc = self.max_per_country
         if isinstance(mpc, bool) or not isinstance(mpc, (int, np.integer)) or mpc < 1:
-            raise ScenarioError(f"max_per_country must be an integer >= 1; got {mpc!r}.")
+            raise ScenarioError(f"max_per_country must be an integer >= 1; got {_show(mpc)}.")
+        if mpc > MAX_PER_COUNTRY_LIMIT:
+            raise ScenarioError(
+                f"max_per_country must be at most {MAX_PER_COUNTRY_LIMIT:,}; got {mpc!r}."
+            )
         p = self.imputed_penalty
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
             raise ScenarioError(f"imputed_penalty must be a number in [0, 1]; got {p!r}.")
@@ -347,7 +426,8 @@ class Scenario:
                 raise ScenarioError(f"Required indicator {name!r} has no band.")
         if not isinstance(self.require_complementary, bool):
             raise ScenarioError(
-                f"require_complementary must be true or false; got {self.require_complementary!r}."
+                "require_complementary must be true or false; got "
+                f"{_show(self.require_complementary)}."
             )
         if not isinstance(self.filters, Filters):
             raise ScenarioError(f"filters must be a Filters object; got {self.filters!r}.")
@@ -408,7 +488,9 @@ class Scenario:
         ``[weights]``, when present, replaces the base weights entirely (indicators left out
         weigh 0); ``[bands]``, ``[tolerance]`` and ``[filters]`` change only the keys given.
         """
-        _unknown_keys(data, TOP_KEYS, source)
+        if not isinstance(data, Mapping):
+            raise ScenarioError(f"A scenario document must be a table; got {_show(data)}.")
+        _check_document(data, source)
         base_name = data.get("base", "small-big")
         if base_name not in PRESETS:
             raise ScenarioError(_unknown_preset_message(str(base_name), "base", f" in {source}"))
@@ -471,25 +553,49 @@ class Scenario:
         [0.0, 0.0, 1.0, 0.0]
         """
         path = Path(path)
+        shown = repr(str(path))
         try:
-            text = path.read_text(encoding="utf-8")
+            # Read at most the limit (plus one byte to notice more): a device such as
+            # /dev/zero or a huge file is refused without being read into memory.
+            with open(path, "rb") as fh:
+                raw = fh.read(MAX_SCENARIO_BYTES + 1)
         except FileNotFoundError:
-            raise ScenarioError(f"Scenario file {str(path)!r} does not exist.") from None
+            raise ScenarioError(f"Scenario file {shown} does not exist.") from None
+        except IsADirectoryError:
+            raise ScenarioError(f"Scenario file {shown} is a folder; give a .toml file.") from None
         except OSError as e:
-            raise ScenarioError(f"Cannot read scenario file {str(path)!r}: {e.strerror}.") from None
+            reason = e.strerror or type(e).__name__
+            raise ScenarioError(f"Cannot read scenario file {shown}: {reason}.") from None
+        if len(raw) > MAX_SCENARIO_BYTES:
+            raise ScenarioError(
+                f"Scenario file {shown} is larger than {MAX_SCENARIO_BYTES // 1024} KB; a "
+                "scenario is a few lines of TOML (see `sistercity scenarios show small-big`)."
+            )
+        try:
+            text = raw.decode("utf-8-sig")  # a byte-order mark (Windows editors) is fine
         except UnicodeDecodeError:
-            raise ScenarioError(f"Scenario file {str(path)!r} is not a text (TOML) file.") from None
+            raise ScenarioError(f"Scenario file {shown} is not a text (TOML) file.") from None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
-            raise ScenarioError(f"Scenario file {str(path)!r} is not valid TOML: {e}.") from None
+            raise ScenarioError(f"Scenario file {shown} is not valid TOML: {e}.") from None
+        except RecursionError:
+            raise ScenarioError(
+                f"Scenario file {shown} is nested too deeply (tables or lists inside each "
+                "other); a scenario needs at most three levels, like [bands.hdi]."
+            ) from None
         if not data:
             # an empty file would silently mean "the small-big preset": say so instead
             raise ScenarioError(
-                f"Scenario file {str(path)!r} is empty; start from "
+                f"Scenario file {shown} is empty; start from "
                 "`sistercity scenarios show small-big > my.toml` and edit it."
             )
-        return cls.from_dict(data, source=str(path))
+        try:
+            return cls.from_dict(data, source=str(path))
+        except ScenarioError as e:
+            if str(path) in str(e):
+                raise
+            raise ScenarioError(f"Scenario file {shown}: {e}") from None
 
     def to_toml(self) -> str:
         """An annotated TOML document that :meth:`from_toml` reads back to this scenario.
@@ -583,9 +689,101 @@ def _num(v: float) -> str:
     return repr(v)
 
 
+def _fail(key: str, source: str, allowed: str, value) -> ScenarioError:
+    return ScenarioError(f"{key} in {source} must be {allowed}; got {_show(value)}.")
+
+
+def _check_number(value, key: str, source: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _fail(key, source, "a number", value)
+
+
+def _check_text_list(value, key: str, source: str, what: str) -> None:
+    if not isinstance(value, list):
+        raise _fail(key, source, f'a list of {what}, like ["JP", "KR"]', value)
+    if len(value) > 500:
+        raise ScenarioError(f"{key} in {source} lists {len(value)} items; at most 500.")
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip() or len(item) > 80:
+            raise _fail(f"{key}[{i}]", source, what[:-1] if what.endswith("s") else what, item)
+
+
+def _check_document(data: Mapping, source: str) -> None:
+    """Check the shape and types of a parsed scenario document at the boundary.
+
+    Every key must be known and hold the right type (a string is never a number or a flag:
+    ``two_sided = "false"`` is an error, not true); nesting deeper than the format's own is
+    refused. Ranges are checked afterwards by :meth:`Scenario.validate`, which the Python API
+    shares. Messages name the key (dotted), the value and what is allowed.
+    """
+    _unknown_keys(data, TOP_KEYS, source)
+    for key in ("name", "description", "rationale", "base"):
+        if key in data and not isinstance(data[key], str):
+            raise _fail(key, source, "text in quotes", data[key])
+    for key in ("max_per_country",):
+        if key in data and (isinstance(data[key], bool) or not isinstance(data[key], int)):
+            raise _fail(key, source, "a whole number like 2", data[key])
+    for key in ("imputed_penalty", "min_coverage"):
+        if key in data:
+            _check_number(data[key], key, source)
+    if "require_complementary" in data and not isinstance(data["require_complementary"], bool):
+        raise _fail("require_complementary", source, "true or false", data["require_complementary"])
+    if "required" in data:
+        req = data["required"]
+        if not isinstance(req, list):
+            raise _fail("required", source, 'a list of indicator names, like ["hdi"]', req)
+        for i, name in enumerate(req):
+            if not isinstance(name, str):
+                raise _fail(f"required[{i}]", source, "an indicator name", name)
+    for section in ("weights", "tolerance"):
+        if section in data:
+            table = _table(data[section], section, source)
+            for name, v in table.items():
+                _check_indicator(name, f"[{section}] of {source}")
+                _check_number(v, f"{section}.{name}", source)
+    if "bands" in data:
+        for name, spec in _table(data["bands"], "bands", source).items():
+            _check_indicator(name, f"[bands] of {source}")
+            key = f"bands.{name}"
+            if isinstance(spec, list):
+                if len(spec) != 4:
+                    raise _fail(
+                        key, source, "a table or a list of 4 numbers [min, lo, hi, max]", spec
+                    )
+                for i, v in enumerate(spec):
+                    _check_number(v, f"{key}[{i}]", source)
+                continue
+            _unknown_keys(_table(spec, key, source), BAND_KEYS, f"[{key}] of {source}")
+            for k, v in spec.items():
+                if k == "two_sided":
+                    if not isinstance(v, bool):
+                        raise _fail(f"{key}.two_sided", source, "true or false", v)
+                else:
+                    _check_number(v, f"{key}.{k}", source)
+    if "filters" in data:
+        fspec = _table(data["filters"], "filters", source)
+        _unknown_keys(fspec, FILTER_KEYS, f"[filters] of {source}")
+        for key in ("countries", "exclude_countries"):
+            if key in fspec:
+                _check_text_list(fspec[key], f"filters.{key}", source, "country codes")
+        if "continents" in fspec:
+            _check_text_list(fspec["continents"], "filters.continents", source, "continent codes")
+        for key in ("min_population", "max_population"):
+            if key in fspec:
+                _check_number(fspec[key], f"filters.{key}", source)
+        if "min_level" in fspec:
+            levels = fspec["min_level"]
+            if not isinstance(levels, Mapping):
+                raise _fail("filters.min_level", source, 'a table like { hdi = "region" }', levels)
+            for name, level in levels.items():
+                _check_indicator(name, f"[filters.min_level] of {source}")
+                if not isinstance(level, str):
+                    raise _fail(f"filters.min_level.{name}", source, "a data level name", level)
+
+
 def _table(value, key: str, source: str) -> dict:
     if not isinstance(value, Mapping):
-        raise ScenarioError(f"{key} in {source} must be a table; got {value!r}.")
+        raise _fail(key, source, "a table", value)
     return dict(value)
 
 

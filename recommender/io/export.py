@@ -74,6 +74,8 @@ from recommender.io.formatting import (  # noqa: F401  (re-exported)
     format_from_path,
     format_value,
     local_from_meta,
+    neutralise_formula,
+    neutralise_frame,
     title_from_meta,
     to_jsonable,
 )
@@ -207,7 +209,9 @@ def to_csv(df: pd.DataFrame) -> str:
 
     Floats are written with their shortest exact representation, so ``pandas.read_csv``
     returns the same numbers. A missing value is an empty field, which CSV cannot tell
-    apart from an empty string; use JSON when that distinction matters.
+    apart from an empty string; use JSON when that distinction matters. Text that a
+    spreadsheet could run as a formula (``=``, ``+``, ``-``, ``@``, ...), headers included,
+    gets a leading ``'`` (:func:`~recommender.io.formatting.neutralise_formula`).
 
     Examples
     --------
@@ -216,7 +220,7 @@ def to_csv(df: pd.DataFrame) -> str:
     a,b
     0.30000000000000004,True
     """
-    return _prepare(df).to_csv(index=False, lineterminator="\n")
+    return neutralise_frame(_prepare(df)).to_csv(index=False, lineterminator="\n")
 
 
 def to_json(df: pd.DataFrame, *, meta: Mapping[str, Any] | None = None) -> str:

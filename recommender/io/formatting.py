@@ -444,3 +444,45 @@ def _text_columns(df: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bo
         cells.append([_one_line(format_cell(name, v)) for v in series.tolist()])
         numeric.append(_is_number_column(series))
     return headers, cells, numeric
+
+
+# ---------------------------------------------------------------------------------------
+# Spreadsheet formula injection
+# ---------------------------------------------------------------------------------------
+
+FORMULA_LEADERS = ("=", "+", "-", "@")
+"""A spreadsheet reads text starting with one of these (after any spaces) as a formula."""
+
+
+def neutralise_formula(text: str) -> str:
+    """Text that a spreadsheet could run as a formula, made inert with a leading ``'``.
+
+    The one rule both the CSV and the XLSX writer apply to every text cell and header:
+    text that starts with ``= + - @`` (also after leading white space), a tab or a carriage
+    return gets a ``'`` in front, which spreadsheets read as "this is text" (OWASP's CSV
+    injection advice). Numbers are never passed here, so ``-0.5`` stays a number.
+
+    Examples
+    --------
+    >>> neutralise_formula('=HYPERLINK("http://x")'), neutralise_formula("  +1")
+    ('\\'=HYPERLINK("http://x")', "'  +1")
+    >>> neutralise_formula("Medan")
+    'Medan'
+    """
+    if not isinstance(text, str) or not text:
+        return text  # numbers, None and the empty string cannot start a formula
+    if text[0] in "\t\r" or text.lstrip()[:1] in FORMULA_LEADERS:
+        return "'" + text
+    return text
+
+
+def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` with :func:`neutralise_formula` applied to headers and text cells."""
+    out = df.copy()
+    out.columns = [neutralise_formula(c) if isinstance(c, str) else c for c in out.columns.tolist()]
+    for j in range(out.shape[1]):
+        col = out.iloc[:, j]
+        if is_numeric_dtype(col.dtype) or is_bool_dtype(col.dtype):
+            continue
+        out.isetitem(j, col.map(lambda v: neutralise_formula(v) if isinstance(v, str) else v))
+    return out

@@ -40,6 +40,7 @@ from recommender.io.formatting import (
     display_width,
     format_value,
     local_from_meta,
+    neutralise_formula,
     title_from_meta,
 )
 
@@ -77,7 +78,8 @@ def xlsx_value(value: Any) -> Any:
     if isinstance(value, (dt.datetime, dt.date)):
         return value
     text = value if isinstance(value, str) else format_value(value)
-    return _ILLEGAL_XLSX_CHARS.sub("", text)
+    # the same rule as the CSV writer: text a spreadsheet could run gets a leading "'"
+    return neutralise_formula(_ILLEGAL_XLSX_CHARS.sub("", text))
 
 
 def _store(cell) -> None:
