@@ -2,6 +2,6 @@
 
 import sys
 
-from recommender.cli.commands import main
+from recommender.cli import main
 
 sys.exit(main())

@@ -41,3 +41,40 @@ class OutputError(RecommenderError, OSError):
 
 class ModelError(RecommenderError):
     """A model file is missing, tampered with, or was built with other library versions."""
+
+
+class Interrupted(BaseException):
+    """SIGTERM or SIGHUP arrived while a file was being written (raised like Ctrl-C's
+    ``KeyboardInterrupt`` so that temporary files are removed); ``signum`` says which."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"interrupted by signal {signum}")
+        self.signum = signum
+
+
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def one_line(text: object, limit: int | None = None) -> str:
+    """``text`` safe to show inside a one-line message: control characters (newlines,
+    escape sequences, bidirectional overrides) escaped, and cut to ``limit`` characters.
+
+    Examples
+    --------
+    >>> one_line("Nowhere\\nville\\x1b[31m")
+    'Nowhere\\\\nville\\\\x1b[31m'
+    >>> one_line("x" * 10, limit=4)
+    'xxxx… (10 characters)'
+    """
+    s = str(text)
+    if limit is not None and len(s) > limit:
+        s = f"{s[:limit]}… ({len(s):,} characters)"
+    if s.isprintable() and not (_BIDI_CONTROLS & set(s)):
+        return s
+    out = []
+    for ch in s:
+        if ch.isprintable() and ch not in _BIDI_CONTROLS:
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)

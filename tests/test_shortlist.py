@@ -290,16 +290,18 @@ def test_contradictory_filters_name_the_filters(toy):
         recommend(1, cities=cities, ties=ties, countries=["ID"])
 
 
-def test_everyone_gated_returns_an_empty_frame(make_cities):
+def test_everyone_gated_is_an_error_with_the_reason(make_cities):
+    """One policy for empty results (issue 10): an error that says why, never an empty table."""
     cities = make_cities(
         [
             dict(city_id=1, name="Rich", country_code="ID", gdp_per_capita_usd=90000.0),
             dict(city_id=2, name="Poor", country_code="JP", gdp_per_capita_usd=1000.0),
         ]
     )
-    df = recommend(1, cities=cities, ties=pd.DataFrame())
-    assert df.empty and list(df.columns) == output_columns()
-    assert df.attrs["n_candidates"] == 1 and df.attrs["n_eligible"] == 0
+    with pytest.raises(
+        FilterError, match=r"of 1 candidates .* 1 fall outside the band of required gdp_per"
+    ):
+        recommend(1, cities=cities, ties=pd.DataFrame())
 
 
 # ------------------------------------------------------------------ packaged data

@@ -7,8 +7,13 @@ exit code 2; nothing is half-written.
 
 from __future__ import annotations
 
+import codecs
+import errno
 import functools
+import io
 import json
+import os
+import signal
 import sys
 import time
 from types import SimpleNamespace
@@ -18,7 +23,7 @@ import pandas as pd
 
 from recommender.data import tables as data_mod
 from recommender.data.indicators import BY_NAME, INDICATOR_NAMES
-from recommender.errors import RecommenderError
+from recommender.errors import Interrupted, RecommenderError, one_line
 from recommender.i18n import (
     LANGUAGES,
     N_,
@@ -103,7 +108,7 @@ def handle_errors(fn):
         try:
             return fn(*args, **kwargs)
         except RecommenderError as exc:
-            raise UserError(str(exc)) from None
+            raise UserError(one_line(exc)) from None
 
     return wrapper
 
@@ -156,6 +161,18 @@ def load_tables(user_data: str | None) -> pd.DataFrame:
     if user_data:
         cities = data_mod.apply_user_cities(cities, user_data)
     return cities
+
+
+def local_city(city: str, country: str | None, tables: pd.DataFrame) -> pd.Series:
+    """Resolve the local city once; the note for a city outside the Indonesian list is
+    given by :func:`say_note` after the work (so an error stays a single line)."""
+    return data_mod.resolve_city(city, country, tables)
+
+
+def say_note(row: pd.Series) -> None:
+    note = data_mod.local_city_note(row)
+    if note:
+        click.echo(f"Note: {one_line(note)}", err=True)
 
 
 def fmt_value(ind: str, v: float) -> str:
@@ -685,7 +702,9 @@ def shortlist(city, top, user_data, fmt, output, force, **kw) -> None:
     from recommender.engine.shortlist import recommend
 
     tables = load_tables(user_data)
-    df = recommend(city, kw["scenario"], cities=tables, top=top, **recommend_kwargs(kw))
+    row = local_city(city, kw["country"], tables)
+    df = recommend(row, kw["scenario"], cities=tables, top=top, **recommend_kwargs(kw))
+    say_note(row)
     emit(df, fmt, output, force, lambda: print_shortlist(df))
 
 
@@ -716,16 +735,19 @@ def explain(
     """The full breakdown of one pair: every number behind CANDIDATE's score for CITY."""
     from recommender.engine.explain import explain as explain_pair
 
+    tables = load_tables(user_data)
+    row = local_city(city, country, tables)
     ex = explain_pair(
-        city,
+        row,
         candidate,
         scenario,
-        cities=load_tables(user_data),
+        cities=tables,
         country=country,
         candidate_country=candidate_country,
         method=method,
         overrides=_pairs(overrides, "--set", "gdp_per_capita_usd=12000", True) or None,
     )
+    say_note(row)
     if fmt == "json":
         echo_json({"summary": ex.summary, "breakdown": ex.breakdown.to_dict(orient="records")})
         return
@@ -819,7 +841,10 @@ def partners(city, country, user_data, fmt, output, force) -> None:
     from recommender.engine.coupling import classify_partners
     from recommender.io import export
 
-    res = classify_partners(city, load_tables(user_data), country=country)
+    tables = load_tables(user_data)
+    row = local_city(city, country, tables)
+    res = classify_partners(row, tables, country=country)
+    say_note(row)
     df = res.partners
 
     def screen():
@@ -889,14 +914,17 @@ def compare(city, scenarios, top, method, country, user_data, fmt, output, force
         raise UserError(
             "compare needs at least two --scenario options, e.g. --scenario small-big --scenario symmetric"
         )
+    tables = load_tables(user_data)
+    row = local_city(city, country, tables)
     res = compare_scenarios(
-        city,
+        row,
         list(scenarios),
         top=top,
-        cities=load_tables(user_data),
+        cities=tables,
         method=method,
         country=country,
     )
+    say_note(row)
     side = res.side_by_side.reset_index()
     side.attrs.update(res.attrs)
 
@@ -1241,13 +1269,79 @@ def serve(port: int, host: str, open_browser: bool) -> None:
     run(host=host, port=port, open_browser=open_browser)
 
 
+def _stdout_failure() -> OSError | None:
+    """The error standard output gives on a flush, or None if it works."""
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        return exc
+    return None
+
+
+def _silence_stdout() -> None:
+    # Whatever is still buffered would fail again when Python exits and print "Exception
+    # ignored ..."; point the descriptor at /dev/null so the exit is quiet.
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
+
+
+def _error(message: str, code: int = USER_ERROR_EXIT) -> int:
+    """Print ``Error: message`` as one line on stderr (control characters escaped)."""
+    click.echo(f"Error: {one_line(message)}", err=True)
+    return code
+
+
+def _stdout_error(exc: OSError) -> int:
+    _silence_stdout()
+    if exc.errno == errno.EPIPE:
+        return 0  # the reader stopped on purpose (`| head`): not an error, nothing to say
+    reason = exc.strerror or type(exc).__name__
+    return _error(f"cannot write to standard output: {reason}; use -o FILE to write a file")
+
+
+def _same_codec(a: str | None, b: str | None) -> bool:
+    try:
+        return codecs.lookup(a or "").name == codecs.lookup(b or "").name
+    except LookupError:
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Exit codes: 0 success; 2 a user error, unusable input, data or output (one line
+    ``Error: ...``); 1 a bug (one line, never a traceback); 130 Ctrl-C; 128 + N after
+    signal N (SIGTERM, SIGHUP) arrived during a write, whose temporary file is removed.
+    A closed pipe (``| head``) ends quietly with 0.
+    """
+    try:
+        code = _main(argv)
+    except BrokenPipeError as exc:
+        return _stdout_error(exc)
+    failure = _stdout_failure()
+    if failure is not None:
+        return _stdout_error(failure)
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="sistercity", standalone_mode=False)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, EOFError):
+            # click takes any EOFError for Ctrl-D; one that escaped a reader is a bug
+            return _error(f"unexpected end of data: {cause}. This is a bug in sistercity", 1)
         click.echo("Aborted.", err=True)
-        return 1
+        return 130
+    except Interrupted as exc:
+        name = signal.Signals(exc.signum).name if exc.signum in signal.Signals else exc.signum
+        click.echo(f"Interrupted by {name}; no partial file was left.", err=True)
+        return 128 + exc.signum
     except click.UsageError as exc:
         if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:
             # a bare `sistercity` (or command group) asks for help: give it, no "Error"
@@ -1255,22 +1349,35 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         # one line, like every other user error: the message names the bad value
         hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
-        click.echo(f"Error: {exc.format_message()}{hint}", err=True)
-        return USER_ERROR_EXIT
+        return _error(f"{exc.format_message()}{hint}")
     except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
+        return _error(exc.format_message(), exc.exit_code)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except BrokenPipeError:
-        return 0
+        raise
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end] if isinstance(exc.object, str) else ""
+        if _same_codec(exc.encoding, getattr(sys.stdout, "encoding", None)):
+            return _error(
+                f"standard output uses the {exc.encoding} encoding, which cannot show {bad!r}; "
+                "set PYTHONIOENCODING=utf-8 (or a UTF-8 locale), or write a file with -o"
+            )
+        return _error(f"cannot encode {bad!r} in {exc.encoding}", 1)
+    except OSError as exc:
+        failure = _stdout_failure()
+        if failure is not None or exc.errno == errno.EPIPE:
+            return _stdout_error(failure or exc)
+        reason = exc.strerror or type(exc).__name__
+        if exc.filename:
+            return _error(f'cannot use "{exc.filename}": {reason}')
+        return _error(f"unexpected {type(exc).__name__}: {exc}. This is a bug in sistercity", 1)
     except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback
-        click.echo(
-            f"Error: unexpected {type(exc).__name__}: {exc}. This is a bug in sistercity; "
+        return _error(
+            f"unexpected {type(exc).__name__}: {exc}. This is a bug in sistercity; "
             "please report it with the command you ran.",
-            err=True,
+            1,
         )
-        return 1
     return 0
 
 

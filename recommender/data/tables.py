@@ -13,8 +13,10 @@ Examples
 
 from __future__ import annotations
 
+import csv
 import datetime as _dt
 import functools
+import io
 import json
 import math
 import os
@@ -36,6 +38,7 @@ from recommender.errors import (
     DataValidationError,
     FilterError,
     UnknownCityError,
+    one_line,
 )
 
 _NUMERIC_ID_COLUMNS = {"latitude": float, "longitude": float, "n_partners": "int64"}
@@ -45,6 +48,9 @@ _BOOL_COLUMNS = ("is_capital", "is_local")
 # times more populous than every other (Paris, France vs Paris, Texas); closer cases, such
 # as the two Gwangju of Korea (1.4 M vs 0.4 M), are an error that lists the candidates.
 DOMINANCE_FACTOR = 50.0
+
+MAX_NAME_LENGTH = 200
+"""A city name longer than this is refused before any (fuzzy) search: no place name is."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -394,13 +400,22 @@ def resolve_city(
     raw = str(text).strip()
     if not raw:
         raise UnknownCityError("City name is empty; give a name like Medan or a GeoNames id")
-    if re.fullmatch(r"-?\d+", raw):
+    if re.fullmatch(r"-?[0-9]+", raw):
+        if len(raw.lstrip("-")) > 18:  # no GeoNames id has more digits; int() may refuse it
+            raise UnknownCityError(
+                f"No city has an id of {len(raw.lstrip('-')):,} digits; use "
+                "`sistercity cities search NAME` to find one"
+            )
         hit = np.flatnonzero(cities["city_id"].to_numpy() == int(raw))
         if len(hit) == 0:
             raise UnknownCityError(
                 f"No city has id {raw}; use `sistercity cities search NAME` to find one"
             )
         return cities.iloc[int(hit[0])]
+    if len(raw) > MAX_NAME_LENGTH:
+        raise UnknownCityError(
+            f'City name "{one_line(raw, 40)}" is too long; at most {MAX_NAME_LENGTH} characters'
+        )
     if country is None and "," in raw:
         head, tail = raw.rsplit(",", 1)
         try:
@@ -416,7 +431,9 @@ def resolve_city(
         close = suggest(raw, cities, country=cc)
         where = f" in {cc}" if cc else ""
         hint = "; ".join(_describe(cities.iloc[r]) for r in close)
-        raise UnknownCityError(f'Unknown city "{raw}"{where}. Closest matches: {hint or "none"}')
+        raise UnknownCityError(
+            f'Unknown city "{one_line(raw, 80)}"{where}. Closest matches: {hint or "none"}'
+        )
     if len(rows) > 1 and prefer_local:
         local = [r for r in rows if cities["is_local"].iat[r]]
         if len(local) == 1:
@@ -440,7 +457,7 @@ def resolve_city(
                 else f"the id (e.g. {first} instead of the name)"
             )
             raise AmbiguousCityError(
-                f'"{raw}" matches {len(ordered)} cities by {how}: {listing}{more}. '
+                f'"{one_line(raw, 80)}" matches {len(ordered)} cities by {how}: {listing}{more}. '
                 f"Choose with {how_to}",
                 candidates=cities.iloc[ordered].reset_index(drop=True),
             )
@@ -516,6 +533,165 @@ def partners_of(
 # the user's own data
 
 
+MAX_USER_FILE_BYTES = 32 * 1024 * 1024
+"""A user's CSV larger than this is refused before it is read (all 40k cities fit in ~5 MB)."""
+
+USER_RANGES = {
+    "population": (1.0, 1e9),
+    "area_km2": (0.01, 1e6),
+    "gdp_per_capita_usd": (1.0, 1e6),
+    "hdi": (0.0, 1.0),
+}
+"""Accepted range of a user's value per indicator: wider than any real city, and finite."""
+
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_GROUPED_NUMBER = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
+_CITY_ID = re.compile(r"[0-9]{1,18}")
+
+
+def read_user_csv(
+    path: str | Path, what: str = "City file"
+) -> tuple[list[str], list[tuple[int, list[str]]], str]:
+    """Read a user's CSV strictly: ``(header, [(row number, fields), ...], decimal mark)``.
+
+    The file must be UTF-8 (a byte-order mark is fine), at most
+    :data:`MAX_USER_FILE_BYTES` (a device such as ``/dev/zero`` is refused without being
+    read whole), with named, distinct columns and exactly as many fields in every row as in
+    the header. Blank rows are skipped. A row number is the file's line on which the row
+    starts (the header is row 1), as a spreadsheet numbers it. Fields are stripped.
+
+    Raises
+    ------
+    DataValidationError
+        One line naming the file, and the row and column where it applies.
+    """
+    p = Path(path)
+    label = one_line(p.name, 80)
+    try:
+        with open(p, "rb") as fh:
+            raw = fh.read(MAX_USER_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise DataValidationError(f'{what} "{one_line(path, 200)}" not found') from None
+    except IsADirectoryError:
+        raise DataValidationError(
+            f'{what} "{one_line(path, 200)}" is a folder; give a CSV file'
+        ) from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise DataValidationError(
+            f'Cannot read {what.lower()} "{one_line(path, 200)}": {reason}'
+        ) from None
+    if len(raw) > MAX_USER_FILE_BYTES:
+        raise DataValidationError(
+            f'{what} "{one_line(path, 200)}" is larger than {MAX_USER_FILE_BYTES // 2**20} MB; '
+            "give one row per city you want to change"
+        )
+    from recommender.data.csvfile import _decode, sniff_delimiter
+
+    # UTF-8 (BOM or not), UTF-16 with a BOM, or Excel's Windows-1252 (data.csvfile)
+    text = _decode(raw, label)
+    if "\x00" in text:
+        raise DataValidationError(f'{what} "{label}" is not a text file (it holds NUL bytes)')
+    if not text.strip():
+        raise DataValidationError(f'{what} "{label}" is empty; it needs a header row and data rows')
+    # comma, semicolon or tab separated: Excel in an Indonesian locale writes ";" and "279,2"
+    delimiter = sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    header: list[str] | None = None
+    seen_lines = 0
+    try:
+        for record in reader:
+            start, seen_lines = seen_lines + 1, reader.line_num
+            fields = [f.strip() for f in record]
+            if not any(fields):
+                continue  # a blank row
+            if header is None:
+                header = fields
+                continue
+            rows.append((start, fields))
+    except csv.Error as exc:
+        raise DataValidationError(
+            f'{what} "{label}", row {seen_lines + 1}: not valid CSV ({one_line(exc, 100)})'
+        ) from None
+    assert header is not None
+    for j, name in enumerate(header):
+        if not name:
+            raise DataValidationError(f'{what} "{label}": column {j + 1} has no name in the header')
+        if name in header[:j]:
+            raise DataValidationError(
+                f'{what} "{label}": column "{one_line(name, 60)}" appears twice in the header '
+                f"(columns {header.index(name) + 1} and {j + 1})"
+            )
+    for line, fields in rows:
+        if len(fields) != len(header):
+            extra = (
+                f" (extra: {one_line(', '.join(fields[len(header) :]), 60)})"
+                if len(fields) > len(header)
+                else ""
+            )
+            raise DataValidationError(
+                f'{what} "{label}", row {line} has {len(fields)} fields; the header has '
+                f"{len(header)}{extra}"
+            )
+    return header, rows, ("," if delimiter == ";" else ".")
+
+
+def _user_number(cell: str, ind: str, decimal: str = ".") -> float | None:
+    """A user's figure: plain decimal digits (``1,234,567`` grouping allowed except for HDI;
+    with ``decimal=","``, ``2.546.452`` and ``279,2``); ``None`` if it is not a number at all.
+    Never ``inf``, ``nan``, ``0x10`` or ``1_000``."""
+    cell = cell.replace("\u00a0", "").replace(" ", "")
+    if decimal == ",":
+        if re.fullmatch(r"[+-]?[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]*)?", cell):
+            cell = cell.replace(".", "")
+        cell = cell.replace(",", ".", 1) if cell.count(",") == 1 else cell
+        return float(cell) if _PLAIN_NUMBER.fullmatch(cell) else None
+    if _PLAIN_NUMBER.fullmatch(cell):
+        return float(cell)
+    if ind != "hdi" and _GROUPED_NUMBER.fullmatch(cell):
+        return float(cell.replace(",", ""))
+    return None
+
+
+def _user_city_position(
+    rec: dict[str, str], line: int, label: str, cities: pd.DataFrame, pos_by_id: dict[int, int]
+) -> int:
+    """Row position in ``cities`` of the city a user's row names (by id, or name + country)."""
+    where = f'City file "{label}", row {line}'
+    cell = rec.get("city_id", "")
+    name = rec.get("name", "")
+    if cell:
+        if not _CITY_ID.fullmatch(cell):
+            if cell.isdigit() and cell.isascii():
+                raise DataValidationError(
+                    f"{where}, column city_id: a number of {len(cell):,} digits is not a GeoNames id"
+                )
+            raise DataValidationError(
+                f'{where}, column city_id: "{one_line(cell, 40)}" is not a whole number (digits 0-9)'
+            )
+        cid = int(cell)
+        if cid not in pos_by_id:
+            raise DataValidationError(f"{where}: no city has id {cid}")
+        pos = pos_by_id[cid]
+        if name:
+            rows, _ = _city_rows(name, cities)
+            if pos not in rows:
+                raise DataValidationError(
+                    f"{where}: city_id {cid} is {cities['name'].iat[pos]} "
+                    f'({cities["country_code"].iat[pos]}), but name says "{one_line(name, 60)}"; '
+                    "fix one of them or leave the name empty"
+                )
+        return pos
+    if not name:
+        raise DataValidationError(f"{where}: give a city_id, or a name and a country")
+    try:
+        hit = resolve_city(name, rec.get("country") or None, cities, prefer_local=False)
+    except (UnknownCityError, AmbiguousCityError, FilterError) as exc:
+        raise DataValidationError(f"{where}: {exc}") from None
+    return pos_by_id[int(hit["city_id"])]
+
+
 def apply_user_cities(cities: pd.DataFrame, path: str | Path) -> pd.DataFrame:
     """Override or add indicator values from a user's CSV; values are marked ``user``.
 
@@ -524,27 +700,25 @@ def apply_user_cities(cities: pd.DataFrame, path: str | Path) -> pd.DataFrame:
     (HDI on the 0-1 scale). An optional ``year`` column (or ``<indicator>_year``) dates the
     values; without it the current year is recorded and the source says so.
 
+    The file is read strictly (:func:`read_user_csv`): each city at most once (two rows
+    for one city are an error naming both rows, whether or not they agree), numbers in
+    plain digits within :data:`USER_RANGES`, years as four digits.
+
     Raises
     ------
     DataValidationError
         Naming the row and column of the first problem.
     """
-    from recommender.data.csvfile import parse_number, read_user_csv
-
-    p = Path(path)
-    label = p.name
-    # comma or semicolon separated (Excel in an Indonesian locale writes ";" and "279,2")
-    user = read_user_csv(p, "City file")
-    decimal = user.attrs["decimal"]
-    if user.empty:
-        raise DataValidationError(f'City file "{label}" has no data rows')
-    has_id = "city_id" in user.columns
-    if not has_id and not {"name", "country"} <= set(user.columns):
+    label = one_line(Path(path).name, 80)
+    header, rows, decimal = read_user_csv(path)
+    columns = set(header)
+    has_id = "city_id" in columns
+    if not has_id and not {"name", "country"} <= columns:
         raise DataValidationError(
             f'City file "{label}" needs a city_id column, or name and country columns; '
-            f"found: {', '.join(user.columns)}"
+            f"found: {one_line(', '.join(header), 120)}"
         )
-    inds = [c for c in INDICATOR_NAMES if c in user.columns]
+    inds = [c for c in INDICATOR_NAMES if c in columns]
     if not inds:
         raise DataValidationError(
             f'City file "{label}" has no indicator column; expected any of: {", ".join(INDICATOR_NAMES)}'
@@ -554,58 +728,64 @@ def apply_user_cities(cities: pd.DataFrame, path: str | Path) -> pd.DataFrame:
         | {f"{i}_year" for i in INDICATOR_NAMES}
         | {"city_id", "name", "country", "year", "note"}
     )
-    unknown = [c for c in user.columns if c not in known]
+    unknown = [c for c in header if c not in known]
     if unknown:
+        hint = "; is the file separated by semicolons? use commas" if ";" in unknown[0] else ""
         raise DataValidationError(
-            f'City file "{label}": unknown column "{unknown[0]}"; allowed: {", ".join(sorted(known))}'
+            f'City file "{label}": unknown column "{one_line(unknown[0], 60)}"; allowed: '
+            f"{', '.join(sorted(known))}{hint}"
         )
+    if not rows:
+        raise DataValidationError(f'City file "{label}" has no data rows')
     out = cities.copy()
     pos_by_id = {int(v): i for i, v in enumerate(out["city_id"].to_numpy())}
     this_year = _dt.date.today().year
-    for i, row in user.iterrows():
-        line = int(i) + 2  # header is line 1
-        if has_id and row["city_id"].strip():
-            try:
-                cid = int(row["city_id"])
-            except ValueError:
-                raise DataValidationError(
-                    f'City file "{label}", row {line}, column city_id: "{row["city_id"]}" is not a whole number'
-                ) from None
-            if cid not in pos_by_id:
-                raise DataValidationError(f'City file "{label}", row {line}: no city has id {cid}')
-            pos = pos_by_id[cid]
-        else:
-            try:
-                hit = resolve_city(
-                    row.get("name", ""), row.get("country") or None, cities, prefer_local=False
-                )
-            except (UnknownCityError, AmbiguousCityError, FilterError) as exc:
-                raise DataValidationError(f'City file "{label}", row {line}: {exc}') from None
-            pos = pos_by_id[int(hit["city_id"])]
+    first_row: dict[int, tuple[int, dict[str, str]]] = {}
+    for line, fields in rows:
+        rec = dict(zip(header, fields))
+        pos = _user_city_position(rec, line, label, cities, pos_by_id)
+        if pos in first_row:
+            before, prev = first_row[pos]
+            differ = [c for c in inds if prev.get(c, "") != rec.get(c, "")]
+            what = (
+                f" with different {differ[0]} ({prev.get(differ[0]) or 'empty'} vs "
+                f"{rec.get(differ[0]) or 'empty'})"
+                if differ
+                else ""
+            )
+            raise DataValidationError(
+                f'City file "{label}", rows {before} and {line} are both for '
+                f"{cities['name'].iat[pos]} (id {cities['city_id'].iat[pos]}){what}; "
+                "give each city once"
+            )
+        first_row[pos] = (line, rec)
         for ind in inds:
-            cell = row[ind].strip()
+            cell = rec[ind]
             if not cell:
                 continue
-            try:
-                val = parse_number(cell, decimal)
-            except ValueError:
-                raise DataValidationError(
-                    f'City file "{label}", row {line}, column {ind}: "{cell}" is not a number'
-                ) from None
+            where = f'City file "{label}", row {line}, column {ind}'
+            val = _user_number(cell, ind, decimal)
+            if val is None:
+                raise DataValidationError(f'{where}: "{one_line(cell, 40)}" is not a number')
+            lo, hi = USER_RANGES[ind]
             if not math.isfinite(val) or val <= 0:
                 raise DataValidationError(
-                    f'City file "{label}", row {line}, column {ind}: {cell} must be a positive number'
+                    f"{where}: {one_line(cell, 40)} must be a positive number"
                 )
             if ind == "hdi" and val > 1:
                 raise DataValidationError(
-                    f'City file "{label}", row {line}, column hdi: {cell} is above 1; give HDI on the '
-                    "0-1 scale (BPS IPM 83.7 is 0.837)"
+                    f"{where}: {cell} is above 1; give HDI on the 0-1 scale (BPS IPM 83.7 is 0.837)"
                 )
-            ycell = (row.get(f"{ind}_year") or row.get("year") or "").strip()
+            if not lo <= val <= hi:
+                raise DataValidationError(
+                    f"{where}: {one_line(cell, 40)} is outside the accepted range {lo:,g} to {hi:,g}"
+                )
+            ycell = rec.get(f"{ind}_year") or rec.get("year") or ""
             if ycell:
-                if not re.fullmatch(r"(19|20)\d\d", ycell):
+                if not re.fullmatch(r"(19|20)[0-9][0-9]", ycell):
                     raise DataValidationError(
-                        f'City file "{label}", row {line}, column year: "{ycell}" is not a year'
+                        f'City file "{label}", row {line}, column year: "{one_line(ycell, 20)}" '
+                        "is not a year (1900-2099)"
                     )
                 year, note = int(ycell), ""
             else:
@@ -615,6 +795,30 @@ def apply_user_cities(cities: pd.DataFrame, path: str | Path) -> pd.DataFrame:
             out.iat[pos, out.columns.get_loc(ind + "_source")] = f"user file {label}{note}"
             out.iat[pos, out.columns.get_loc(ind + "_year")] = float(year)
     return out
+
+
+def local_city_note(row: pd.Series) -> str | None:
+    """A plain note when ``row`` is not one of the Indonesian local cities, else ``None``.
+
+    Policy: any city may be the local city (the engine works for all), but the tool is
+    made for Indonesia's 98 kota and 38 provincial capitals, whose figures are city-level
+    BPS data; any other city is ranked all the same on its packaged figures, and the front
+    ends say so (the CLI on stderr, so standard output stays the same).
+    """
+    if bool(row.get("is_local", False)):
+        return None
+    name, cc = str(row.get("name", row.get("city_id"))), str(row.get("country_code", ""))
+    where = (
+        "an Indonesian city outside that list"
+        if cc == "ID"
+        else f"a city in {row.get('country_name') or cc}"
+    )
+    gdp_level = row.get("gdp_per_capita_usd_level", "missing")
+    return (
+        f"{name} is not an Indonesian local city (kota or provincial capital) but {where}; "
+        f"it is ranked all the same, on its packaged figures (GDP per capita: {gdp_level} "
+        "level), and candidates in its own country are left out unless --include-domestic."
+    )
 
 
 def indicator_frame(row: pd.Series) -> pd.DataFrame:
@@ -689,7 +893,9 @@ __all__ = [
     "load_cities",
     "load_manifest",
     "load_ties",
+    "local_city_note",
     "partners_of",
+    "read_user_csv",
     "resolve_city",
     "resolve_country",
     "search_cities",

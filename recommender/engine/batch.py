@@ -88,8 +88,9 @@ def batch_recommend(
         df.insert(0, "local_city_id", int(local["city_id"]))
         frames.append(df)
     if not frames:
+        first, why = skipped[0] if skipped else ("", "no local city given")
         raise FilterError(
-            "No local city got a shortlist: " + "; ".join(f"{n}: {w}" for n, w in skipped[:3])
+            f"No local city got a shortlist ({len(skipped)} skipped); the first, {first}: {why}"
         )
     out = pd.concat(frames, ignore_index=True)
     out.attrs.update(

@@ -23,7 +23,13 @@ import pandas as pd
 from recommender.data.access import get_cities, get_ties
 from recommender.data.indicators import INDICATOR_NAMES
 from recommender.engine.scenarios import Scenario, load_scenario
-from recommender.engine.shortlist import ROUND_DECIMALS, Pool, _frame_for, build_pool, select
+from recommender.engine.shortlist import (
+    ROUND_DECIMALS,
+    Pool,
+    _frame_for,
+    build_pool,
+    select_or_explain,
+)
 from recommender.errors import ScenarioError
 
 
@@ -104,7 +110,7 @@ def _label(df: pd.DataFrame) -> list[str]:
 
 def _run(city, scenario, cities, ties, top, kwargs) -> tuple[Pool, pd.DataFrame]:
     pool = build_pool(city, scenario, cities=cities, ties=ties, top=top, **kwargs)
-    return pool, _frame_for(pool, select(pool))
+    return pool, _frame_for(pool, select_or_explain(pool))
 
 
 def compare(

@@ -951,7 +951,55 @@ def recommend(
         feasibility=feasibility,
         blend=blend,
     )
-    return _frame_for(pool, select(pool))
+    return _frame_for(pool, select_or_explain(pool))
+
+
+def empty_reason(pool: Pool) -> str:
+    """Why no candidate in ``pool`` passes the scenario's gates, in one line.
+
+    Counts, over the candidates left after the filters, those with too little known data
+    (``min_coverage``), those at zero desirability on each required indicator and those
+    that are not complementary; names the local city's missing figures first, since they
+    empty every pool at once.
+    """
+    scen = pool.options.scenario
+    res = pool.result
+    n = len(pool.positions)
+    local = str(pool.local.get("name", pool.local["city_id"]))
+    w = scen.weight_array()
+    reasons = []
+    lacking = [
+        name
+        for name, wi in zip(INDICATOR_NAMES, w)
+        if (wi > 0 or name in scen.required) and math.isnan(_float(pool.local.get(name)))
+    ]
+    if lacking:
+        reasons.append(f"{local} has no figure for {', '.join(lacking)} (give one with --set)")
+    if w.sum() > 0 and scen.min_coverage > 0:
+        coverage = (w * ~res.missing).sum(axis=1) / w.sum()
+        low = int((coverage < scen.min_coverage - 1e-12).sum())
+        if low:
+            reasons.append(f"{low:,} lack known figures for {scen.min_coverage:.0%} of the weight")
+    for name in scen.required:
+        zero = int((res.desirability[:, INDICATOR_NAMES.index(name)] <= 0).sum())
+        if zero:
+            reasons.append(f"{zero:,} fall outside the band of required {name}")
+    if scen.require_complementary:
+        reasons.append("the rest are not complementary (each side must lead on something)")
+    return (
+        f"No candidate for {local} passes the gates of scenario {scen.name!r}: of {n:,} "
+        f"candidates after the filters, {'; '.join(reasons) or 'none is eligible'}. "
+        "Change the scenario or the filters."
+    )
+
+
+def select_or_explain(pool: Pool) -> np.ndarray:
+    """:func:`select`, raising :class:`FilterError` with :func:`empty_reason` if it is empty:
+    an empty result is an error everywhere (exit 2 in the CLI), never an empty table."""
+    chosen = select(pool)
+    if len(chosen) == 0:
+        raise FilterError(empty_reason(pool))
+    return chosen
 
 
 def select(pool: Pool) -> np.ndarray:

@@ -1,16 +1,81 @@
 """Atomic file writing: a temporary file in the target folder, synced, then renamed.
 
 Never leaves a half-written file and never overwrites an existing file without ``force``.
+Only regular files are ever replaced: a device (``-o /dev/null --force``), a FIFO, a socket
+or a folder is refused, and so is a symbolic link, dangling or not (writing through a link
+would change a file elsewhere, replacing it would silently break the link; give the real
+path). Ctrl-C, SIGTERM and SIGHUP during a write remove the temporary file: the signals are
+held while the temporary file is created and while it is renamed, so they cannot slip in
+between, and SIGTERM / SIGHUP raise :class:`~recommender.errors.Interrupted` (as Ctrl-C raises
+``KeyboardInterrupt``) so the clean-up runs.
 """
 
 import contextlib
 import os
+import signal
+import stat
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from recommender.errors import OutputError
+from recommender.errors import Interrupted, OutputError, one_line
+
+_HELD_SIGNALS = tuple(
+    getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)
+)
+_RAISING_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+_KINDS = {
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP for a few system calls; they arrive right after."""
+    if not hasattr(signal, "pthread_sigmask") or not _in_main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextlib.contextmanager
+def _signals_raise() -> Iterator[None]:
+    """While a temporary file exists, SIGTERM and SIGHUP raise :class:`Interrupted`.
+
+    Only signals still at their default action (which would kill the process without any
+    clean-up) are taken over, and only in the main thread (Python's rule); a handler that
+    an application installed is left alone.
+    """
+    if not _in_main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    previous = {}
+    for sig in _RAISING_SIGNALS:
+        if signal.getsignal(sig) == signal.SIG_DFL:
+            previous[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
 
 # ---------------------------------------------------------------------------------------
 # Atomic writing
@@ -27,21 +92,67 @@ def check_target(path: str | os.PathLike[str], force: bool = False) -> None:
     _check_target(Path(path), force)
 
 
-def _check_target(target: Path, force: bool) -> None:
-    if target.is_dir():
-        raise OutputError(f'Cannot write "{target}": it is a folder; give a file name')
-    if (target.exists() or target.is_symlink()) and not force:
+def _name_max(folder: Path) -> int:
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    return 255
+
+
+def _check_existing(target: Path, force: bool) -> None:
+    """Refuse anything at ``target`` but a regular file, and a regular file without force."""
+    shown = one_line(target, 200)
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        return
+    except NotADirectoryError:
+        raise OutputError(f'Cannot write "{shown}": "{target.parent}" is not a folder') from None
+    except OSError as exc:
+        raise _output_error(target, exc) from None
+    if stat.S_ISLNK(st.st_mode):
+        with contextlib.suppress(OSError):
+            shown += f'" (a link to "{one_line(os.readlink(target), 120)}'
+        raise OutputError(
+            f'Cannot write "{shown}": it is a symbolic link; sistercity neither writes '
+            "through nor replaces a link: give the real path"
+        )
+    if stat.S_ISDIR(st.st_mode):
+        raise OutputError(f'Cannot write "{shown}": it is a folder; give a file name')
+    if not stat.S_ISREG(st.st_mode):
+        kind = _KINDS.get(stat.S_IFMT(st.st_mode), "a special file")
+        raise OutputError(
+            f'Cannot write "{shown}": it is not a regular file ({kind}); even with --force '
+            "only a regular file is replaced"
+        )
+    if not force:
         raise OutputError(_exists_message(target))
+
+
+def _check_target(target: Path, force: bool) -> None:
+    _check_existing(target, force)
+    shown = one_line(target, 200)
     parent = target.parent
-    if not parent.exists():
-        raise OutputError(f'Cannot write "{target}": folder "{parent}" does not exist')
-    if not parent.is_dir():
-        raise OutputError(f'Cannot write "{target}": "{parent}" is not a folder')
+    try:
+        parent_st = os.stat(parent)
+    except FileNotFoundError:
+        raise OutputError(f'Cannot write "{shown}": folder "{parent}" does not exist') from None
+    except NotADirectoryError:
+        raise OutputError(f'Cannot write "{shown}": "{parent}" is not a folder') from None
+    except OSError as exc:
+        raise _output_error(target, exc) from None
+    if not stat.S_ISDIR(parent_st.st_mode):
+        raise OutputError(f'Cannot write "{shown}": "{parent}" is not a folder')
+    limit = _name_max(parent)
+    if len(os.fsencode(target.name)) > limit:
+        raise OutputError(
+            f'Cannot write "{shown}": the file name is too long '
+            f"({len(os.fsencode(target.name))} bytes; at most {limit})"
+        )
 
 
 def _output_error(target: Path, exc: OSError) -> OutputError:
     reason = exc.strerror or str(exc) or type(exc).__name__
-    return OutputError(f'Cannot write "{target}": {reason}')
+    return OutputError(f'Cannot write "{one_line(target, 200)}": {one_line(reason, 200)}')
 
 
 def _final_mode(target: Path) -> int:
@@ -55,6 +166,7 @@ def _final_mode(target: Path) -> int:
 
 
 def _commit(tmp: Path, target: Path, force: bool) -> None:
+    _check_existing(target, force)  # again: a link or a device may have appeared since
     if force:
         os.replace(tmp, target)
         return
@@ -111,25 +223,29 @@ def atomic_writer(path: str | os.PathLike[str], *, force: bool = False) -> Itera
     """
     target = Path(path).expanduser()
     _check_target(target, force)
-    try:
-        handle = tempfile.NamedTemporaryFile(
-            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
-        )
-    except OSError as exc:
-        raise _output_error(target, exc) from exc
-    tmp = Path(handle.name)
-    try:
-        with handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(OSError):
-            os.chmod(tmp, _final_mode(target))
-        _commit(tmp, target, force)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
-            raise _output_error(target, exc) from exc
-        raise
+    with _signals_raise():
+        with _signals_held():  # no signal between creating the file and guarding it
+            try:
+                # a short prefix: the temporary name must fit wherever the target's fits
+                handle = tempfile.NamedTemporaryFile(
+                    dir=target.parent, prefix=f".{target.name[:40]}.", suffix=".tmp", delete=False
+                )
+            except OSError as exc:
+                raise _output_error(target, exc) from None
+            tmp = Path(handle.name)
+        try:
+            with handle:
+                yield handle
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(OSError):
+                os.chmod(tmp, _final_mode(target))
+            with _signals_held():  # the rename and the temp file's removal go together
+                _commit(tmp, target, force)
+        except BaseException as exc:
+            with _signals_held(), contextlib.suppress(OSError):
+                tmp.unlink()
+            if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+                raise _output_error(target, exc) from None
+            raise
     _fsync_dir(target.parent)
