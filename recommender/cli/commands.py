@@ -1303,6 +1303,11 @@ def _stdout_error(exc: OSError) -> int:
     return _error(f"cannot write to standard output: {reason}; use -o FILE to write a file")
 
 
+_OUTPUT_ERRNOS = {
+    getattr(errno, n) for n in ("ENOSPC", "EIO", "EFBIG", "EDQUOT", "EBADF") if hasattr(errno, n)
+}
+
+
 def _same_codec(a: str | None, b: str | None) -> bool:
     try:
         return codecs.lookup(a or "").name == codecs.lookup(b or "").name
@@ -1354,6 +1359,12 @@ def _main(argv: list[str] | None) -> int:
         return _error(exc.format_message(), exc.exit_code)
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except SystemExit:
+        # click answers EPIPE on standard output by wrapping the streams in its
+        # "PacifyFlushWrapper" and exiting with 1; a closed pipe (`| head`) is no error
+        if "PacifyFlushWrapper" in type(sys.stdout).__name__:
+            return _stdout_error(BrokenPipeError(errno.EPIPE, "Broken pipe"))
+        raise
     except BrokenPipeError:
         raise
     except UnicodeEncodeError as exc:
@@ -1368,6 +1379,10 @@ def _main(argv: list[str] | None) -> int:
         failure = _stdout_failure()
         if failure is not None or exc.errno == errno.EPIPE:
             return _stdout_error(failure or exc)
+        if exc.filename is None and exc.errno in _OUTPUT_ERRNOS:
+            # Files are named by their readers and writers (OutputError, DataValidationError);
+            # a nameless write error on a full disk or a dead device is standard output's.
+            return _stdout_error(exc)
         reason = exc.strerror or type(exc).__name__
         if exc.filename:
             return _error(f'cannot use "{exc.filename}": {reason}')

@@ -13,6 +13,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as _dt
 import functools
@@ -21,6 +22,7 @@ import json
 import math
 import os
 import re
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -98,6 +100,44 @@ def fold_many(values: pd.Series) -> list[str]:
 # loading
 
 
+def parse_bool_column(values: pd.Series, column: str, source: str) -> pd.Series:
+    """``True`` / ``False`` text (or bools) to booleans, strictly: anything else is an error.
+
+    ``.map({...}).astype(bool)`` would turn an unknown value such as ``no`` into NaN and
+    then into True; here it is refused, naming the file, the row and the value.
+    """
+    mapped = values.map({"True": True, "False": False, True: True, False: False})
+    bad = mapped.isna().to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataValidationError(
+            f"{source}: row {i + 2}, column {column}: {one_line(repr(values.iloc[i]), 40)} is "
+            "not True or False"
+        )
+    return mapped.astype(bool)
+
+
+@contextlib.contextmanager
+def _reading(path: str | Path, what: str):
+    """Turn any failure to read or parse a packaged table into one line naming the file.
+
+    A truncated gzip raises ``EOFError``, which click would report as a bare "Aborted."
+    (it takes it for Ctrl-D); corrupt bytes raise ``BadGzipFile``, ``zlib.error`` or a
+    decoding error; a wrong type in a column raises ``ValueError``.
+    """
+    try:
+        yield
+    except DataValidationError:
+        raise
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, ValueError, TypeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
+        reason = one_line(reason.splitlines()[0] if reason else reason, 160)
+        raise DataValidationError(
+            f'{what} "{path}" cannot be read ({reason}); reinstall sistercity or rebuild the '
+            "data with scripts/build_dataset.py"
+        ) from None
+
+
 def _read_cities(path: Path) -> pd.DataFrame:
     numeric = [c for c in CITY_COLUMNS if c in INDICATOR_NAMES or c.endswith("_year")]
     numeric += ["latitude", "longitude"]
@@ -106,20 +146,21 @@ def _read_cities(path: Path) -> pd.DataFrame:
         keep_default_na=False,
         na_values={c: [""] for c in numeric},
         dtype={
-            **{c: str for c in CITY_COLUMNS if c not in numeric and c not in _BOOL_COLUMNS},
+            **{c: str for c in CITY_COLUMNS if c not in numeric},  # flags too: parsed strictly
             **{c: "float64" for c in numeric},
             "city_id": "int64",
             "n_partners": "int64",
         },
     )
     for c in _BOOL_COLUMNS:
-        df[c] = df[c].map({"True": True, "False": False, True: True, False: False}).astype(bool)
+        df[c] = parse_bool_column(df[c], c, path.name)
     return df
 
 
 @functools.lru_cache(maxsize=4)
 def _load_cities_cached(path: str, mtime: float) -> pd.DataFrame:
-    df = _read_cities(Path(path))
+    with _reading(path, "Cities table"):
+        df = _read_cities(Path(path))
     validate_cities(df, source=Path(path).name)
     df.flags.allows_duplicate_labels = True
     return df
@@ -146,15 +187,16 @@ def load_cities(path: str | Path | None = None) -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=4)
 def _load_ties_cached(path: str, mtime: float) -> pd.DataFrame:
-    df = pd.read_csv(
-        path,
-        keep_default_na=False,
-        dtype={"city_a_id": "int64", "city_b_id": "int64", "domestic": str},
-    )
+    with _reading(path, "Ties table"):
+        df = pd.read_csv(
+            path,
+            keep_default_na=False,
+            dtype={"city_a_id": "int64", "city_b_id": "int64", "domestic": str},
+        )
     missing = [c for c in TIE_COLUMNS if c not in df.columns]
     if missing:
         raise DataValidationError(f'Ties table "{path}" lacks columns: {", ".join(missing)}')
-    df["domestic"] = df["domestic"].map({"True": True, "False": False}).astype(bool)
+    df["domestic"] = parse_bool_column(df["domestic"], "domestic", Path(path).name)
     return df
 
 
@@ -169,7 +211,10 @@ def load_ties(path: str | Path | None = None) -> pd.DataFrame:
 def load_manifest() -> dict:
     """``data/MANIFEST.json``: row counts, coverage by level and checksums."""
     p = data_dir() / "MANIFEST.json"
-    return json.loads(p.read_text()) if p.exists() else {}
+    if not p.exists():
+        return {}
+    with _reading(p, "Manifest"):
+        return json.loads(p.read_text(encoding="utf-8"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -894,6 +939,7 @@ __all__ = [
     "load_manifest",
     "load_ties",
     "local_city_note",
+    "parse_bool_column",
     "partners_of",
     "read_user_csv",
     "resolve_city",
