@@ -813,3 +813,41 @@ def test_ctrl_c_exit_code_is_130():
     finally:
         t.load_cities = saved
     assert code == 130 and "Traceback" not in text
+
+
+# --------------------------------------------------------------------------- batch city lists
+
+BATCH_LIST_CASES = [
+    ("name\nMedan\nMedan\n", ["rows 2 and 3", "Medan"]),
+    ("name,country\nMedan,ID,extra\n", ["row 2", "3 fields"]),
+    ("city_id\n" + "7" * 5000 + "\n", ["row 2", "digits"]),
+    ("town\nMedan\n", ["city_id or name"]),
+    ("name\n", ["no rows"]),
+    (b"name\nM\xe9dan\n", ["UTF-8"]),
+]
+
+
+@pytest.mark.parametrize(("text", "needles"), BATCH_LIST_CASES, ids=range(len(BATCH_LIST_CASES)))
+def test_batch_city_list_refused_naming_the_rows(folder, text, needles):
+    path = write(folder, "list.csv", text)
+    out = folder / "b.csv"
+    refused(folder, "batch", "--cities", path, "-o", out, needles=["list.csv", *needles])
+
+
+def test_batch_city_list_dev_zero(folder):
+    refused(folder, "batch", "--cities", "/dev/zero", "-o", folder / "b.csv", needles=["/dev/zero"])
+
+
+def test_cities_search_with_a_huge_query(folder):
+    refused(folder, "cities", "search", "x" * 100_000, needles=["too long"])
+
+
+def test_cities_search_csv_is_neutralised(monkeypatch):
+    """`cities search --format csv` goes through the same CSV writer as the exports."""
+    hostile = pd.DataFrame(
+        {"match": ["name"], "city_id": [1], "name": ["=cmd|' /C calc'!A0"], "similarity": [1.0]}
+    )
+    monkeypatch.setattr(tables, "search_cities", lambda *a, **k: hostile)
+    code, out, err = cli("cities", "search", "x", "--format", "csv")
+    assert code == 0, err
+    assert out.splitlines()[1].split(",")[2].startswith("\"'=") or ",'=" in out

@@ -520,6 +520,11 @@ def search_cities(
     cities = load_cities() if cities is None else cities
     if limit < 1:
         raise FilterError(f"--limit must be at least 1; got {limit}")
+    if len(str(text)) > MAX_NAME_LENGTH:
+        raise UnknownCityError(
+            f'"{one_line(text, 40)}" is too long to be a city name; at most {MAX_NAME_LENGTH} '
+            "characters"
+        )
     cc = resolve_country(country, cities) if country else None
     rows, how = _city_rows(text, cities)
     if cc is not None:

@@ -16,10 +16,10 @@ from pathlib import Path
 import pandas as pd
 
 from recommender.data.access import get_cities, get_ties
-from recommender.data.tables import iter_local_cities, resolve_city
+from recommender.data.tables import iter_local_cities, read_user_csv, resolve_city
 from recommender.engine.scenarios import DEFAULT_SCENARIO, load_scenario
 from recommender.engine.shortlist import recommend
-from recommender.errors import DataValidationError, FilterError, RecommenderError
+from recommender.errors import DataValidationError, FilterError, RecommenderError, one_line
 
 
 def local_cities_from(which: str | Path, cities: pd.DataFrame) -> list[pd.Series]:
@@ -35,22 +35,33 @@ def local_cities_from(which: str | Path, cities: pd.DataFrame) -> list[pd.Series
         raise FilterError(
             f'Unknown city set "{text}": not all-kota, capitals or all-local, and no such file'
         )
-    from recommender.data.csvfile import read_user_csv
-
-    table = read_user_csv(path, "City list")  # comma or semicolon separated
-    col = "city_id" if "city_id" in table.columns else "name" if "name" in table.columns else None
+    # read strictly, as the user's data files are: size limit, encodings and separators
+    # as data.csvfile detects them, field counts
+    header, records, _decimal = read_user_csv(path, "City list")
+    label = one_line(path.name, 80)
+    col = "city_id" if "city_id" in header else "name" if "name" in header else None
     if col is None:
         raise DataValidationError(
-            f'City list "{path.name}" needs a city_id or name column; found: {", ".join(table.columns)}'
+            f'City list "{label}" needs a city_id or name column; found: '
+            f"{one_line(', '.join(header), 120)}"
         )
-    if table.empty:
-        raise DataValidationError(f'City list "{path.name}" has no rows')
-    rows = []
-    for i, rec in table.iterrows():
+    if not records:
+        raise DataValidationError(f'City list "{label}" has no rows')
+    rows, seen = [], {}
+    for line, fields in records:
+        rec = dict(zip(header, fields))
         try:
-            rows.append(resolve_city(rec[col], rec.get("country") or None, cities))
+            row = resolve_city(rec[col], rec.get("country") or None, cities)
         except RecommenderError as exc:
-            raise DataValidationError(f'City list "{path.name}", row {int(i) + 2}: {exc}') from None
+            raise DataValidationError(f'City list "{label}", row {line}: {exc}') from None
+        cid = int(row["city_id"])
+        if cid in seen:
+            raise DataValidationError(
+                f'City list "{label}", rows {seen[cid]} and {line} both name {row["name"]} '
+                f"(id {cid}); list each city once"
+            )
+        seen[cid] = line
+        rows.append(row)
     return rows
 
 
