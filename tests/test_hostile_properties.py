@@ -375,7 +375,7 @@ def test_cli_with_any_files_is_one_line(tmp_path_factory, data, doc):
     (folder / "s.toml").write_text(toml_document(doc), encoding="utf-8")
     runner = CliRunner()
     for args in (
-        ["shortlist", "Medan", "--top", "3", "--cities", str(folder / "c.csv")],
+        ["shortlist", "Medan", "--top", "3", "--user-data", str(folder / "c.csv")],
         ["shortlist", "Medan", "--top", "3", "--scenario", str(folder / "s.toml")],
     ):
         with runner.isolation() as (out, err, _):
