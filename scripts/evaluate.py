@@ -1,17 +1,18 @@
 """Evaluate the feasibility model and the baselines on held-out cities (packaged data);
-write models/evaluation.csv, .json and .md.
+write evaluation.csv, .json and .md where ``-o`` says (default: the current folder).
 
 The same as ``sistercity evaluate``: both call :func:`recommender.learn.evaluate.evaluate`.
 Each ranked held-out city is ranked against the full pool of about 39,000 foreign cities.
 By default a seeded sample of 400 of the 899 held-out cities is ranked (about 4 minutes
 on 2 cores; the model is still retrained without the ties of every held-out city);
-``--max-cities 0`` ranks all of them (about 9 minutes). The committed models/evaluation.*
-come from the default command.
+``--max-cities 0`` ranks all of them (about 9 minutes). The same seed gives the same files,
+byte for byte. The committed models/evaluation.* come from
+``python scripts/evaluate.py -o models --force``.
 
 Usage::
 
     python scripts/evaluate.py [--seed 0] [--max-cities 400] [--models hgb,logreg]
-                               [--out-dir models] [--no-indonesia]
+                               [-o DIR] [--force] [--no-indonesia]
 """
 
 from __future__ import annotations
@@ -34,8 +35,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-cities", type=int, default=400, help="0: all held-out cities")
     ap.add_argument("--models", default="hgb,logreg", help="comma-separated: hgb, logreg")
     ap.add_argument("--no-indonesia", action="store_true", help="skip the Indonesian split")
-    ap.add_argument("--out-dir", type=Path, default=None, help="default: models/")
+    ap.add_argument("-o", "--out-dir", type=Path, default=Path("."), help="default: .")
+    ap.add_argument("--force", action="store_true", help="replace existing evaluation files")
     args = ap.parse_args(argv)
+    from recommender.errors import RecommenderError
+    from recommender.learn.evaluate import check_save_targets
+
+    try:
+        check_save_targets(args.out_dir, force=args.force)
+    except RecommenderError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
     res = evaluate(
         seed=args.seed,
         holdout_share=args.holdout_share,
@@ -44,9 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         models=tuple(m.strip() for m in args.models.split(",") if m.strip()),
         indonesia=not args.no_indonesia,
     )
-    paths = res.save(args.out_dir)
+    paths = res.save(args.out_dir, force=args.force)
     print(res.to_markdown())
-    print(f"evaluation time: {res.info['seconds']:.0f} s; written: {', '.join(map(str, paths))}")
+    print(f"evaluation time: {res.timings['seconds']:.0f} s; written: {', '.join(map(str, paths))}")
     return 0
 
 

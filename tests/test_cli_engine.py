@@ -312,6 +312,20 @@ def test_train_and_evaluate_option_errors(args, message):
     assert res.output.strip() == f"Error: {message}"
 
 
+def test_evaluate_refuses_existing_files_and_missing_folders_before_the_work(tmp_path):
+    """Checked before anything is trained: an existing evaluation file without --force, or
+    an output folder that does not exist, is one line and exit 2."""
+    (tmp_path / "evaluation.json").write_text("{}")
+    res = CliRunner().invoke(cli, ["evaluate", "-o", str(tmp_path)])
+    assert res.exit_code == 2
+    assert res.output.strip() == (
+        f'Error: File "{tmp_path / "evaluation.json"}" already exists; use --force to overwrite'
+    )
+    assert (tmp_path / "evaluation.json").read_text() == "{}"
+    res = CliRunner().invoke(cli, ["evaluate", "-o", str(tmp_path / "nope")])
+    assert res.exit_code == 2 and "no such folder" in res.output
+
+
 def test_empty_or_binary_scenario_file(tmp_path):
     empty = tmp_path / "empty.toml"
     empty.write_text("")

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from recommender.errors import RecommenderError
+from recommender.errors import OutputError, RecommenderError
 from recommender.learn.evaluate import (
     METRICS,
     PRESET_BASELINES,
@@ -113,6 +113,48 @@ def test_the_learned_model_beats_chance_on_a_learnable_world(result):
     m = result.margins
     assert set(m["metric"]) == set(METRICS)
     assert (m["margin_lo"] <= m["margin"] + 1e-12).all()
+
+
+def test_evaluation_is_deterministic_for_a_seed(tie_world, tmp_path):
+    """Two runs with the same seed write the same three files, byte for byte (timings are
+    kept out of them)."""
+    cities, ties = tie_world(600, 900, 0)
+    kw = dict(models=("hgb",), max_cities=20, n_boot=200, estimator_params=FAST)
+    runs = [evaluate(cities, ties, seed=3, **kw) for _ in range(2)]
+    saved = []
+    for k, res in enumerate(runs):
+        (tmp_path / str(k)).mkdir()
+        saved.append([p.read_bytes() for p in res.save(tmp_path / str(k))])
+        assert res.timings["seconds"] > 0 and "seconds" not in res.info
+    assert saved[0] == saved[1]
+    assert len(runs[0].per_city) > 20 and runs[0].per_city["recall@50"].std() > 0
+
+
+def test_evaluation_files_are_never_replaced_without_force(result, tmp_path):
+    result.save(tmp_path)
+    with pytest.raises(OutputError, match=r'evaluation.csv" already exists; use --force'):
+        result.save(tmp_path)
+    assert len(result.save(tmp_path, force=True)) == 3
+    with pytest.raises(OutputError, match=r"no such folder"):
+        result.save(tmp_path / "missing")
+
+
+def test_evaluation_summary_is_a_short_table(result):
+    text = result.summary()
+    assert text.startswith("random split: all held-out cities (")
+    assert "learned (hgb)" in text and "margin on recall@50 over" in text
+    assert len(text.splitlines()) < 60
+
+
+def test_evaluation_progress_reaches_the_total(tie_world):
+    cities, ties = tie_world(600, 900, 0)
+    seen = []
+    evaluate(
+        cities, ties, models=("hgb",), max_cities=10, n_boot=50, estimator_params=FAST,
+        progress=lambda done, total, what: seen.append((done, total, what)),
+    )  # fmt: skip
+    assert seen and seen[-1][0] == seen[-1][1]
+    assert [d for d, _, _ in seen] == sorted(d for d, _, _ in seen)
 
 
 def test_evaluation_result_writes_its_tables(result, tmp_path):

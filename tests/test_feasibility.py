@@ -1,5 +1,6 @@
-"""Learned feasibility: leakage-free pair features, the model files and their verification,
-deterministic retraining, and recommend(feasibility=...)."""
+"""Learned feasibility: leakage-free pair features, training into one verified bundle,
+deterministic retraining, and recommend(feasibility=...). The numpy evaluator and the
+bundle's checks on damaged or edited files: tests/test_feasibility_engine.py."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def trained(world, tmp_path_factory):
 def _copy(trained_dir, tmp_path):
     dst = tmp_path / "models"
     shutil.copytree(trained_dir, dst)
-    return dst / F.MODEL_FILE, dst / F.MANIFEST_FILE
+    return dst / F.MODEL_FILE
 
 
 # --------------------------------------------------------------------------- features
@@ -171,37 +172,43 @@ def test_reliability_table_and_metrics():
 # --------------------------------------------------------------------------- files
 
 
-def test_train_writes_a_verified_model_and_a_complete_manifest(world, trained):
+def test_train_writes_one_verified_bundle_with_a_complete_manifest(world, trained):
     cities, ties = world
     out, metrics = trained
-    manifest = json.loads((out / F.MANIFEST_FILE).read_text())
     data = (out / F.MODEL_FILE).read_bytes()
     import hashlib
 
-    assert manifest["sha256"] == hashlib.sha256(data).hexdigest() == metrics["sha256"]
-    for lib in ("python", "scikit-learn", "numpy", "pandas", "joblib"):
+    assert sorted(p.name for p in out.iterdir()) == sorted([F.MODEL_FILE, F.MANIFEST_COPY])
+    assert hashlib.sha256(data).hexdigest() == metrics["sha256"]
+    loaded = F.load_model(out / F.MODEL_FILE)
+    manifest = loaded.manifest
+    # the readable copy is the manifest inside the bundle, word for word
+    assert json.loads((out / F.MANIFEST_COPY).read_text()) == manifest
+    assert manifest["arrays_sha256"] == metrics["arrays_sha256"]
+    for lib in ("python", "scikit-learn", "numpy", "pandas"):
         assert manifest["versions"][lib]
     assert set(manifest["training_data"]) == {"cities.csv.gz", "ties.csv.gz"}
     assert manifest["training_data"]["ties.csv.gz"]["source"] == "DataFrame"
     assert manifest["seed"] == 0 and manifest["params"]["neg_ratio"] == F.DEFAULT_NEG_RATIO
     assert manifest["features"] == list(F.FEATURE_NAMES)
     assert set(manifest["metrics"]["validation"]) == {"hgb", "logreg"}
-    assert manifest["metrics"]["chosen"] in ("hgb", "logreg")
+    assert manifest["kind"] == manifest["metrics"]["chosen"] in ("hgb", "logreg")
+    assert manifest["export_check"]["max_abs_diff"] < 1e-9
     val = manifest["metrics"]["validation"][manifest["metrics"]["chosen"]]
     assert 0 <= val["brier"] < 0.25 and len(val["reliability"]) > 1
-    loaded = F.load_model(out / F.MODEL_FILE)
     a, b = ties["city_a_id"][:20], ties["city_b_id"][:20]
     assert loaded.predict_pairs(a, b, cities=cities, ties=ties).shape == (20,)
     assert F.prediction_fingerprint(loaded, cities, ties) == manifest["probe_fingerprint"]
 
 
 def test_retraining_is_deterministic(world, trained, tmp_path):
-    """Same data and seed: the same bytes (joblib pickles of these estimators are stable),
-    hence the same SHA-256 and the same prediction fingerprint."""
+    """Same data and seed: the same bytes, hence the same SHA-256 and the same prediction
+    fingerprint."""
     cities, ties = world
     out, metrics = trained
     again = F.train(cities, ties, out_dir=tmp_path, model="auto", estimator_params=FAST)
     assert (tmp_path / F.MODEL_FILE).read_bytes() == (out / F.MODEL_FILE).read_bytes()
+    assert (tmp_path / F.MANIFEST_COPY).read_bytes() == (out / F.MANIFEST_COPY).read_bytes()
     assert again["sha256"] == metrics["sha256"]
     assert again["probe_fingerprint"] == metrics["probe_fingerprint"]
     other = F.train(
@@ -210,53 +217,47 @@ def test_retraining_is_deterministic(world, trained, tmp_path):
     assert other["sha256"] != metrics["sha256"]
 
 
-def test_a_tampered_model_is_refused_before_unpickling(trained, tmp_path, monkeypatch):
-    model_path, _ = _copy(trained[0], tmp_path)
+def test_a_flipped_byte_in_the_trained_model_is_refused(trained, tmp_path):
+    model_path = _copy(trained[0], tmp_path)
     data = bytearray(model_path.read_bytes())
     data[len(data) // 2] ^= 0x01
     model_path.write_bytes(bytes(data))
-    import joblib
-
-    def never(*args, **kwargs):  # pragma: no cover - would mean an unverified unpickle
-        raise AssertionError("joblib.load called on an unverified file")
-
-    monkeypatch.setattr(joblib, "load", never)
-    with pytest.raises(ModelError, match=r"does not match the SHA-256 in .*manifest.json"):
+    with pytest.raises(ModelError) as info:
         F.load_model(model_path)
+    msg = str(info.value)
+    assert "\n" not in msg
+    assert msg.startswith(f"{model_path} does not match its SHA-256 checksum")
 
 
-def test_a_version_mismatch_is_reported_by_name(trained, tmp_path):
-    model_path, manifest_path = _copy(trained[0], tmp_path)
-    manifest = json.loads(manifest_path.read_text())
-    manifest["versions"]["scikit-learn"] = "0.1.5"
-    manifest_path.write_text(json.dumps(manifest))
-    import sklearn
+def test_a_failed_train_keeps_the_previous_model(world, trained, tmp_path, monkeypatch):
+    """Training that fails at any point after fitting (here: the written file does not load
+    back) leaves the previous bundle untouched and no temporary file behind."""
+    cities, ties = world
+    model_path = _copy(trained[0], tmp_path)
+    before = model_path.read_bytes()
 
-    now = ".".join(sklearn.__version__.split(".")[:2])
-    with pytest.raises(
-        ModelError,
-        match=rf"feasibility.joblib was built with scikit-learn 0.1 but {now} is installed; "
-        r"retrain with `sistercity train`",
-    ):
-        F.load_model(model_path)
+    def broken(*args, **kwargs):
+        raise ModelError("simulated failure while checking the written model")
 
+    import recommender.learn.feasibility as learn_f
 
-def test_a_missing_manifest_or_model_is_refused(trained, tmp_path):
-    model_path, manifest_path = _copy(trained[0], tmp_path)
-    manifest_path.unlink()
-    with pytest.raises(ModelError, match=r"manifest.json is missing, so .* cannot be verified"):
-        F.load_model(model_path)
-    with pytest.raises(ModelError, match=r"No feasibility model at .*nothing.joblib; train one"):
-        F.load_model(tmp_path / "nothing.joblib")
+    monkeypatch.setattr(learn_f, "model_from_bundle", broken)
+    with pytest.raises(ModelError, match="simulated failure"):
+        F.train(cities, ties, out_dir=model_path.parent, model="hgb", estimator_params=FAST)
+    assert model_path.read_bytes() == before
+    assert sorted(p.name for p in model_path.parent.iterdir()) == sorted(
+        [F.MODEL_FILE, F.MANIFEST_COPY]
+    )
+    monkeypatch.undo()
+    assert F.load_model(model_path).manifest["arrays_sha256"] == trained[1]["arrays_sha256"]
 
 
-def test_another_feature_version_is_refused(trained, tmp_path):
-    model_path, manifest_path = _copy(trained[0], tmp_path)
-    manifest = json.loads(manifest_path.read_text())
-    manifest["feature_version"] = 0
-    manifest_path.write_text(json.dumps(manifest))
-    with pytest.raises(ModelError, match="was built for feature set v0"):
-        F.load_model(model_path)
+def test_a_train_into_a_file_is_refused(world, tmp_path):
+    cities, ties = world
+    target = tmp_path / "afile"
+    target.write_text("x")
+    with pytest.raises(ModelError, match="afile: it is not a folder"):
+        F.train(cities, ties, out_dir=target, model="hgb", estimator_params=FAST)
 
 
 def test_models_dir_is_the_checkout_folder(monkeypatch, tmp_path):
@@ -377,7 +378,7 @@ def test_packaged_model_is_verified_and_matches_the_packaged_data():
     for name in ("cities.csv.gz", "ties.csv.gz"):
         digest = hashlib.sha256((data_dir() / name).read_bytes()).hexdigest()
         assert manifest["training_data"][name]["sha256"] == digest
-    assert (F.models_dir() / F.MODEL_FILE).stat().st_size < 5_000_000
+    assert (F.models_dir() / F.MODEL_FILE).stat().st_size < 1_000_000
     from recommender.data.tables import load_cities, load_ties
 
     cities, ties = load_cities(), load_ties()

@@ -85,11 +85,7 @@ def test_no_import_cycles():
 
 
 # Edges against the flow that are known and scheduled to go (each names its reason).
-KNOWN_BACK_EDGES = {
-    # recommend(feasibility=True) loads the learned model; the ranking issue moves the
-    # fit/feasibility blend onto a numpy evaluator in the engine and removes this edge.
-    ("recommender.engine.shortlist", "recommender.learn.feasibility"),
-}
+KNOWN_BACK_EDGES: set[tuple[str, str]] = set()
 
 
 def test_imports_run_one_way():

@@ -8,6 +8,7 @@ exit code 2; nothing is half-written.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import errno
 import functools
 import io
@@ -15,7 +16,6 @@ import json
 import os
 import signal
 import sys
-import time
 from types import SimpleNamespace
 
 import click
@@ -1148,6 +1148,22 @@ def batch(which, top, user_data, output, fmt, force, **kw) -> None:
 # the learned feasibility model
 
 
+@contextlib.contextmanager
+def stage_progress(label: str):
+    """A progress bar on stderr while a long job runs, only when stderr is a terminal;
+    yields a callback ``(done, total, what)`` for the library (None otherwise)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=1000, label=label, file=sys.stderr, show_eta=False) as bar:
+
+        def update(done: int, total: int, what: str) -> None:
+            bar.label = f"{label}: {what}"
+            bar.update(int(1000 * done / max(total, 1)) - bar.pos)
+
+        yield update
+
+
 @cli.command()
 @click.option("--seed", default=None, type=int, help="Random seed (default: the project's, 0).")
 @click.option(
@@ -1163,10 +1179,12 @@ def batch(which, top, user_data, output, fmt, force, **kw) -> None:
     "--out-dir",
     type=click.Path(file_okay=False),
     default=None,
-    help="Where to write feasibility.joblib and manifest.json (default: models/).",
+    help="Where to write feasibility.npz (model and manifest in one verified file) and a "
+    "readable copy of its manifest (default: the models/ folder the shortlist uses).",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print every metric as JSON.")
 @handle_errors
-def train(seed, model_kind, neg_ratio, out_dir) -> None:
+def train(seed, model_kind, neg_ratio, out_dir, as_json) -> None:
     """Train the feasibility model on the existing partnerships (deterministic per seed)."""
     from recommender.learn import feasibility
 
@@ -1179,10 +1197,17 @@ def train(seed, model_kind, neg_ratio, out_dir) -> None:
         kwargs["neg_ratio"] = neg_ratio
     if out_dir is not None:
         kwargs["out_dir"] = out_dir
-    t0 = time.perf_counter()
-    metrics = feasibility.train(**kwargs)
-    click.echo(f"Trained in {time.perf_counter() - t0:.0f} s.")
-    echo_json(metrics)
+    stages = ["fitting", "exporting", "writing"]
+    with stage_progress("Training") as update:
+        if update is not None:
+            kwargs["progress"] = lambda what: update(
+                next((k for k, s in enumerate(stages) if what.startswith(s)), 0), 3, what
+            )
+        result = feasibility.train(**kwargs)
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(feasibility.train_summary(result))
 
 
 @cli.command()
@@ -1200,17 +1225,24 @@ def train(seed, model_kind, neg_ratio, out_dir) -> None:
     default=400,
     show_default=True,
     type=int,
-    help="Rank this many of the held-out cities (a seeded sample; about 4 minutes). "
-    "0 ranks them all (about 9 minutes).",
+    help="Rank this many of the held-out cities (a seeded sample; a few minutes). "
+    "0 ranks them all.",
 )
 @click.option(
-    "--save/--no-save",
-    default=True,
+    "-o",
+    "--out-dir",
+    type=click.Path(file_okay=False),
+    default=".",
     show_default=True,
-    help="Write the table to models/evaluation.{csv,json,md}.",
+    help="Folder for evaluation.csv, evaluation.json and evaluation.md.",
 )
+@click.option("--no-save", is_flag=True, help="Print only; write no file.")
+@click.option("--force", is_flag=True, help="Overwrite existing evaluation files.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
 @handle_errors
-def evaluate(seed, holdout_share, min_partners, max_cities, save) -> None:
+def evaluate(
+    seed, holdout_share, min_partners, max_cities, out_dir, no_save, force, as_json
+) -> None:
     """Measure the model and the baselines on held-out cities (recall, NDCG, MRR)."""
     from recommender.learn import evaluate as evaluation
 
@@ -1220,20 +1252,23 @@ def evaluate(seed, holdout_share, min_partners, max_cities, save) -> None:
         raise UserError(f"--min-partners must be at least 1; got {min_partners}")
     if max_cities < 0:
         raise UserError(f"--max-cities must be 0 (all) or more; got {max_cities}")
-    max_cities = max_cities or None
+    if not no_save:
+        evaluation.check_save_targets(out_dir, force=force)  # refuse before the work
     kwargs = {
         "holdout_share": holdout_share,
         "min_partners": min_partners,
-        "max_cities": max_cities,
+        "max_cities": max_cities or None,
     }
     if seed is not None:
         kwargs["seed"] = seed
-    t0 = time.perf_counter()
-    res = evaluation.evaluate(**kwargs)
-    click.echo(res.to_markdown())
-    click.echo(f"\n(evaluated in {time.perf_counter() - t0:.0f} s)")
-    if save:
-        for path in res.save():
+    with stage_progress("Evaluating") as update:
+        res = evaluation.evaluate(**kwargs, progress=update)
+    if as_json:
+        echo_json(res.to_dict())
+    else:
+        click.echo(res.summary())
+    if not no_save:
+        for path in res.save(out_dir, force=force):
             click.echo(f"Wrote {path}", err=True)
 
 

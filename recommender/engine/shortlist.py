@@ -14,7 +14,7 @@ computes the same result with a plain Python loop over candidates: the reference
 and for the benchmark (``scripts/benchmark.py``).
 
 With ``feasibility=True`` the learned probability that such a pair becomes partners
-(:mod:`recommender.learn.feasibility`) is added as its own column, never folded into ``score``:
+(:mod:`recommender.engine.feasibility`) is added as its own column, never folded into ``score``:
 the shortlist is then ranked by
 
     combined = (1 - blend) * score + blend * feasibility        (blend = 0.3 by default)
@@ -505,7 +505,7 @@ def _feasibility_model(value):
     """``feasibility`` option -> a verified model or None (True loads the packaged one)."""
     if value is None or value is False:
         return None
-    from recommender.learn.feasibility import FeasibilityModel, load_model
+    from recommender.engine.feasibility import FeasibilityModel, load_model
 
     if value is True:
         return load_model()
@@ -900,7 +900,7 @@ def recommend(
         Disambiguates the local city's name.
     feasibility : bool, FeasibilityModel or None
         ``True`` adds the learned feasibility (the packaged model, verified on load; a
-        :class:`~recommender.learn.feasibility.FeasibilityModel` to use another): columns
+        :class:`~recommender.engine.feasibility.FeasibilityModel` to use another): columns
         ``feasibility`` (calibrated probability), ``combined`` and ``why_feasibility``,
         ranked by ``combined``; ``score`` and the contributions stay the pure strategy
         fit. ``None`` / ``False``: no feasibility, the result is unchanged.

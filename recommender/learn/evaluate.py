@@ -6,7 +6,7 @@ Protocol (:func:`evaluate`)
    partners, a random ``holdout_share`` (seeded) is held out, with *all* their ties. Nothing
    about them is left: the model is retrained on the remaining ties, the context counts
    (degrees, country-pair ties, ...) come from the remaining ties only, and the candidate
-   pool is the one those ties would have built (:func:`recommender.learn.feasibility.
+   pool is the one those ties would have built (:func:`recommender.engine.pair_features.
    candidate_pool_mask`: a city under 15,000 people is in the packaged table only because
    it has a partner, so one whose ties were all held out is dropped from the pool, and its
    partnerships count as misses).
@@ -50,7 +50,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,22 +60,15 @@ import pandas as pd
 from recommender.data.access import get_cities, get_ties
 from recommender.data.indicators import INDICATOR_NAMES, LEVEL_RANK
 from recommender.engine.features import HDI_SCALE, signed_asymmetry, transforms_for
-from recommender.errors import RecommenderError
-from recommender.learn.feasibility import (
+from recommender.engine.pair_features import candidate_pool_mask, features_matrix, gather
+from recommender.engine.tie_context import build_context, city_arrays, cross_ties, tie_positions
+from recommender.errors import OutputError, RecommenderError
+from recommender.learn.feasibility import _atomic_write, fit_model
+from recommender.learn.training import (
     DEFAULT_CONTEXT,
     DEFAULT_HARD_SHARE,
     DEFAULT_NEG_RATIO,
     DEFAULT_SEED,
-    _atomic_write,
-    _build_context,
-    _cross_ties,
-    _features,
-    _gather,
-    _tie_positions,
-    candidate_pool_mask,
-    city_arrays,
-    fit_model,
-    models_dir,
 )
 
 PRESET_BASELINES = ("small-big", "big-small", "asymmetric", "symmetric", "complementary")
@@ -212,13 +205,41 @@ class EvaluationResult:
     per_city : pandas.DataFrame
         The per-city metrics behind the table.
     info : dict
-        Protocol, sizes, seeds, timings, the retrained models' validation metrics.
+        Protocol, sizes, seeds, the retrained models' training-set sizes: everything that
+        a seed determines (saved).
+    timings : dict
+        Seconds spent training and ranking (printed, never saved: they vary run to run).
     """
 
     table: pd.DataFrame
     margins: pd.DataFrame
     per_city: pd.DataFrame
     info: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """A short human summary: recall@50 and NDCG@50 per method of each split, the
+        learned model's margins, and the time taken (the full tables: ``to_markdown``)."""
+        lines = []
+        for (split, subset), part in self.table.groupby(["split", "subset"], sort=False):
+            lines.append(f"{split}: {subset} ({int(part['n_cities'].iloc[0])} cities)")
+            lines.append(f"  {'method':<26} {'recall@50':>19}  {'NDCG@50':>19}")
+            for r in part.itertuples(index=False):
+                cells = [
+                    f"{getattr(r, c):.3f} [{getattr(r, c + '_lo'):.3f}, {getattr(r, c + '_hi'):.3f}]"
+                    for c in ("recall_at_50", "ndcg_at_50")
+                ]
+                lines.append(f"  {r.method:<26} {cells[0]:>19}  {cells[1]:>19}")
+            mg = self.margins[(self.margins["split"] == split) & (self.margins["subset"] == subset)]
+            for r in mg[mg["metric"].isin(["recall@50", "ndcg@50"])].itertuples(index=False):
+                lines.append(
+                    f"  margin on {r.metric} over {r.best_baseline}: {r.margin:+.3f} "
+                    f"[{r.margin_lo:+.3f}, {r.margin_hi:+.3f}]"
+                )
+            lines.append("")
+        if self.timings:
+            lines.append(f"Evaluated in {self.timings.get('seconds', 0):.0f} s.")
+        return "\n".join(lines).rstrip() + "\n"
 
     def to_markdown(self) -> str:
         """The tables as Markdown: mean [95% CI] per cell."""
@@ -269,16 +290,33 @@ class EvaluationResult:
             "margins": _records(self.margins),
         }
 
-    def save(self, out_dir: str | Path | None = None) -> list[Path]:
-        """Write ``evaluation.csv``, ``evaluation.json`` and ``evaluation.md`` (atomic)."""
-        out = Path(out_dir) if out_dir is not None else models_dir()
-        paths = [out / "evaluation.csv", out / "evaluation.json", out / "evaluation.md"]
+    def save(self, out_dir: str | Path = ".", *, force: bool = False) -> list[Path]:
+        """Write ``evaluation.csv``, ``evaluation.json`` and ``evaluation.md`` (atomic) into
+        ``out_dir`` (default: the current folder; never the installed package). Existing
+        files are replaced only with ``force``."""
+        paths = check_save_targets(out_dir, force=force)
         _atomic_write(paths[0], self.table.to_csv(index=False, float_format="%.6f").encode())
         _atomic_write(
             paths[1], (json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n").encode()
         )
         _atomic_write(paths[2], self.to_markdown().encode())
         return paths
+
+
+SAVED_FILES = ("evaluation.csv", "evaluation.json", "evaluation.md")
+
+
+def check_save_targets(out_dir: str | Path, *, force: bool = False) -> list[Path]:
+    """The paths :meth:`EvaluationResult.save` writes, after checking that ``out_dir`` is
+    a folder and that no file would be replaced without ``force``."""
+    out = Path(out_dir)
+    if not out.is_dir():
+        raise OutputError(f'Cannot write the evaluation into "{out}": no such folder.')
+    paths = [out / name for name in SAVED_FILES]
+    existing = [str(p) for p in paths if p.exists()]
+    if existing and not force:
+        raise OutputError(f'File "{existing[0]}" already exists; use --force to overwrite')
+    return paths
 
 
 def _col(metric: str) -> str:
@@ -314,7 +352,7 @@ def holdout_split(
         ``city_a_id``, ``city_b_id`` of the remaining ties.
     """
     A = city_arrays(cities)
-    ca, cb = _cross_ties(A, ties)
+    ca, cb = cross_ties(A, ties)
     n_cross = np.bincount(np.concatenate([ca, cb]), minlength=len(A.ids))
     eligible = np.flatnonzero(n_cross >= min_partners)
     if len(eligible) < 2:
@@ -329,7 +367,7 @@ def holdout_split(
 
 
 def _train_ties(A, ties: pd.DataFrame, held: np.ndarray) -> pd.DataFrame:
-    a_all, b_all = _tie_positions(A, ties)
+    a_all, b_all = tie_positions(A, ties)
     held_mask = np.zeros(len(A.ids), dtype=bool)
     held_mask[held] = True
     keep = ~(held_mask[a_all] | held_mask[b_all])
@@ -369,8 +407,14 @@ def _run_split(
     blend: float,
     batch_rows: int,
     estimator_params=None,
-) -> tuple[pd.DataFrame, dict]:
-    """Retrain without the held-out cities' ties, rank the pool for each query city."""
+    tick=None,
+) -> tuple[pd.DataFrame, dict, dict]:
+    """Retrain without the held-out cities' ties, rank the pool for each query city.
+
+    ``tick(units, what)`` is called after the training (1 unit) and after each batch of
+    ranked cities (one unit per city). Returns the per-city metrics, the info (seeded
+    facts) and the timings."""
+    tick = tick or (lambda units, what: None)
     from recommender.engine.scenarios import load_scenario
     from recommender.engine.scoring import score_asymmetry
 
@@ -397,7 +441,8 @@ def _run_split(
         fitted[kind] = m
         fit_info[kind] = {k: v for k, v in met.items() if k != "validation"}
     train_seconds = time.perf_counter() - t0
-    ctx = _build_context(A, train_ties)
+    tick(1, f"{split.name}: ranking")
+    ctx = build_context(A, train_ties)
     pool = candidate_pool_mask(cities, train_ties)
     popularity = ctx.degree[: len(A.ids)].astype(float)
     logpop = np.log(np.where(A.values[:, 0] > 0, A.values[:, 0], np.nan))
@@ -409,7 +454,7 @@ def _run_split(
     scenarios = {name: load_scenario(name) for name in PRESET_BASELINES}
 
     # true cross-country partners of each query, from the full ties table
-    ca, cb = _cross_ties(A, ties)
+    ca, cb = cross_ties(A, ties)
     partners: dict[int, list[int]] = {int(q): [] for q in split.queries}
     for x, y in ((ca, cb), (cb, ca)):
         sel = np.isin(x, split.queries)
@@ -427,7 +472,7 @@ def _run_split(
             return
         qpos = np.concatenate([np.full(len(c), q, dtype=np.int64) for q, c in batch])
         cpos = np.concatenate([c for _, c in batch])
-        X = _features(ctx, _gather(A, qpos), _gather(A, cpos))
+        X = features_matrix(ctx, gather(A, qpos), gather(A, cpos))
         scores: dict[str, np.ndarray] = {}
         for kind, name in zip(models, methods[: len(models)]):
             scores[name] = fitted[kind].predict_matrix(X)
@@ -479,8 +524,10 @@ def _run_split(
         rows += len(cand)
         if rows >= batch_rows:
             flush(batch)
+            tick(len(batch), f"{split.name}: ranking")
             batch, rows = [], 0
     flush(batch)
+    tick(len(batch), f"{split.name}: ranked")
     frames = []
     for name in methods:
         m = city_metrics(ranks[name])
@@ -499,11 +546,13 @@ def _run_split(
             sum(n_unreachable) / max(1, sum(len(v) for v in partners.values()))
         ),
         "mean_pool_size": float(np.mean(n_cands)) if n_cands else 0.0,
-        "train_seconds": round(train_seconds, 1),
-        "rank_seconds": round(time.perf_counter() - t1, 1),
         "models": fit_info,
     }
-    return per_city, info
+    timings = {
+        "train_seconds": round(train_seconds, 1),
+        "rank_seconds": round(time.perf_counter() - t1, 1),
+    }
+    return per_city, info, timings
 
 
 def _dist(A, i, j) -> np.ndarray:
@@ -574,8 +623,12 @@ def evaluate(
     n_boot: int = 2000,
     batch_rows: int = 1_000_000,
     estimator_params: dict | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> EvaluationResult:
     """Evaluate the feasibility model and the baselines on held-out cities.
+
+    The result depends only on the data and the arguments: the same seed gives the same
+    tables and files, byte for byte (timings are kept apart, in ``.timings``).
 
     Parameters
     ----------
@@ -604,6 +657,9 @@ def evaluate(
         Bootstrap resamples.
     batch_rows : int, default 1 million
         Pairs scored at once (about 1 KB a pair at the peak, features and scores).
+    progress : callable, optional
+        Called as ``progress(done, total, what)`` as the work advances (the CLI draws a
+        progress bar from it on a terminal).
 
     Returns
     -------
@@ -626,7 +682,7 @@ def evaluate(
         raise RecommenderError("models must name at least one learned model (hgb, logreg).")
     cities, ties = get_cities(cities), get_ties(ties)
     A = city_arrays(cities)
-    ca, cb = _cross_ties(A, ties)
+    ca, cb = cross_ties(A, ties)
     n_cross = np.bincount(np.concatenate([ca, cb]), minlength=len(A.ids))
     eligible = np.flatnonzero(n_cross >= min_partners)
     held_ids, _ = holdout_split(
@@ -652,7 +708,18 @@ def evaluate(
         if "is_local" in cities
         else np.zeros(len(A.ids), bool)
     )
-    per_city, info_random = _run_split(
+    id_eligible = np.flatnonzero(is_local & (n_cross >= min_partners))
+    run_id = bool(indonesia and len(id_eligible))
+    total = 1 + len(queries) + (1 + len(id_eligible) if run_id else 0)
+    done = [0]
+
+    def tick(units: int, what: str) -> None:
+        done[0] += units
+        if progress is not None:
+            progress(done[0], total, what)
+
+    common["tick"] = tick
+    per_city, info_random, time_random = _run_split(
         _Split("random split", held, queries), cities, ties, **common
     )
     per_city.insert(1, "subset", "all held-out cities")
@@ -661,9 +728,9 @@ def evaluate(
     local_rows["subset"] = "Indonesian local cities"
     parts = [per_city, local_rows]
     infos = {"random split": info_random}
-    id_eligible = np.flatnonzero(is_local & (n_cross >= min_partners))
-    if indonesia and len(id_eligible):
-        pc, info_id = _run_split(
+    timings = {"random split": time_random}
+    if run_id:
+        pc, info_id, timings["Indonesian cities held out as a group"] = _run_split(
             _Split("Indonesian cities held out as a group", id_eligible, id_eligible),
             cities,
             ties,
@@ -714,14 +781,17 @@ def evaluate(
         "n_boot": n_boot,
         "indonesian_eligible": [int(x) for x in A.ids[id_eligible]],
         "splits": infos,
-        "seconds": round(time.perf_counter() - t0, 1),
         "notes": notes,
     }
-    return EvaluationResult(table=table, margins=margins, per_city=per_city, info=info)
+    timings["seconds"] = round(time.perf_counter() - t0, 1)
+    return EvaluationResult(
+        table=table, margins=margins, per_city=per_city, info=info, timings=timings
+    )
 
 
 __all__ = [
     "EvaluationResult",
+    "check_save_targets",
     "holdout_split",
     "bootstrap_ci",
     "city_metrics",

@@ -1,0 +1,354 @@
+"""Numpy evaluators of the shipped feasibility model: boosted trees and a linear model.
+
+The model is trained with scikit-learn (:mod:`recommender.learn.feasibility`) and shipped as
+plain arrays (:mod:`recommender.engine.feasibility`), so that scoring needs neither
+scikit-learn nor unpickling. This module turns those arrays back into predictions, equal
+to scikit-learn's ``predict_proba`` up to floating-point summation order (tested to 1e-9).
+
+Trees
+-----
+A tree is stored as node arrays (scikit-learn's ``HistGradientBoostingClassifier`` layout,
+numerical splits only): ``feature``, ``threshold``, ``missing_left``, ``left``, ``right``,
+``is_leaf``, ``value``. A sample goes left when ``x <= threshold``, and a missing value (NaN)
+goes left when ``missing_left``. The raw score is ``baseline + sum of the reached leaves``.
+
+Walking 150 trees node by node for 40,000 candidates is slow in numpy (one gather per node
+level per tree). The evaluator instead uses the bit-vector scheme of QuickScorer (Lucchese
+et al., SIGIR 2015): number each tree's leaves from left to right; a node whose test sends
+the sample right rules out every leaf of its left subtree, and the leaf the sample reaches
+is the leftmost leaf that no such node rules out. Per feature, the sample's *rank* among
+the ensemble's thresholds on that feature (``searchsorted``) says which nodes send it right,
+and a precomputed table gives, per rank and per tree, the AND of those nodes' masks. So a
+sample costs one table row per (feature, tree) pair in use, all of it vectorised over the
+samples, in blocks that stay in the CPU cache.
+
+Linear
+------
+scikit-learn's ``SimpleImputer(median, add_indicator) -> StandardScaler -> LogisticRegression``
+pipeline as arrays: medians, which columns get a missing-value indicator, means, scales,
+coefficients and intercept.
+
+Both end in the sigmoid (Platt) calibration of ``CalibratedClassifierCV``:
+``p = 1 / (1 + exp(a * raw + b))``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from recommender.errors import ModelError
+
+_BLOCK = 2048
+"""Samples per block: the (trees x block) mask array stays within the L2 cache."""
+
+TREE_ARRAYS = (
+    "tree_offsets",
+    "node_feature",
+    "node_threshold",
+    "node_missing_left",
+    "node_left",
+    "node_right",
+    "node_is_leaf",
+    "node_value",
+    "baseline",
+)
+LINEAR_ARRAYS = ("median", "indicator_features", "mean", "scale", "coef", "intercept")
+
+
+def sigmoid_calibration(raw: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Platt scaling as scikit-learn's ``_SigmoidCalibration``: ``1 / (1 + exp(a raw + b))``.
+
+    Examples
+    --------
+    >>> sigmoid_calibration(np.array([0.0, 2.0]), -1.0, 0.0).round(4).tolist()
+    [0.5, 0.8808]
+    """
+    z = a * np.asarray(raw, dtype=float) + b
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(z))
+
+
+@dataclass(frozen=True)
+class _FeatureTable:
+    feature: int
+    thresholds: np.ndarray  # sorted distinct thresholds of the ensemble on this feature
+    trees: np.ndarray  # the trees that split on it
+    masks: np.ndarray  # (n_trees_on_feature, len(thresholds) + 2): rank -> AND of masks
+
+
+class TreeEnsemble:
+    """A boosted tree ensemble evaluated with numpy (see the module docstring).
+
+    Parameters
+    ----------
+    arrays : mapping of str to ndarray
+        The arrays of :data:`TREE_ARRAYS`; ``tree_offsets`` (n_trees + 1) delimit each
+        tree's nodes in the ``node_*`` arrays, whose ``left`` / ``right`` are indices within
+        the tree, root first.
+    n_features : int
+        Width of the feature matrix.
+
+    Raises
+    ------
+    ModelError
+        The arrays do not describe valid trees (wrong shapes, dtypes, children that do not
+        come after their parent, features out of range).
+
+    Examples
+    --------
+    >>> one = TreeEnsemble(
+    ...     {
+    ...         "tree_offsets": np.array([0, 3]),
+    ...         "node_feature": np.array([0, 0, 0]),
+    ...         "node_threshold": np.array([1.5, 0.0, 0.0]),
+    ...         "node_missing_left": np.array([0, 0, 0], dtype=np.uint8),
+    ...         "node_left": np.array([1, 0, 0]),
+    ...         "node_right": np.array([2, 0, 0]),
+    ...         "node_is_leaf": np.array([0, 1, 1], dtype=np.uint8),
+    ...         "node_value": np.array([0.0, -1.0, 1.0]),
+    ...         "baseline": np.array([0.5]),
+    ...     },
+    ...     n_features=1,
+    ... )
+    >>> one.raw(np.array([[1.0], [2.0], [np.nan]])).tolist()
+    [-0.5, 1.5, 1.5]
+    """
+
+    def __init__(self, arrays: Mapping[str, np.ndarray], n_features: int):
+        a = {k: np.asarray(arrays[k]) for k in TREE_ARRAYS if k in arrays}
+        missing = [k for k in TREE_ARRAYS if k not in a]
+        if missing:
+            raise ModelError(f"tree arrays missing: {', '.join(missing)}")
+        off = a["tree_offsets"].astype(np.int64)
+        n_nodes = len(a["node_feature"])
+        if off.ndim != 1 or len(off) < 2 or off[0] != 0 or off[-1] != n_nodes:
+            raise ModelError("tree_offsets do not delimit the node arrays")
+        if np.any(np.diff(off) < 1):
+            raise ModelError("a tree has no node")
+        for k in TREE_ARRAYS[1:-1]:
+            if a[k].shape != (n_nodes,):
+                raise ModelError(f"{k} has shape {a[k].shape}, expected ({n_nodes},)")
+        if a["baseline"].shape != (1,) or not np.isfinite(a["baseline"]).all():
+            raise ModelError("baseline must be one finite number")
+        self.n_features = int(n_features)
+        self.n_trees = len(off) - 1
+        self.baseline = float(a["baseline"][0])
+        feature = a["node_feature"].astype(np.int64)
+        threshold = a["node_threshold"].astype(float)
+        miss_left = a["node_missing_left"].astype(bool)
+        left = a["node_left"].astype(np.int64)
+        right = a["node_right"].astype(np.int64)
+        leaf = a["node_is_leaf"].astype(bool)
+        value = a["node_value"].astype(float)
+        if not np.isfinite(value[leaf]).all():
+            raise ModelError("a leaf value is not finite")
+        self._arrays = {
+            "tree_offsets": off,
+            "node_feature": feature,
+            "node_threshold": threshold,
+            "node_missing_left": miss_left.astype(np.uint8),
+            "node_left": left,
+            "node_right": right,
+            "node_is_leaf": leaf.astype(np.uint8),
+            "node_value": value,
+            "baseline": np.array([self.baseline]),
+        }
+        # per tree: leaves left to right, each internal node's mask of leaves it rules out
+        leaf_values: list[list[float]] = []
+        node_mask = np.zeros(n_nodes, dtype=np.uint64)
+        for t in range(self.n_trees):
+            lo, hi = int(off[t]), int(off[t + 1])
+            size = hi - lo
+            f, lt, rt = feature[lo:hi], left[lo:hi], right[lo:hi]
+            lf = leaf[lo:hi]
+            inner = ~lf
+            if np.any(inner & ((lt <= np.arange(size)) | (rt <= np.arange(size)))) or np.any(
+                inner & ((lt >= size) | (rt >= size))
+            ):
+                raise ModelError(f"tree {t}: a child does not come after its parent")
+            if np.any(inner & ((f < 0) | (f >= self.n_features))):
+                raise ModelError(f"tree {t}: a split feature is out of range")
+            if np.any(inner & ~np.isfinite(threshold[lo:hi])):
+                raise ModelError(f"tree {t}: a split threshold is not finite")
+            order = _leaves_in_order(lt, rt, lf)
+            if len(order) > 64:
+                raise ModelError(f"tree {t} has {len(order)} leaves; at most 64 are supported")
+            bit = {node: k for k, node in enumerate(order)}
+            under = _leaf_sets(lt, rt, lf, bit)
+            full = (1 << len(order)) - 1
+            for i in np.flatnonzero(inner):
+                node_mask[lo + i] = full & ~under[int(lt[i])]
+            leaf_values.append([float(value[lo + node]) for node in order])
+        self.max_leaves = max(len(v) for v in leaf_values)
+        self._mask_dtype = np.uint16 if self.max_leaves <= 16 else np.uint64
+        width = 16 if self.max_leaves <= 16 else 64
+        self._leaf_value = np.zeros((self.n_trees, width))
+        for t, vals in enumerate(leaf_values):
+            self._leaf_value[t, : len(vals)] = vals
+        self._leaf_value_flat = self._leaf_value.ravel()
+        self._row_offset = (np.arange(self.n_trees) * width)[:, None]
+        tree_of = np.repeat(np.arange(self.n_trees), np.diff(off))
+        inner_idx = np.flatnonzero(~leaf)
+        self._tables = []
+        for f in np.unique(feature[inner_idx]):
+            nodes = inner_idx[feature[inner_idx] == f]
+            th = np.unique(threshold[nodes])
+            trees = np.unique(tree_of[nodes])
+            masks = np.full(
+                (len(trees), len(th) + 2), full_mask(self._mask_dtype), dtype=self._mask_dtype
+            )
+            rows = np.searchsorted(trees, tree_of[nodes])
+            ks = np.searchsorted(th, threshold[nodes])
+            for row, k, node in zip(rows, ks, nodes):
+                m = node_mask[node].astype(self._mask_dtype)
+                # rank r = number of thresholds below x; x > th[k] exactly when r > k
+                masks[row, k + 1 : len(th) + 1] &= m
+                if not miss_left[node]:
+                    masks[row, len(th) + 1] &= m  # rank len(th) + 1: missing value
+            self._tables.append(_FeatureTable(int(f), th, trees, masks))
+        if self._mask_dtype == np.uint16:
+            low = np.zeros(1 << 16, dtype=np.uint8)
+            v = np.arange(1, 1 << 16)
+            low[1:] = np.log2(v & -v).astype(np.uint8)
+            self._lowest_bit = low
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The arrays this ensemble was built from (normalised dtypes), for saving."""
+        return {k: v.copy() for k, v in self._arrays.items()}
+
+    def raw(self, X: np.ndarray) -> np.ndarray:
+        """Raw scores (scikit-learn's ``decision_function``) of the rows of ``X``."""
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ModelError(f"feature matrix has shape {X.shape}; expected (n, {self.n_features})")
+        n = len(X)
+        out = np.empty(n)
+        if n == 0:
+            return out
+        cols = np.ascontiguousarray(X.T) if n > 1 else X.T
+        full = full_mask(self._mask_dtype)
+        # a column with one value for every row (the local city's side of one-city-against-
+        # the-pool rows) is looked up once, not once per row
+        fixed = np.full(self.n_trees, full, dtype=self._mask_dtype)
+        varying = []
+        for tab in self._tables:
+            x = cols[tab.feature]
+            first = x[:1]
+            if n > 1 and (np.all(x == first) or np.all(np.isnan(x))):
+                fixed[tab.trees] &= tab.masks[:, self._ranks(tab, first)[0]]
+            else:
+                varying.append((tab, self._ranks(tab, x)))
+        for s in range(0, n, _BLOCK):
+            e = min(n, s + _BLOCK)
+            M = np.repeat(fixed[:, None], e - s, axis=1)
+            for tab, r in varying:
+                M[tab.trees] &= tab.masks[:, r[s:e]]
+            leaf = self._leftmost(M)
+            out[s:e] = self.baseline + self._leaf_value_flat[leaf + self._row_offset].sum(axis=0)
+        return out
+
+    @staticmethod
+    def _ranks(tab: _FeatureTable, x: np.ndarray) -> np.ndarray:
+        """Column of the mask table per value: the number of thresholds below it, or the
+        last column for a missing value."""
+        r = np.searchsorted(tab.thresholds, x, side="left")
+        r += np.isnan(x) * (len(tab.thresholds) + 1 - r)
+        return r
+
+    def _leftmost(self, M: np.ndarray) -> np.ndarray:
+        if self._mask_dtype == np.uint16:
+            return self._lowest_bit[M].astype(np.intp)
+        low = M & (~M + np.uint64(1))
+        return np.log2(low.astype(float)).astype(np.intp)
+
+
+def full_mask(dtype) -> np.integer:
+    """All bits set in ``dtype``."""
+    return np.iinfo(dtype).max
+
+
+def _leaves_in_order(left: np.ndarray, right: np.ndarray, is_leaf: np.ndarray) -> list[int]:
+    out, stack = [], [0]
+    while stack:
+        i = stack.pop()
+        if is_leaf[i]:
+            out.append(i)
+        else:
+            stack.append(int(right[i]))
+            stack.append(int(left[i]))
+    return out
+
+
+def _leaf_sets(left, right, is_leaf, bit: dict[int, int]) -> dict[int, int]:
+    """Bit set of the leaves under each node (children come after parents: reverse order)."""
+    under: dict[int, int] = {}
+    for i in range(len(left) - 1, -1, -1):
+        if is_leaf[i]:
+            under[i] = 1 << bit[i] if i in bit else 0
+        else:
+            under[i] = under.get(int(left[i]), 0) | under.get(int(right[i]), 0)
+    return under
+
+
+class LinearModel:
+    """scikit-learn's median imputer (with missing indicators), scaler and logistic
+    regression as arrays (see the module docstring).
+
+    Examples
+    --------
+    >>> lin = LinearModel(
+    ...     {
+    ...         "median": np.array([1.0]),
+    ...         "indicator_features": np.array([0]),
+    ...         "mean": np.array([1.0, 0.5]),
+    ...         "scale": np.array([2.0, 0.5]),
+    ...         "coef": np.array([2.0, 1.0]),
+    ...         "intercept": np.array([0.0]),
+    ...     },
+    ...     n_features=1,
+    ... )
+    >>> lin.raw(np.array([[3.0], [np.nan]])).tolist()
+    [1.0, 1.0]
+    """
+
+    def __init__(self, arrays: Mapping[str, np.ndarray], n_features: int):
+        missing = [k for k in LINEAR_ARRAYS if k not in arrays]
+        if missing:
+            raise ModelError(f"linear model arrays missing: {', '.join(missing)}")
+        self.n_features = int(n_features)
+        self.median = np.asarray(arrays["median"], dtype=float)
+        self.indicator_features = np.asarray(arrays["indicator_features"], dtype=np.int64)
+        self.mean = np.asarray(arrays["mean"], dtype=float)
+        self.scale = np.asarray(arrays["scale"], dtype=float)
+        self.coef = np.asarray(arrays["coef"], dtype=float)
+        self.intercept = np.asarray(arrays["intercept"], dtype=float)
+        width = self.n_features + len(self.indicator_features)
+        if self.median.shape != (self.n_features,) or self.intercept.shape != (1,):
+            raise ModelError("linear model arrays do not match the number of features")
+        for name in ("mean", "scale", "coef"):
+            if getattr(self, name).shape != (width,):
+                raise ModelError(f"linear model array {name} does not have {width} entries")
+        if np.any((self.indicator_features < 0) | (self.indicator_features >= self.n_features)):
+            raise ModelError("linear model indicator feature out of range")
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The arrays this model was built from, for saving."""
+        return {k: np.array(getattr(self, k)) for k in LINEAR_ARRAYS}
+
+    def raw(self, X: np.ndarray) -> np.ndarray:
+        """The logistic regression's ``decision_function`` of the rows of ``X``."""
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ModelError(f"feature matrix has shape {X.shape}; expected (n, {self.n_features})")
+        miss = np.isnan(X)
+        Z = np.concatenate(
+            [np.where(miss, self.median, X), miss[:, self.indicator_features].astype(float)],
+            axis=1,
+        )
+        return ((Z - self.mean) / self.scale) @ self.coef + self.intercept[0]
+
+
+__all__ = ["LINEAR_ARRAYS", "TREE_ARRAYS", "LinearModel", "TreeEnsemble", "sigmoid_calibration"]
