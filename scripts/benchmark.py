@@ -11,6 +11,12 @@ What it measures (targets in brackets, from the engine and feasibility issues):
   verified model is installed [< 50 ms]
 - ``cli_shortlist``: ``sistercity shortlist Medan`` as a whole process, median of 5 [< 1.5 s]
 - ``cli_batch``: ``sistercity batch --cities all-kota`` (98 kota) as a whole process [< 20 s]
+- ``feasibility_pool``: the learned feasibility of one local city against its whole pool
+  (every foreign city, ~40,000), in process, model loaded, median of 20 [well under 100 ms]
+- ``feasibility_per_city``: the same for each of the 136 local cities once (median) and
+  ``feasibility_all_local``: their total [the pool scores of a 136-city batch]
+- ``cli_batch_feasibility``: ``sistercity batch --cities all-local --feasibility`` as a whole
+  process [< 15 s]
 
 Timings are wall-clock on this machine; the JSON records the machine's CPU count, Python
 and library versions so that numbers can be compared over time.
@@ -43,6 +49,9 @@ TARGETS_MS = {
     "recommend_feasibility": 50.0,
     "cli_shortlist": 1500.0,
     "cli_batch": 20000.0,
+    "feasibility_pool": 100.0,
+    "feasibility_per_city": 100.0,
+    "cli_batch_feasibility": 15000.0,
 }
 
 
@@ -82,6 +91,96 @@ def summary(name: str, samples: list[float], note: str = "") -> dict:
         "meets_target": None if target is None else bool(med < target),
         "note": note,
     }
+
+
+def feasibility_rows(cities, ties, local, rep: int, *, quick: bool = False) -> list[dict]:
+    """The learned feasibility's rows: whole-pool scoring in process (one city, and every
+    local city once), and the all-local batch with feasibility as a whole process.
+
+    Each in-process row also records the median CPU time (``cpu_median_ms``): on a shared
+    machine the wall clock includes waiting for a core, the CPU time does not.
+    """
+    import numpy as np
+
+    from recommender.engine.feasibility import feasibility_for_pool, load_model
+
+    try:
+        model = load_model()
+    except Exception as exc:  # noqa: BLE001 - report, do not fail the benchmark
+        return [{"name": "feasibility_pool", "note": f"not measured: {exc}"}]
+    country = cities["country_code"].to_numpy()
+
+    def pool_of(city) -> np.ndarray:
+        return np.flatnonzero(country != city["country_code"])
+
+    def run(city, pos):
+        return feasibility_for_pool(city, pos, cities=cities, ties=ties, model=model)
+
+    pos = pool_of(local)
+    run(local, pos)  # warm-up: per-table arrays and tie counts are cached
+    wall, cpu = [], []
+    for _ in range(rep):
+        c0, t0 = time.process_time(), time.perf_counter()
+        run(local, pos)
+        wall.append((time.perf_counter() - t0) * 1000.0)
+        cpu.append((time.process_time() - c0) * 1000.0)
+    rows = [
+        summary(
+            "feasibility_pool",
+            wall,
+            f"{local['name']} against {len(pos):,} foreign cities; median of {rep}",
+        )
+        | {"cpu_median_ms": round(statistics.median(cpu), 2)}
+    ]
+    locals_ = cities[cities["is_local"].fillna(False).astype(bool)]
+    if quick:
+        locals_ = locals_.head(20)
+    wall, cpu, n = [], [], 0
+    for _, city in locals_.iterrows():
+        pos = pool_of(city)
+        c0, t0 = time.process_time(), time.perf_counter()
+        run(city, pos)
+        wall.append((time.perf_counter() - t0) * 1000.0)
+        cpu.append((time.process_time() - c0) * 1000.0)
+        n += len(pos)
+    rows.append(
+        summary(
+            "feasibility_per_city",
+            wall,
+            f"each of {len(locals_)} local cities against its whole pool (median)",
+        )
+        | {"cpu_median_ms": round(statistics.median(cpu), 2)}
+    )
+    rows.append(
+        summary(
+            "feasibility_all_local",
+            [sum(wall)],
+            f"total of the above: {n:,} pairs, {1e6 * sum(cpu) / 1000 / n:.2f} us CPU per pair",
+        )
+        | {"cpu_median_ms": round(sum(cpu), 2)}
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        out_csv = Path(tmp) / "batch.csv"
+        rows.append(
+            summary(
+                "cli_batch_feasibility",
+                run_process(
+                    [
+                        *sistercity_cmd(),
+                        "batch",
+                        "--cities",
+                        "all-local",
+                        "--feasibility",
+                        "-o",
+                        str(out_csv),
+                        "--force",
+                    ],
+                    1,
+                ),
+                "`sistercity batch --cities all-local --feasibility` (136 cities), whole process",
+            )
+        )
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
 
+    rows += feasibility_rows(cities, ties, local, rep, quick=args.quick)
+
     cmd = sistercity_cmd()
     rows.append(
         summary(
@@ -171,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{r['name']:<24}{r['median_ms']:>12.1f}{r['min_ms']:>10.1f}{r['max_ms']:>10.1f}"
             f"{r['runs']:>6}{tgt:>10}  {ok:<4} {r['note']}"
+            + (f" [CPU {r['cpu_median_ms']:.1f} ms]" if "cpu_median_ms" in r else "")
         )
     doc = {
         "machine": {

@@ -1,7 +1,7 @@
 """Train the feasibility model on the packaged data into models/ (feasibility.npz: the model
 and its manifest in one verified file, plus a readable copy of the manifest).
 
-The same as ``sistercity train``: both call :func:`recommender.learn.feasibility.train`. With the
+The same as ``sistercity train``: both call :func:`recommender.learn.train.train`. With the
 same data and seed the written model is byte-identical (the manifest records its SHA-256
 and a fingerprint of predictions on a fixed probe set).
 
@@ -21,13 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from recommender.learn.feasibility import (
-        DEFAULT_NEG_RATIO,
-        DEFAULT_SEED,
-        MODELS,
-        train,
-        train_summary,
-    )
+    from recommender.learn.feasibility import DEFAULT_NEG_RATIO, DEFAULT_SEED, MODELS
+    from recommender.learn.train import train, train_summary
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)

@@ -22,6 +22,7 @@ from recommender.engine.shortlist import (
 )
 from recommender.errors import FilterError, ModelError
 from recommender.learn import feasibility as F
+from recommender.learn import train as T
 
 FAST = {"max_iter": 25}  # a small forest: the tests check plumbing, not accuracy
 
@@ -43,14 +44,14 @@ def trained(world, tmp_path_factory):
     """A model trained into a folder, with its metrics."""
     cities, ties = world
     out = tmp_path_factory.mktemp("model")
-    metrics = F.train(cities, ties, out_dir=out, model="auto", estimator_params=FAST)
+    metrics = T.train(cities, ties, out_dir=out, model="auto", estimator_params=FAST)
     return out, metrics
 
 
 def _copy(trained_dir, tmp_path):
     dst = tmp_path / "models"
     shutil.copytree(trained_dir, dst)
-    return dst / F.MODEL_FILE
+    return dst / T.MODEL_FILE
 
 
 # --------------------------------------------------------------------------- features
@@ -175,15 +176,15 @@ def test_reliability_table_and_metrics():
 def test_train_writes_one_verified_bundle_with_a_complete_manifest(world, trained):
     cities, ties = world
     out, metrics = trained
-    data = (out / F.MODEL_FILE).read_bytes()
+    data = (out / T.MODEL_FILE).read_bytes()
     import hashlib
 
-    assert sorted(p.name for p in out.iterdir()) == sorted([F.MODEL_FILE, F.MANIFEST_COPY])
+    assert sorted(p.name for p in out.iterdir()) == sorted([T.MODEL_FILE, T.MANIFEST_COPY])
     assert hashlib.sha256(data).hexdigest() == metrics["sha256"]
-    loaded = F.load_model(out / F.MODEL_FILE)
+    loaded = F.load_model(out / T.MODEL_FILE)
     manifest = loaded.manifest
     # the readable copy is the manifest inside the bundle, word for word
-    assert json.loads((out / F.MANIFEST_COPY).read_text()) == manifest
+    assert json.loads((out / T.MANIFEST_COPY).read_text()) == manifest
     assert manifest["arrays_sha256"] == metrics["arrays_sha256"]
     for lib in ("python", "scikit-learn", "numpy", "pandas"):
         assert manifest["versions"][lib]
@@ -198,7 +199,7 @@ def test_train_writes_one_verified_bundle_with_a_complete_manifest(world, traine
     assert 0 <= val["brier"] < 0.25 and len(val["reliability"]) > 1
     a, b = ties["city_a_id"][:20], ties["city_b_id"][:20]
     assert loaded.predict_pairs(a, b, cities=cities, ties=ties).shape == (20,)
-    assert F.prediction_fingerprint(loaded, cities, ties) == manifest["probe_fingerprint"]
+    assert T.prediction_fingerprint(loaded, cities, ties) == manifest["probe_fingerprint"]
 
 
 def test_retraining_is_deterministic(world, trained, tmp_path):
@@ -206,12 +207,12 @@ def test_retraining_is_deterministic(world, trained, tmp_path):
     fingerprint."""
     cities, ties = world
     out, metrics = trained
-    again = F.train(cities, ties, out_dir=tmp_path, model="auto", estimator_params=FAST)
-    assert (tmp_path / F.MODEL_FILE).read_bytes() == (out / F.MODEL_FILE).read_bytes()
-    assert (tmp_path / F.MANIFEST_COPY).read_bytes() == (out / F.MANIFEST_COPY).read_bytes()
+    again = T.train(cities, ties, out_dir=tmp_path, model="auto", estimator_params=FAST)
+    assert (tmp_path / T.MODEL_FILE).read_bytes() == (out / T.MODEL_FILE).read_bytes()
+    assert (tmp_path / T.MANIFEST_COPY).read_bytes() == (out / T.MANIFEST_COPY).read_bytes()
     assert again["sha256"] == metrics["sha256"]
     assert again["probe_fingerprint"] == metrics["probe_fingerprint"]
-    other = F.train(
+    other = T.train(
         cities, ties, out_dir=tmp_path / "s1", seed=1, model="hgb", estimator_params=FAST
     )
     assert other["sha256"] != metrics["sha256"]
@@ -239,14 +240,12 @@ def test_a_failed_train_keeps_the_previous_model(world, trained, tmp_path, monke
     def broken(*args, **kwargs):
         raise ModelError("simulated failure while checking the written model")
 
-    import recommender.learn.feasibility as learn_f
-
-    monkeypatch.setattr(learn_f, "model_from_bundle", broken)
+    monkeypatch.setattr(T, "model_from_bundle", broken)
     with pytest.raises(ModelError, match="simulated failure"):
-        F.train(cities, ties, out_dir=model_path.parent, model="hgb", estimator_params=FAST)
+        T.train(cities, ties, out_dir=model_path.parent, model="hgb", estimator_params=FAST)
     assert model_path.read_bytes() == before
     assert sorted(p.name for p in model_path.parent.iterdir()) == sorted(
-        [F.MODEL_FILE, F.MANIFEST_COPY]
+        [T.MODEL_FILE, T.MANIFEST_COPY]
     )
     monkeypatch.undo()
     assert F.load_model(model_path).manifest["arrays_sha256"] == trained[1]["arrays_sha256"]
@@ -257,7 +256,7 @@ def test_a_train_into_a_file_is_refused(world, tmp_path):
     target = tmp_path / "afile"
     target.write_text("x")
     with pytest.raises(ModelError, match="afile: it is not a folder"):
-        F.train(cities, ties, out_dir=target, model="hgb", estimator_params=FAST)
+        T.train(cities, ties, out_dir=target, model="hgb", estimator_params=FAST)
 
 
 def test_models_dir_is_the_checkout_folder(monkeypatch, tmp_path):
@@ -272,10 +271,10 @@ def test_models_dir_is_the_checkout_folder(monkeypatch, tmp_path):
 def test_train_refuses_bad_parameters(world, tmp_path):
     cities, ties = world
     with pytest.raises(ModelError, match="Unknown model 'forest'"):
-        F.train(cities, ties, out_dir=tmp_path, model="forest")
+        T.train(cities, ties, out_dir=tmp_path, model="forest")
     with pytest.raises(ModelError, match="neg_ratio must be an integer >= 1; got 0"):
-        F.train(cities, ties, out_dir=tmp_path, neg_ratio=0)
-    assert not (tmp_path / F.MODEL_FILE).exists()
+        T.train(cities, ties, out_dir=tmp_path, neg_ratio=0)
+    assert not (tmp_path / T.MODEL_FILE).exists()
 
 
 # --------------------------------------------------------------------------- recommend
@@ -378,11 +377,11 @@ def test_packaged_model_is_verified_and_matches_the_packaged_data():
     for name in ("cities.csv.gz", "ties.csv.gz"):
         digest = hashlib.sha256((data_dir() / name).read_bytes()).hexdigest()
         assert manifest["training_data"][name]["sha256"] == digest
-    assert (F.models_dir() / F.MODEL_FILE).stat().st_size < 1_000_000
+    assert (F.models_dir() / T.MODEL_FILE).stat().st_size < 1_000_000
     from recommender.data.tables import load_cities, load_ties
 
     cities, ties = load_cities(), load_ties()
-    assert F.prediction_fingerprint(model, cities, ties) == manifest["probe_fingerprint"]
+    assert T.prediction_fingerprint(model, cities, ties) == manifest["probe_fingerprint"]
 
 
 @pytest.mark.slow
@@ -393,4 +392,5 @@ def test_packaged_recommend_with_feasibility():
     df = recommend("Medan", cities=cities, ties=ties, feasibility=True)
     assert list(df.columns) == output_columns() + FEASIBILITY_COLUMNS
     assert df["feasibility"].notna().all()
+    assert df.attrs["feasibility"]["model_sha256"] == F.load_model().manifest["arrays_sha256"]
     # latency is measured by scripts/benchmark.py (recommend_feasibility), not asserted here

@@ -80,13 +80,22 @@ def test_trees_equal_sklearn_decision_function(world, fitted):
     assert model.evaluator.n_trees == inner.n_iter_
 
 
-def test_an_uncalibrated_model_exports_too(world):
+@pytest.mark.parametrize(("leaves", "dtype"), [(15, "uint16"), (31, "uint32"), (50, "uint64")])
+def test_uncalibrated_trees_of_every_width_equal_sklearn(world, leaves, dtype):
+    """Trees of up to 16, 32 and 64 leaves use masks of 16, 32 and 64 bits."""
     cities, ties = world
     est, metrics, manifest = F.fit_estimator(
-        cities, ties, model="hgb", validate=False, calibrate=False, estimator_params=PARAMS
+        cities,
+        ties,
+        model="hgb",
+        validate=False,
+        calibrate=False,
+        estimator_params={"max_iter": 15, "max_leaf_nodes": leaves, "min_samples_leaf": 5},
     )
     model = F.export_estimator(est, "hgb", manifest)
-    X = _probe_matrix(world, 1000)
+    assert model.evaluator._mask_dtype == np.dtype(dtype)
+    assert model.evaluator.max_leaves > leaves // 2
+    X = _probe_matrix(world, 2000)
     assert np.max(np.abs(model.predict_matrix(X) - est.predict_proba(X)[:, 1])) < 1e-9
 
 

@@ -1186,7 +1186,7 @@ def stage_progress(label: str):
 @handle_errors
 def train(seed, model_kind, neg_ratio, out_dir, as_json) -> None:
     """Train the feasibility model on the existing partnerships (deterministic per seed)."""
-    from recommender.learn import feasibility
+    from recommender.learn import train as training
 
     kwargs = {"model": model_kind}
     if seed is not None:
@@ -1203,11 +1203,11 @@ def train(seed, model_kind, neg_ratio, out_dir, as_json) -> None:
             kwargs["progress"] = lambda what: update(
                 next((k for k, s in enumerate(stages) if what.startswith(s)), 0), 3, what
             )
-        result = feasibility.train(**kwargs)
+        result = training.train(**kwargs)
     if as_json:
         echo_json(result)
     else:
-        click.echo(feasibility.train_summary(result))
+        click.echo(training.train_summary(result))
 
 
 @cli.command()

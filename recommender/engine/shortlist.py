@@ -832,7 +832,7 @@ def _feasibility_attrs(pool: Pool) -> dict:
     return {
         "blend": pool.options.blend,
         "formula": "combined = (1 - blend) * score + blend * feasibility",
-        "model_sha256": model.manifest.get("sha256"),
+        "model_sha256": model.manifest.get("arrays_sha256"),
         "model": model.manifest.get("params", {}).get("model"),
         "local_ties_hidden": True,
         "n_scored": int(np.isfinite(pool.feasibility).sum()),

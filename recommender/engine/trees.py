@@ -77,6 +77,7 @@ class _FeatureTable:
     thresholds: np.ndarray  # sorted distinct thresholds of the ensemble on this feature
     trees: np.ndarray  # the trees that split on it
     masks: np.ndarray  # (n_trees_on_feature, len(thresholds) + 2): rank -> AND of masks
+    search: np.ndarray  # thresholds and +inf: searchsorted gives the rank, NaN the last
 
 
 class TreeEnsemble:
@@ -171,8 +172,9 @@ class TreeEnsemble:
                 raise ModelError(f"tree {t}: a child does not come after its parent")
             if np.any(inner & ((f < 0) | (f >= self.n_features))):
                 raise ModelError(f"tree {t}: a split feature is out of range")
-            if np.any(inner & ~np.isfinite(threshold[lo:hi])):
-                raise ModelError(f"tree {t}: a split threshold is not finite")
+            # +inf is a split on missing values only (every number goes left)
+            if np.any(inner & (np.isnan(threshold[lo:hi]) | (threshold[lo:hi] == -np.inf))):
+                raise ModelError(f"tree {t}: a split threshold is NaN or -inf")
             order = _leaves_in_order(lt, rt, lf)
             if len(order) > 64:
                 raise ModelError(f"tree {t} has {len(order)} leaves; at most 64 are supported")
@@ -183,8 +185,8 @@ class TreeEnsemble:
                 node_mask[lo + i] = full & ~under[int(lt[i])]
             leaf_values.append([float(value[lo + node]) for node in order])
         self.max_leaves = max(len(v) for v in leaf_values)
-        self._mask_dtype = np.uint16 if self.max_leaves <= 16 else np.uint64
-        width = 16 if self.max_leaves <= 16 else 64
+        width = next(w for w in (16, 32, 64) if self.max_leaves <= w)
+        self._mask_dtype = {16: np.uint16, 32: np.uint32, 64: np.uint64}[width]
         self._leaf_value = np.zeros((self.n_trees, width))
         for t, vals in enumerate(leaf_values):
             self._leaf_value[t, : len(vals)] = vals
@@ -208,11 +210,11 @@ class TreeEnsemble:
                 masks[row, k + 1 : len(th) + 1] &= m
                 if not miss_left[node]:
                     masks[row, len(th) + 1] &= m  # rank len(th) + 1: missing value
-            self._tables.append(_FeatureTable(int(f), th, trees, masks))
+            self._tables.append(_FeatureTable(int(f), th, trees, masks, np.append(th, np.inf)))
         if self._mask_dtype == np.uint16:
-            low = np.zeros(1 << 16, dtype=np.uint8)
+            low = np.zeros(1 << 16, dtype=np.intp)
             v = np.arange(1, 1 << 16)
-            low[1:] = np.log2(v & -v).astype(np.uint8)
+            low[1:] = np.log2(v & -v).astype(np.intp)
             self._lowest_bit = low
 
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -245,24 +247,27 @@ class TreeEnsemble:
             e = min(n, s + _BLOCK)
             M = np.repeat(fixed[:, None], e - s, axis=1)
             for tab, r in varying:
-                M[tab.trees] &= tab.masks[:, r[s:e]]
+                M[tab.trees] &= tab.masks.take(r[s:e], axis=1)
             leaf = self._leftmost(M)
-            out[s:e] = self.baseline + self._leaf_value_flat[leaf + self._row_offset].sum(axis=0)
+            leaf += self._row_offset
+            out[s:e] = self.baseline + self._leaf_value_flat[leaf].sum(axis=0)
         return out
 
     @staticmethod
     def _ranks(tab: _FeatureTable, x: np.ndarray) -> np.ndarray:
         """Column of the mask table per value: the number of thresholds below it, or the
-        last column for a missing value."""
-        r = np.searchsorted(tab.thresholds, x, side="left")
-        r += np.isnan(x) * (len(tab.thresholds) + 1 - r)
-        return r
+        last column for a missing value (numpy sorts NaN after +inf)."""
+        return np.searchsorted(tab.search, x, side="left")
 
     def _leftmost(self, M: np.ndarray) -> np.ndarray:
+        """Index of the lowest set bit of each mask (the exit leaf)."""
         if self._mask_dtype == np.uint16:
-            return self._lowest_bit[M].astype(np.intp)
-        low = M & (~M + np.uint64(1))
-        return np.log2(low.astype(float)).astype(np.intp)
+            return self._lowest_bit[M]
+        low = ~M
+        low += self._mask_dtype(1)
+        low &= M  # the lowest set bit alone: a power of two, exact in float32
+        exponent = low.astype(np.float32).view(np.int32) >> 23
+        return (exponent - 127).astype(np.intp)
 
 
 def full_mask(dtype) -> np.integer:

@@ -39,10 +39,8 @@ Indonesian local cities that the random split happens to hold out, a dedicated s
 out **all Indonesian local cities with at least ``min_partners`` cross-country partners as
 a group** (one retraining) and ranks each of them.
 
-Examples
---------
->>> res = evaluate(max_cities=200)  # doctest: +SKIP
->>> print(res.to_markdown())  # doctest: +SKIP
+Run it with ``sistercity evaluate -o DIR`` or ``python scripts/evaluate.py -o DIR`` (a few
+minutes on the packaged data); ``res.summary()`` and ``res.to_markdown()`` print it.
 """
 
 from __future__ import annotations
@@ -63,7 +61,8 @@ from recommender.engine.features import HDI_SCALE, signed_asymmetry, transforms_
 from recommender.engine.pair_features import candidate_pool_mask, features_matrix, gather
 from recommender.engine.tie_context import build_context, city_arrays, cross_ties, tie_positions
 from recommender.errors import OutputError, RecommenderError
-from recommender.learn.feasibility import _atomic_write, fit_model
+from recommender.learn.feasibility import fit_model
+from recommender.learn.train import _atomic_write
 from recommender.learn.training import (
     DEFAULT_CONTEXT,
     DEFAULT_HARD_SHARE,
@@ -665,11 +664,6 @@ def evaluate(
     -------
     EvaluationResult
         ``.table``, ``.margins``, ``.per_city``, ``.info``; ``.to_markdown()``, ``.save()``.
-
-    Examples
-    --------
-    >>> res = evaluate(max_cities=100)  # doctest: +SKIP
-    >>> res.table[["split", "subset", "method", "recall_at_50"]]  # doctest: +SKIP
     """
     t0 = time.perf_counter()
     if not 0.0 < float(holdout_share) < 1.0:
