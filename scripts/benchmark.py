@@ -15,7 +15,7 @@ What it measures (targets in brackets, from the engine and feasibility issues):
   (every foreign city, ~40,000), in process, model loaded, median of 20 [well under 100 ms]
 - ``feasibility_per_city``: the same for each of the 136 local cities once (median) and
   ``feasibility_all_local``: their total [the pool scores of a 136-city batch]
-- ``cli_batch_feasibility``: ``sistercity batch --cities all-local --feasibility`` as a whole
+- ``cli_batch_feasibility``: ``sistercity batch --local-cities all-local --feasibility`` as a whole
   process [< 15 s]
 
 Timings are wall-clock on this machine; the JSON records the machine's CPU count, Python
@@ -168,7 +168,7 @@ def feasibility_rows(cities, ties, local, rep: int, *, quick: bool = False) -> l
                     [
                         *sistercity_cmd(),
                         "batch",
-                        "--cities",
+                        "--local-cities",
                         "all-local",
                         "--feasibility",
                         "-o",
@@ -177,7 +177,7 @@ def feasibility_rows(cities, ties, local, rep: int, *, quick: bool = False) -> l
                     ],
                     1,
                 ),
-                "`sistercity batch --cities all-local --feasibility` (136 cities), whole process",
+                "`sistercity batch --local-cities all-local --feasibility` (136 cities), whole process",
             )
         )
     return rows
