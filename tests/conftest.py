@@ -164,9 +164,9 @@ TOY_ROWS = [
     dict(city_id=1, name="Lokal", country_code="ID", population=2.5e6, area_km2=250.0,
          gdp_per_capita_usd=5000.0, hdi=0.75, is_local=True, local_role="kota",
          kemendagri_code="99.71", latitude=3.6, longitude=98.7),
-    # the obvious Small-Big partner: 4x richer, +0.15 HDI, comparable size
-    dict(city_id=10, name="Richburg", country_code="JP", population=2.0e6, area_km2=300.0,
-         gdp_per_capita_usd=20000.0, hdi=0.90, latitude=35.0, longitude=135.0),
+    # the obvious Small-Big partner: at small-big's ideal (3x richer, +0.10 HDI, same size)
+    dict(city_id=10, name="Richburg", country_code="JP", population=2.5e6, area_km2=250.0,
+         gdp_per_capita_usd=15000.0, hdi=0.85, latitude=35.0, longitude=135.0),
     # poorer and less developed: the Big-Small partner
     dict(city_id=11, name="Poorville", country_code="IN", population=2.2e6, area_km2=280.0,
          gdp_per_capita_usd=1500.0, hdi=0.60, latitude=20.0, longitude=78.0),
@@ -180,15 +180,15 @@ TOY_ROWS = [
     dict(city_id=14, name="Twinton", country_code="MY", population=2.4e6, area_km2=240.0,
          gdp_per_capita_usd=5200.0, hdi=0.76, latitude=3.1, longitude=101.7),
     # rich, HDI unknown
-    dict(city_id=15, name="Nohdi", country_code="KR", population=2.0e6, area_km2=300.0,
-         gdp_per_capita_usd=20000.0, hdi=np.nan, latitude=37.5, longitude=127.0),
+    dict(city_id=15, name="Nohdi", country_code="KR", population=2.5e6, area_km2=250.0,
+         gdp_per_capita_usd=15000.0, hdi=np.nan, latitude=37.5, longitude=127.0),
     # rich, area imputed
-    dict(city_id=16, name="Imputa", country_code="DE", population=2.0e6, area_km2=300.0,
-         gdp_per_capita_usd=20000.0, hdi=0.90, levels={"area_km2": "imputed"},
+    dict(city_id=16, name="Imputa", country_code="DE", population=2.5e6, area_km2=250.0,
+         gdp_per_capita_usd=15000.0, hdi=0.85, levels={"area_km2": "imputed"},
          latitude=52.5, longitude=13.4),
     # an existing partner, as good as Richburg
-    dict(city_id=17, name="Oldfriend", country_code="AU", population=2.0e6, area_km2=300.0,
-         gdp_per_capita_usd=20000.0, hdi=0.90, latitude=-33.9, longitude=151.2),
+    dict(city_id=17, name="Oldfriend", country_code="AU", population=2.5e6, area_km2=250.0,
+         gdp_per_capita_usd=15000.0, hdi=0.85, latitude=-33.9, longitude=151.2),
     # domestic and rich: excluded unless include_domestic
     dict(city_id=18, name="Capitalia", country_code="ID", population=10e6, area_km2=660.0,
          gdp_per_capita_usd=20000.0, hdi=0.85, latitude=-6.2, longitude=106.8),

@@ -72,7 +72,15 @@ def test_shortlist_medan_rows_have_label_contributions_levels(medan_json):
         )
         assert contrib == pytest.approx(r["score"], abs=1e-9)
         for n in ("population", "area_km2", "gdp_per_capita_usd", "hdi"):
-            assert r[f"{n}_level"] in {"city", "region", "country", "imputed", "user", "missing"}
+            assert r[f"{n}_level"] in {
+                "city",
+                "region",
+                "modelled",
+                "country",
+                "imputed",
+                "user",
+                "missing",
+            }
         # small-big: every candidate is richer than Medan
         assert r["gdp_per_capita_usd_ratio"] > 1
         cand = load_cities().set_index("city_id").loc[r["city_id"]]

@@ -39,7 +39,7 @@ def test_compare_small_big_vs_big_small_disagree(toy):
     poor = res.movers.set_index("name").loc["Poorville"]
     assert pd.isna(poor["rank small-big"]) and poor["rank big-small"] == 1
     assert pd.isna(poor["move"])
-    assert poor["driver"] == "gdp_per_capita_usd" and poor["driver_change"] == pytest.approx(0.45)
+    assert poor["driver"] == "gdp_per_capita_usd" and poor["driver_change"] > 0.4
     # rows with a rank in both scenarios come first, biggest move first
     both = res.movers["move"].notna().to_numpy()
     assert not (both[1:] & ~both[:-1]).any()
@@ -48,10 +48,11 @@ def test_compare_small_big_vs_big_small_disagree(toy):
 
 def test_compare_overlap_known_partial_case(toy):
     cities, ties = toy
-    # small-big top 3: Richburg, Osakaish, Imputa; asymmetric top 3: Kobeish, Richburg, Imputa
+    # small-big top 3: Richburg, Nohdi, Imputa (all at the ideal); asymmetric top 3:
+    # Kobeish, Poorville (a BS pair, allowed there), Imputa
     res = compare(1, ["small-big", "asymmetric"], top=3, cities=cities, ties=ties)
-    assert res.overlap.loc["small-big", "asymmetric"] == pytest.approx(2 / 3)
-    assert res.overlap.loc["asymmetric", "small-big"] == pytest.approx(2 / 3)
+    assert res.overlap.loc["small-big", "asymmetric"] == pytest.approx(1 / 3)
+    assert res.overlap.loc["asymmetric", "small-big"] == pytest.approx(1 / 3)
 
 
 def test_compare_needs_two_scenarios(toy):
@@ -83,12 +84,12 @@ def test_sensitivity_gdp_weight(toy):
         assert sorted(row["entered"]) == sorted(set(got) - set(base_top))
         assert sorted(row["left"]) == sorted(set(base_top) - set(got))
         assert row["overlap"] == pytest.approx(len(set(got) & set(base_top)) / 3)
-    # without the GDP weight, Osakaish (only 1.4x richer, below the plateau) is no longer
+    # without the GDP weight, Osakaish (only 1.4x richer, below the band) is no longer
     # held back; Nohdi, whose HDI is unknown, now has too little of the remaining weight
     # known (min_coverage) and leaves
     zero = out.set_index("factor").loc[0.0]
-    assert sorted(zero["entered"]) == ["Imputa (DE)", "Osakaish (JP)"]
-    assert sorted(zero["left"]) == ["Kobeish (JP)", "Nohdi (KR)"]
+    assert sorted(zero["entered"]) == ["Osakaish (JP)"]
+    assert sorted(zero["left"]) == ["Nohdi (KR)"]
 
 
 def test_sensitivity_errors(toy):

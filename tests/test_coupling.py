@@ -70,7 +70,9 @@ def test_classify_partners_toy(toy, make_ties):
     p = res.partners.set_index("name")
     assert set(p.index) == {"Richburg", "Poorville", "Twinton", "Tinyrich"}
     assert p.loc["Richburg", "gdp_per_capita_usd_class"] == "Big"
-    assert p.loc["Richburg", "gdp_per_capita_usd_ratio"] == pytest.approx(4.0)
+    assert p.loc["Richburg", "gdp_per_capita_usd_ratio"] == pytest.approx(3.0)
+    # the partner's population counts, as in shortlist and explain: a town of 20,000 is BS
+    assert p.loc["Tinyrich", "coupling"] == "BS"
     assert p.loc["Poorville", "size_class"] == "Small"
     assert p.loc["Poorville", "coupling"] == "BS"
     assert p.loc["Twinton", "size_class"] == "Symmetry" and p.loc["Twinton", "coupling"] == "BB"

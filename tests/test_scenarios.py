@@ -120,7 +120,7 @@ def test_unknown_band_key(tmp_path):
     p = write(tmp_path, "[bands.hdi]\nlow = 0.1\n")
     with pytest.raises(
         ScenarioError,
-        match=r"Unknown key 'low' in \[bands.hdi\].*allowed: min, lo, hi, max, two_sided",
+        match=r"Unknown key 'low' in \[bands.hdi\].*allowed: min, lo, ideal, hi, max, two_sided",
     ):
         Scenario.from_toml(p)
 

@@ -26,20 +26,44 @@ from recommender.engine.scoring import (
 BAND = np.log([1.0, 1.5, 8.0, 20.0])
 
 
-def test_desirability_trapezoid():
-    a = np.log([0.5, 1.0, math.sqrt(1.5), 1.5, 4.0, 8.0, math.sqrt(160), 20.0, 30.0])
-    d = desirability(a, BAND)
-    assert d.tolist() == pytest.approx([0, 0, 0.5, 1, 1, 1, 0.5, 0, 0])
+def test_desirability_ideal_point():
+    ideal = math.log(3.0)
+    a = np.log([0.5, 1.0, math.sqrt(1.5), 1.5, 3.0, 8.0, math.sqrt(160), 20.0, 30.0])
+    d = desirability(a, BAND, ideal=ideal)
+    # 1 only at the ideal, EDGE at the band's edges, half of EDGE half-way down a ramp
+    assert d.tolist() == pytest.approx([0, 0, 0.4, 0.8, 1, 0.8, 0.4, 0, 0])
+    # inside the band: quadratic in the distance to the ideal, strictly below 1 elsewhere
+    x = np.linspace(np.log(1.5), np.log(8.0), 101)
+    dx = desirability(x, BAND, ideal=ideal)
+    assert dx.max() == pytest.approx(1.0, abs=1e-4) and (dx >= 0.8 - 1e-12).all()
+    left = x < ideal
+    t = (x[left] - ideal) / (np.log(1.5) - ideal)
+    assert dx[left] == pytest.approx(1 - 0.2 * t**2)
+    # unimodal: rises to the ideal, falls after it
+    grid = np.linspace(-1, 4, 400)
+    dg = desirability(grid, BAND, ideal=ideal)
+    peak = int(np.argmax(dg))
+    assert (np.diff(dg[: peak + 1]) >= -1e-12).all() and (np.diff(dg[peak:]) <= 1e-12).all()
+    # default ideal: the middle of [lo, hi] in asymmetry units
+    mid = (np.log(1.5) + np.log(8.0)) / 2
+    assert desirability(np.array([mid]), BAND)[0] == pytest.approx(1.0)
+
+
+def test_desirability_discriminates_inside_the_band():
+    """The old plateau gave every value in [lo, hi] exactly 1: no longer."""
+    x = np.log(np.linspace(1.5, 8.0, 50))
+    d = desirability(x, BAND, ideal=math.log(3.0))
+    assert len(np.unique(d.round(12))) >= 49
 
 
 def test_desirability_nan_step_infinite_and_two_sided():
     assert np.isnan(desirability(np.array([np.nan]), BAND))[0]
-    step = desirability(np.array([-0.1, 0.0, 0.1]), [0.0, 0.0, 1.0, 2.0])
-    assert step.tolist() == [0.0, 1.0, 1.0]
+    step = desirability(np.array([-0.1, 0.0, 0.1]), [0.0, 0.0, 1.0, 2.0], ideal=0.0)
+    assert step.tolist() == pytest.approx([0.0, 1.0, 0.998])
     open_top = desirability(np.array([100.0]), [0.0, 1.0, 2.0, np.inf])
     assert open_top.tolist() == [1.0]
-    two = desirability(np.log([1 / 4, 4.0, 1.0]), BAND, two_sided=True)
-    assert two.tolist() == [1.0, 1.0, 0.0]
+    two = desirability(np.log([1 / 3, 3.0, 1.0]), BAND, two_sided=True, ideal=math.log(3.0))
+    assert two.tolist() == pytest.approx([1.0, 1.0, 0.0])
 
 
 def test_weighted_sum_and_contributions():
@@ -81,20 +105,21 @@ def test_topsis_known_case():
 def test_missing_drops_its_weight_imputed_counts_at_reduced_weight():
     s = Scenario(
         "t", "", "", {"gdp_per_capita_usd": 1.0, "hdi": 1.0},
-        {"gdp_per_capita_usd": Band(1.0, 1.5, 8.0, 20.0), "hdi": Band(0.0, 0.03, 0.25, 0.4)},
+        {"gdp_per_capita_usd": Band(1.0, 1.5, 8.0, 20.0, ideal=4.0),
+         "hdi": Band(0.0, 0.03, 0.25, 0.4, ideal=0.1)},
         imputed_penalty=0.4,
     )  # fmt: skip
-    # row 0: GDP imputed and ideal (d=1), HDI +0.015 (half-way up the ramp, d=0.5)
+    # row 0: GDP imputed and ideal (d=1), HDI +0.015 (half-way up the ramp, d=0.5 * 0.8)
     # row 1: GDP ideal, HDI missing
     # row 2: GDP imputed and poor (d=0), HDI ideal
     asym = np.array(
-        [[0.0, 0.0, math.log(4), 0.15], [0.0, 0.0, math.log(4), np.nan], [0.0, 0.0, 0.0, 1.5]]
+        [[0.0, 0.0, math.log(4), 0.15], [0.0, 0.0, math.log(4), np.nan], [0.0, 0.0, 0.0, 1.0]]
     )
     imputed = np.array([[False, False, True, False], [False] * 4, [False, False, True, False]])
     res = score_asymmetry(asym, s, imputed=imputed)
     # imputed GDP keeps its desirability but weighs 1 - 0.4 = 0.6
     assert res.desirability[0, 2] == pytest.approx(1.0)
-    assert res.score[0] == pytest.approx((0.6 * 1.0 + 1.0 * 0.5) / 1.6)
+    assert res.score[0] == pytest.approx((0.6 * 1.0 + 1.0 * 0.4) / 1.6)
     # a missing value neither helps nor hurts: the score is the known GDP's alone
     assert res.score[1] == pytest.approx(1.0)
     assert res.desirability[1, 3] == 0.0 and res.missing[1].tolist() == [False, False, False, True]

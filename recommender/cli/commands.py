@@ -458,7 +458,14 @@ def engine_options(fn):
             "--max-per-country",
             type=int,
             default=None,
-            help="At most this many candidates per country (default 2).",
+            help="A hard cap per country (default: none; diversity is soft, see --diversity).",
+        ),
+        click.option(
+            "--diversity",
+            type=float,
+            default=None,
+            help="Soft diversity: each further city of a country counts this much less "
+            "(0-1; 1 = none, 0 = one per country; default 0.5).",
         ),
         click.option(
             "--include-partners",
@@ -474,10 +481,16 @@ def engine_options(fn):
             help="What-if value for the local city, e.g. gdp_per_capita_usd=12000.",
         ),
         click.option(
+            "--fit-only",
+            is_flag=True,
+            help="The pure strategy list: rank by the scenario's score alone, no feasibility.",
+        ),
+        click.option(
             "--feasibility/--no-feasibility",
-            default=False,
+            default=True,
             show_default=True,
-            help="Add the learned probability that such a pair becomes partners.",
+            hidden=True,
+            help="Blend the learned feasibility into the ranking (default; see --fit-only).",
         ),
     ]
     for o in reversed(opts):
@@ -501,7 +514,8 @@ def recommend_kwargs(kw: dict) -> dict:
         "include_partners": kw["include_partners"],
         "include_domestic": kw["include_domestic"],
         "overrides": _pairs(kw["overrides"], "--set", "gdp_per_capita_usd=12000", True) or None,
-        "feasibility": True if kw["feasibility"] else None,
+        "feasibility": "auto" if kw["feasibility"] and not kw["fit_only"] else None,
+        "diversity": kw["diversity"],
     }
 
 
@@ -597,6 +611,8 @@ def shortlist_view(df: pd.DataFrame) -> pd.DataFrame:
             for r, lv, c in zip(df[ratio_column(n)], df[f"{n}_level"], df[f"{n}_contribution"])
         ]
     view["km"] = df["distance_km"].map(lambda v: format_number(v, 0))
+    if "robustness" in df.columns and df["robustness"].notna().any():
+        view[_("robust")] = df["robustness"].map(lambda v: "" if v != v else f"{v:.0%}")
     if df["existing_partner"].any():
         view[_("partner")] = df["existing_partner"].map({True: _("yes"), False: ""})
     return view
@@ -628,7 +644,11 @@ def print_shortlist(df: pd.DataFrame) -> None:
         if f.get("include_partners")
         else _("existing partners excluded")
     )
-    notes.append(_("at most {n} per country").format(n=f.get("max_per_country")))
+    if f.get("max_per_country"):
+        notes.append(_("at most {n} per country").format(n=f.get("max_per_country")))
+    notes.append(
+        _("soft diversity {d} per country").format(d=format_number(f.get("diversity", 0.5), 2))
+    )
     if a.get("overrides"):
         notes.append(
             _("what-if: {values}").format(
@@ -669,12 +689,31 @@ def print_shortlist(df: pd.DataFrame) -> None:
                 "equal scores are ordered by data quality, then population."
             ).format(n=n_top)
         )
+    click.echo(
+        _(
+            "GDP per capita is compared like with like: where only a national figure exists, "
+            "a modelled city figure (national x an urban premium, with its interval); see "
+            "`explain`."
+        )
+    )
+    if "robustness" in df.columns and df["robustness"].notna().any():
+        click.echo(
+            _(
+                "robust: how often the candidate stays in this top list when the scenario's "
+                "weights and bands vary within plausible ranges (seeded Monte Carlo)."
+            )
+        )
     click.echo("")
     for r in df.itertuples():
         click.echo(f"{r.rank:>3}. {r.name}: {r.why}")
         extra = getattr(r, "why_feasibility", None)
         if extra:
             click.echo(f"     {extra}")
+        ctx = getattr(r, "context", None)
+        rob = getattr(r, "robustness_text", None)
+        more = "; ".join(x for x in (ctx, rob) if x)
+        if more:
+            click.echo(f"     {more}")
 
 
 def _preset_names() -> list[str]:

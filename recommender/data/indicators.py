@@ -10,10 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-LEVELS = ("city", "region", "country", "imputed", "user", "missing")
-"""Where an indicator value comes from, best first. ``missing`` means no value at all."""
+LEVELS = ("city", "region", "country", "imputed", "user", "missing", "modelled")
+"""Where an indicator value comes from. ``missing`` means no value at all; ``modelled`` (a
+city figure estimated from the national one, see :mod:`recommender.data.modelled`) comes
+last so that the codes of the older levels, which the feasibility model was trained on,
+keep their values. For "best first" use :data:`LEVEL_QUALITY`."""
 
 LEVEL_RANK = {level: i for i, level in enumerate(LEVELS)}
+
+LEVEL_QUALITY = ("city", "user", "region", "modelled", "country", "imputed", "missing")
+"""The levels from the most to the least specific (a user value counts as a city value)."""
+
+QUALITY_RANK = {level: i for i, level in enumerate(LEVEL_QUALITY)}
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.data.access import get_cities, get_ties
-from recommender.data.indicators import INDICATOR_NAMES
+from recommender.data.indicators import BY_NAME, INDICATOR_NAMES
 from recommender.engine.scenarios import Scenario, load_scenario
 from recommender.engine.shortlist import (
     ROUND_DECIMALS,
@@ -54,8 +54,10 @@ class Comparison:
         Pairwise rank correlations of the effective scores over the common candidate pool.
     movers : DataFrame
         Candidates in either of the first two top-k lists, by how far they move between
-        the first two scenarios (full-pool ranks), with the indicator whose contribution
-        changes most (``driver``) and every indicator's change.
+        the first two scenarios (ranks as the shortlists display them: ranking score,
+        soft diversity and caps applied, up to :data:`RANK_DEPTH`), with the indicator
+        whose contribution changes most (``driver``, ``driver_text`` in words) and every
+        indicator's change.
     scores : DataFrame
         Effective scores of the common pool, one column per scenario, indexed by city_id.
     """
@@ -88,11 +90,16 @@ def _effective(pool: Pool) -> pd.Series:
     return pd.Series(s, index=pd.Index(pool.city_id, name="city_id"))
 
 
-def _pool_ranks(pool: Pool) -> pd.Series:
-    """1-based rank among the eligible candidates, in the shortlist's own order (score,
-    then data quality, population, id), before the per-country cap; <NA> where the
-    scenario excludes the candidate (a gate, or too little known)."""
-    order = pool.order()
+RANK_DEPTH = 200
+"""Displayed ranks are computed this deep: a candidate further down shows as <NA>."""
+
+
+def _pool_ranks(pool: Pool, depth: int = RANK_DEPTH) -> pd.Series:
+    """1-based rank as the shortlist would display it (ranking score, soft diversity and
+    any cap applied: the list as it reads with ``top=depth``); <NA> where the scenario
+    excludes the candidate or it ranks beyond ``depth``."""
+    n_eligible = int(pool.result.eligible.sum())
+    order = select(pool, top=min(depth, n_eligible)) if n_eligible else np.empty(0, np.int64)
     ranks = np.full(len(pool.city_id), -1, dtype=np.int64)
     ranks[order] = np.arange(1, len(order) + 1)
     out = pd.Series(ranks, index=pd.Index(pool.city_id, name="city_id"), dtype="Int64")
@@ -109,6 +116,11 @@ def _label(df: pd.DataFrame) -> list[str]:
 
 
 def _run(city, scenario, cities, ties, top, kwargs) -> tuple[Pool, pd.DataFrame]:
+    kwargs = dict(kwargs)
+    if kwargs.pop("fit_only", False):
+        kwargs["feasibility"] = False
+    kwargs.setdefault("feasibility", "auto")  # the same ranking as recommend()
+    kwargs.setdefault("robustness", 0)
     pool = build_pool(city, scenario, cities=cities, ties=ties, top=top, **kwargs)
     return pool, _frame_for(pool, select_or_explain(pool))
 
@@ -155,6 +167,9 @@ def compare(
             f"compare needs at least two scenarios; got {len(scenarios)}: {scenarios!r}."
         )
     cities = get_cities(cities)
+    if recommend_kwargs.get("feasibility", "auto") == "auto":
+        # as in recommend(): feasibility with the packaged ties, not with a table of yours
+        recommend_kwargs = {**recommend_kwargs, "feasibility": ties is None}
     ties = get_ties(ties)
     names: list[str] = []
     pools: dict[str, Pool] = {}
@@ -234,14 +249,32 @@ def _movers(a: str, b: str, pools, shortlists, scores: pd.DataFrame) -> pd.DataF
     )
     abs_change = change.abs().to_numpy()
     driver_idx = np.argmax(abs_change, axis=1) if len(ids) else np.empty(0, dtype=int)
+    rows = np.arange(len(ids))
     out["driver"] = [INDICATOR_NAMES[j] for j in driver_idx]
-    out["driver_change"] = change.to_numpy()[np.arange(len(ids)), driver_idx]
-    for n in INDICATOR_NAMES:
-        out[f"{n}_change"] = change[n].to_numpy()
+    out["driver_change"] = change.to_numpy()[rows, driver_idx]
+    out["driver_text"] = [
+        _driver_text(INDICATOR_NAMES[j], ca.to_numpy()[r, j], cb.to_numpy()[r, j], a, b)
+        for r, j in zip(rows, driver_idx, strict=True)
+    ]
     # biggest moves first; candidates excluded by one scenario (no rank there) last
     out["abs_move"] = out["move"].abs().astype("Float64").fillna(-1.0)
     out = out.sort_values(["abs_move", "city_id"], ascending=[False, True], kind="stable")
     return out.drop(columns="abs_move").reset_index(drop=True)
+
+
+def _driver_text(indicator: str, before: float, after: float, a: str, b: str) -> str:
+    """The driver in words: "GDP per capita: contributes 0.45 under small-big, 0.00 under
+    big-small"."""
+    label = BY_NAME[indicator].label
+    if not (np.isfinite(before) and np.isfinite(after)):
+        return f"{label}: not comparable"
+    if abs(after - before) < 5e-4:
+        return "no indicator changes: the move comes from the other candidates"
+    verb = "gains" if after > before else "loses"
+    return (
+        f"{label} {verb} weight in the score: contributes {before:.2f} under {a}, "
+        f"{after:.2f} under {b}"
+    )
 
 
 def sensitivity(
@@ -297,6 +330,9 @@ def sensitivity(
             raise ScenarioError(f"Each factor must be a finite number >= 0; got {f!r}.")
     base = load_scenario(scenario)
     cities = get_cities(cities)
+    if recommend_kwargs.get("feasibility", "auto") == "auto":
+        # as in recommend(): feasibility with the packaged ties, not with a table of yours
+        recommend_kwargs = {**recommend_kwargs, "feasibility": ties is None}
     ties = get_ties(ties)
     w0 = float(base.weights.get(indicator, 0.0))
 

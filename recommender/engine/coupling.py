@@ -50,6 +50,7 @@ import pandas as pd
 
 from recommender.data.access import get_cities, get_ties, resolve_local
 from recommender.data.indicators import BY_NAME, INDICATOR_NAMES
+from recommender.data.modelled import comparable_cities
 from recommender.engine import features as _features
 from recommender.engine.features import HDI_SCALE, signed_asymmetry, transforms_for
 from recommender.errors import ScenarioError
@@ -214,6 +215,34 @@ def coupling_labels(
     return out
 
 
+def pair_coupling(
+    asym: np.ndarray,
+    local_population: float,
+    cand_population: np.ndarray | None,
+    *,
+    tolerance: Mapping[str, float] | None = None,
+    composite_weights: Mapping[str, float] | None = None,
+    indicators: Sequence[str] = INDICATOR_NAMES,
+    hdi_scale: float = HDI_SCALE,
+    big_city_population: float = BIG_CITY_POPULATION,
+) -> np.ndarray:
+    """The one function that decides a pair's label (SB, BS, BB, SS or ``""``).
+
+    ``shortlist``, ``explain``, ``partners``, ``compare`` and the scenario's ``couplings``
+    gate all call it, with the same (like-with-like) figures, so they cannot disagree.
+
+    Examples
+    --------
+    >>> a = np.array([[0.0, np.nan, 1.0, 0.5], [-2.0, np.nan, 0.0, 0.0]])
+    >>> pair_coupling(a, 2.5e6, np.array([2.5e6, 3e5])).tolist()
+    ['SB', 'BS']
+    """
+    tol = asymmetry_tolerance(tolerance, indicators, hdi_scale)
+    cw = composite_weights_array(composite_weights, indicators)
+    comp, ctol = composite_size(asym, cw, tol)
+    return coupling_labels(comp, ctol, local_population, big_city_population, cand_population)
+
+
 def composite_weights_array(
     weights: Mapping[str, float] | None, indicators: Sequence[str] = INDICATOR_NAMES
 ) -> np.ndarray:
@@ -315,7 +344,7 @@ def classify_partners(
     Symmetry      0
     Total         4
     """
-    cities = get_cities(cities)
+    cities = comparable_cities(get_cities(cities))
     ties = get_ties(ties)
     local = resolve_local(city, cities, country)
     indicators = INDICATOR_NAMES
@@ -330,8 +359,15 @@ def classify_partners(
     codes = classify_asymmetry(asym, tol)
     comp, ctol = composite_size(asym, cw, tol)
     comp_codes = classify_asymmetry(comp[:, None], ctol[:, None])[:, 0]
-    labels = coupling_labels(
-        comp, ctol, float(local.get("population", np.nan)), big_city_population
+    labels = pair_coupling(
+        asym,
+        float(local.get("population", np.nan)),
+        partner_table_["population"].to_numpy(dtype=float),
+        tolerance=tolerance,
+        composite_weights=composite_weights,
+        indicators=indicators,
+        hdi_scale=hdi_scale,
+        big_city_population=big_city_population,
     )
 
     out = partner_table_[

@@ -18,9 +18,10 @@ import pandas as pd
 
 from recommender.data.access import get_cities
 from recommender.data.indicators import BY_NAME, INDICATOR_NAMES
+from recommender.data.modelled import Z80, comparable_cities, rule_text
 from recommender.data.tables import resolve_city
 from recommender.engine.scenarios import DEFAULT_SCENARIO
-from recommender.engine.scoring import effective_weights
+from recommender.engine.scoring import effective_weights, interval_in_band
 from recommender.engine.shortlist import _frame_for, build_pool
 from recommender.errors import FilterError
 
@@ -78,7 +79,7 @@ def explain(
     it (same pool, so TOPSIS references agree), with domestic cities and existing partners
     kept in the pool so that any pair can be explained.
     """
-    cities = get_cities(cities)
+    cities = comparable_cities(get_cities(cities))
     cand = resolve_city(candidate, candidate_country, cities, prefer_local=False)
     pool = build_pool(
         city,
@@ -131,14 +132,34 @@ def explain(
                 "contribution": res.contributions[i, j],
                 "candidate_source": cand[f"{n}_source"],
                 "candidate_year": cand[f"{n}_year"],
+                "candidate_low": cand.get(f"{n}_low", np.nan),
+                "candidate_high": cand.get(f"{n}_high", np.nan),
+                "candidate_national": cand.get(f"{n}_national", np.nan),
             }
         )
     breakdown = pd.DataFrame(recs)
     gates = []
+    bands, two_sided = scen.band_matrix(INDICATOR_NAMES, pool.options.hdi_scale)
     for name in scen.required:
         j = list(INDICATOR_NAMES).index(name)
-        if res.desirability[i, j] <= 0:
-            gates.append(f"{BY_NAME[name].label} is outside the scenario's band (required)")
+        if res.desirability[i, j] > 0:
+            continue
+        sd = 0.0 if pool.uncertainty is None else float(pool.uncertainty[i, j])
+        if (
+            sd > 0
+            and interval_in_band(
+                pool.asym[i : i + 1, j], np.array([Z80 * sd]), bands[j], bool(two_sided[j])
+            )[0]
+        ):
+            continue  # a modelled figure whose interval reaches the band: not a reason
+        what = " (its whole 80% interval)" if sd > 0 else ""
+        gates.append(f"{BY_NAME[name].label}{what} is outside the scenario's band (required)")
+    label = "" if pool.coupling is None else str(pool.coupling[i])
+    if scen.couplings and label not in scen.couplings:
+        gates.append(
+            f"the pair is {label or 'unlabelled'}, the scenario shortlists only "
+            f"{' / '.join(scen.couplings)} pairs"
+        )
     known_share = float((w * ~res.missing[i]).sum() / w.sum())
     if known_share < scen.min_coverage - 1e-12:
         gates.append(
@@ -162,6 +183,7 @@ def explain(
         "existing_partner": bool(pool.is_partner[i]),
         "domestic": cand["country_code"] == local["country_code"],
         "why": row["why"].iloc[0],
+        "like_with_like": rule_text(),
     }
     return Explanation(summary=summary, breakdown=breakdown, row=row)
 

@@ -15,9 +15,11 @@ import numpy as np
 import pandas as pd
 
 from recommender.data.access import get_cities, get_ties, partner_ids, resolve_local
-from recommender.data.indicators import BY_NAME, INDICATOR_NAMES, LEVEL_RANK
+from recommender.data.indicators import BY_NAME, INDICATOR_NAMES, QUALITY_RANK
+from recommender.data.modelled import Z80, comparable_cities
+from recommender.engine.coupling import pair_coupling
 from recommender.engine.scenarios import DEFAULT_SCENARIO, Scenario
-from recommender.engine.scoring import ScoreResult, topsis, wsm_contributions
+from recommender.engine.scoring import EDGE_DESIRABILITY, ScoreResult, topsis, wsm_contributions
 from recommender.engine.shortlist import (
     ROUND_DECIMALS,
     Pool,
@@ -30,20 +32,30 @@ from recommender.engine.shortlist import (
 from recommender.errors import FilterError
 
 
-def _d_scalar(a: float, band: Sequence[float], two_sided: bool) -> float:
+def _d_scalar(a: float, band: Sequence[float], two_sided: bool, ideal: float) -> float:
+    """Scalar twin of :func:`recommender.engine.scoring.desirability` (band with ideal)."""
     if math.isnan(a):
         return math.nan
     x = abs(a) if two_sided else a
     mn, lo, hi, mx = band
+    q = EDGE_DESIRABILITY
+    if x < ideal and mn == -math.inf:
+        return 1.0
+    if x > ideal and mx == math.inf:
+        return 1.0
     if lo <= x <= hi:
-        return 1.0
-    if x < lo:
-        if mn == -math.inf:
+        if x == ideal:
             return 1.0
-        return 0.0 if x <= mn else (x - mn) / (lo - mn)
-    if mx == math.inf:
-        return 1.0
-    return 0.0 if x >= mx else (mx - x) / (mx - hi)
+        width = (lo - ideal) if x < ideal else (hi - ideal)
+        t = min((x - ideal) / width, 1.0) if width != 0 else 1.0
+        return 1.0 - (1.0 - q) * t * t
+    if x < lo:
+        if lo == mn:
+            return 0.0
+        return 0.0 if x <= mn else q * (x - mn) / (lo - mn)
+    if hi == mx:
+        return 0.0
+    return 0.0 if x >= mx else q * (mx - x) / (mx - hi)
 
 
 def recommend_naive(
@@ -60,7 +72,8 @@ def recommend_naive(
     Same arguments and result; deliberately simple and slow. Used to check the vectorised
     engine (identical rankings) and as the benchmark baseline.
     """
-    cities = get_cities(cities)
+    cities = comparable_cities(get_cities(cities))
+    options = {k: v for k, v in options.items() if k not in ("feasibility", "robustness")}
     opts = validate_options(scenario, cities, **options)
     local = apply_overrides(resolve_local(city, cities, country), opts.overrides)
     ties = get_ties(ties)
@@ -78,14 +91,19 @@ def recommend_naive(
     for n in names:
         b = scen.bands.get(n)
         if b is None:
-            bands[n] = ((-math.inf, -math.inf, math.inf, math.inf), False)
+            bands[n] = ((-math.inf, -math.inf, math.inf, math.inf), False, 0.0)
         elif BY_NAME[n].transform == "log":
             bands[n] = (
                 tuple(math.log(v) if v > 0 else -math.inf for v in b.as_list()),
                 b.two_sided,
+                math.log(b.ideal_value(n)),
             )
         else:
-            bands[n] = (tuple(v / opts.hdi_scale for v in b.as_list()), b.two_sided)
+            bands[n] = (
+                tuple(v / opts.hdi_scale for v in b.as_list()),
+                b.two_sided,
+                b.ideal_value(n) / opts.hdi_scale,
+            )
     weights = [float(scen.weights.get(n, 0.0)) for n in names]
     local_vals = [_float(local.get(n)) for n in names]
 
@@ -108,7 +126,7 @@ def recommend_naive(
             continue
         if any(
             r.get(f"{n}_level") not in ("user",)
-            and LEVEL_RANK.get(r.get(f"{n}_level"), 99) > LEVEL_RANK[lv]
+            and QUALITY_RANK.get(r.get(f"{n}_level"), 99) > QUALITY_RANK[lv]
             for n, lv in opts.min_level.items()
         ):
             continue
@@ -133,13 +151,38 @@ def recommend_naive(
             asym.append(a)
             d.append(dj)
             weff.append(wj)
-        eligible = all(d[names.index(n)] > 0 for n in scen.required)
+        eligible = True
+        for n in scen.required:
+            j = names.index(n)
+            if d[j] > 0:
+                continue
+            sd = _float(r.get(f"{n}_sd"))
+            if math.isnan(asym[j]) or not sd > 0:
+                eligible = False
+                continue
+            # a modelled value: its 80% interval must miss the band to exclude it
+            lo_x, hi_x = asym[j] - Z80 * sd, asym[j] + Z80 * sd
+            if bands[n][1]:
+                lo_x, hi_x = (
+                    0.0 if lo_x <= 0 <= hi_x else min(abs(lo_x), abs(hi_x)),
+                    max(abs(lo_x), abs(hi_x)),
+                )
+            eligible = eligible and hi_x > bands[n][0][0] and lo_x < bands[n][0][3]
         known = sum(w for w, a in zip(weights, asym, strict=True) if not math.isnan(a))
         eligible = eligible and known / sum(weights) >= scen.min_coverage - 1e-12
         if scen.require_complementary:
             ahead = any(a > t for a, t in zip(asym, tol, strict=True) if not math.isnan(a))
             behind = any(a < -t for a, t in zip(asym, tol, strict=True) if not math.isnan(a))
             eligible = eligible and ahead and behind
+        if scen.couplings:
+            label = pair_coupling(
+                np.array([asym]),
+                _float(local.get("population")),
+                np.array([pop]),
+                tolerance=scen.tolerance,
+                hdi_scale=opts.hdi_scale,
+            )[0]
+            eligible = eligible and label in scen.couplings
         rows.append((pos, asym, d, eligible, weff))
     if not rows:
         raise FilterError("No candidate city is left after the filters. Relax one of them.")
@@ -162,15 +205,27 @@ def recommend_naive(
             ids[rows[i][0]],
         ),
     )
+    # soft diversity, one pick at a time: each further city of a country counts
+    # decay ** (cities of that country already chosen); an optional hard cap on top
     chosen, per_country = [], {}
-    for i in ranked:
-        code = cities["country_code"].iloc[rows[i][0]]
-        if per_country.get(code, 0) >= opts.max_per_country:
-            continue
-        per_country[code] = per_country.get(code, 0) + 1
-        chosen.append(i)
-        if len(chosen) == opts.top:
+    cap = math.inf if opts.max_per_country is None else opts.max_per_country
+    left = list(ranked)
+    while left and len(chosen) < opts.top:
+        best, best_val = None, -math.inf
+        for i in left:  # in ranked order: the first of equal adjusted scores wins
+            code = cities["country_code"].iloc[rows[i][0]]
+            n_code = per_country.get(code, 0)
+            if n_code >= cap or (opts.diversity == 0 and n_code > 0):
+                continue
+            val = scores[i] * (opts.diversity**n_code if opts.diversity > 0 else 1.0)
+            if val > best_val:
+                best, best_val = i, val
+        if best is None:
             break
+        code = cities["country_code"].iloc[rows[best][0]]
+        per_country[code] = per_country.get(code, 0) + 1
+        chosen.append(best)
+        left.remove(best)
 
     # package as a Pool so that the output is formatted by the same code as recommend()
     positions = np.array([row[0] for row in rows], dtype=np.int64)
@@ -200,6 +255,7 @@ def recommend_naive(
         is_partner=np.isin(ids[positions], list(partners)),
         n_pool=len(cities) - 1,
         steps=[],
+        ties=ties,
     )
     return _frame_for(pool, np.array(chosen, dtype=np.int64))
 

@@ -1,13 +1,13 @@
 """Scenarios: what kind of partner a local city is looking for.
 
 A :class:`Scenario` turns each signed asymmetry into a *desirability* in [0, 1] with a
-trapezoid **band** per indicator, and combines them with **weights** (see
+**band** and an **ideal point** per indicator, and combines them with **weights** (see
 :mod:`recommender.engine.scoring`). Bands are written in natural units:
 
 - population, area, GDP per capita: the **ratio** foreign / local. ``Band(1.0, 1.5, 8, 20)``
-  on GDP per capita means: a partner 1.5x to 8x richer is fully desirable; desirability
-  ramps up from 0 at 1.0x (not richer) and down to 0 at 20x (a gap so wide the relation is
-  aid, not cooperation), linearly in log-ratio.
+  on GDP per capita with ``ideal=3.0`` means: a partner 3x richer is ideal (1), 1.5x to
+  8x richer is a good partner (0.8 or more); desirability falls to 0 at 1.0x (not richer)
+  and at 20x (a gap so wide the relation is aid, not cooperation), in log-ratio.
 - HDI: the **difference** foreign - local, e.g. ``Band(0.0, 0.03, 0.25, 0.40)``.
 - ``two_sided=True`` applies the band to the size of the gap whichever side leads (ratio
   ``max(r, 1/r)``, absolute HDI difference): "asymmetric in either direction".
@@ -15,6 +15,7 @@ trapezoid **band** per indicator, and combines them with **weights** (see
 Scenarios also carry the symmetry **tolerance** used for the Big / Small / Symmetry labels,
 **required** indicators (a gate: a candidate with zero desirability on any of them is not
 shortlisted), ``require_complementary`` (a gate: each side must lead on some indicator),
+``couplings`` (a gate on the pair's label: small-big shortlists only SB pairs),
 default **filters**, the per-country diversity cap ``max_per_country`` and the
 ``imputed_penalty``.
 
@@ -43,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from recommender.data.indicators import BY_NAME, INDICATOR_NAMES, LEVELS
-from recommender.engine.coupling import DEFAULT_TOLERANCE, asymmetry_tolerance
+from recommender.engine.coupling import COUPLING_NAMES, DEFAULT_TOLERANCE, asymmetry_tolerance
 from recommender.engine.features import HDI_SCALE
 from recommender.errors import ScenarioError
 from recommender.i18n import N_
@@ -52,6 +53,9 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
+
+COUPLING_LABELS = tuple(COUPLING_NAMES)
+"""Cohen's four pair labels, from the local side: SB, BS, BB, SS."""
 
 CONTINENTS = ("AF", "AN", "AS", "EU", "NA", "OC", "SA")
 """GeoNames continent codes."""
@@ -70,8 +74,9 @@ TOP_KEYS = (
     "min_coverage",
     "required",
     "require_complementary",
+    "couplings",
 )
-BAND_KEYS = ("min", "lo", "hi", "max", "two_sided")
+BAND_KEYS = ("min", "lo", "ideal", "hi", "max", "two_sided")
 FILTER_KEYS = (
     "countries",
     "exclude_countries",
@@ -164,11 +169,13 @@ def _check_indicator(name: str, where: str) -> None:
 
 @dataclass(frozen=True)
 class Band:
-    """A trapezoid desirability band in natural units (ratio, or HDI difference).
+    """A desirability band with an ideal point, in natural units (ratio, or HDI difference).
 
-    Desirability is 0 at or beyond ``min`` and ``max``, 1 on ``[lo, hi]``, linear in between
-    (in the transformed space: log ratio, or scaled HDI difference). ``min`` may be 0 and
-    ``max`` may be ``inf`` for log indicators (no ramp on that side).
+    Desirability is 1 at ``ideal``, falls smoothly to 0.8 at ``lo`` and ``hi`` (the good
+    range) and linearly to 0 at ``min`` and ``max`` (in the transformed space: log ratio,
+    or scaled HDI difference; see :mod:`recommender.engine.scoring`). ``ideal`` defaults to
+    the middle of ``[lo, hi]`` (the geometric mean for ratios). ``min`` may be 0 and ``max``
+    may be ``inf`` for log indicators (no decay on that side).
 
     Examples
     --------
@@ -181,6 +188,7 @@ class Band:
     hi: float
     max: float
     two_sided: bool = False
+    ideal: float | None = None
 
     def __post_init__(self) -> None:
         # A string such as "false" must never pass for a flag (it is truthy).
@@ -210,6 +218,13 @@ class Band:
                 f"The band for {indicator!r} is inverted: need min <= lo <= hi <= max; got "
                 f"min={vals['min']:g}, lo={vals['lo']:g}, hi={vals['hi']:g}, max={vals['max']:g}."
             )
+        if self.ideal is not None:
+            ideal = _number(self.ideal, f"ideal of {where}")
+            if not (vals["lo"] <= ideal <= vals["hi"]):
+                raise ScenarioError(
+                    f"The ideal of {where} must lie in [lo, hi] = [{vals['lo']:g}, "
+                    f"{vals['hi']:g}]; got ideal={ideal:g}."
+                )
         if _is_log(indicator):
             floor = 1.0 if self.two_sided else 0.0
             if vals["min"] < floor:
@@ -242,6 +257,22 @@ class Band:
             with np.errstate(divide="ignore"):
                 return np.log(b)  # 0 -> -inf, inf -> inf
         return b / hdi_scale
+
+    def ideal_asymmetry(self, indicator: str, hdi_scale: float = HDI_SCALE) -> float:
+        """The ideal in asymmetry units (default: the middle of ``[lo, hi]`` there)."""
+        lo, hi = self.to_asymmetry(indicator, hdi_scale)[1:3]
+        if self.ideal is None:
+            return float((lo + hi) / 2.0)
+        v = float(self.ideal)
+        return math.log(v) if _is_log(indicator) else v / hdi_scale
+
+    def ideal_value(self, indicator: str) -> float:
+        """The ideal in natural units (ratio, or HDI difference)."""
+        if self.ideal is not None:
+            return float(self.ideal)
+        if _is_log(indicator):
+            return math.sqrt(self.lo * self.hi)
+        return (self.lo + self.hi) / 2.0
 
     def as_list(self) -> list[float]:
         return [self.min, self.lo, self.hi, self.max]
@@ -347,11 +378,12 @@ class Scenario:
     bands: Mapping[str, Band]
     tolerance: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TOLERANCE))
     filters: Filters = field(default_factory=Filters)
-    max_per_country: int = 2
+    max_per_country: int | None = None
     imputed_penalty: float = 0.5
     min_coverage: float = 0.75
     required: tuple[str, ...] = ()
     require_complementary: bool = False
+    couplings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # freeze the mappings so a preset cannot be changed by accident through a reference
@@ -359,6 +391,9 @@ class Scenario:
         object.__setattr__(self, "bands", FrozenDict(self.bands))
         object.__setattr__(self, "tolerance", FrozenDict(self.tolerance))
         object.__setattr__(self, "required", tuple(self.required))
+        if isinstance(self.couplings, str):
+            object.__setattr__(self, "couplings", (self.couplings,))
+        object.__setattr__(self, "couplings", tuple(self.couplings))
         self.validate()
 
     # ------------------------------------------------------------------ validation
@@ -408,12 +443,15 @@ class Scenario:
             limit = RATIO_RANGE[1] if _is_log(name) else HDI_DIFF_RANGE[1]
             _in_range(float(v), 0.0, limit, f"The tolerance for {name!r}")
         mpc = self.max_per_country
-        if isinstance(mpc, bool) or not isinstance(mpc, (int, np.integer)) or mpc < 1:
-            raise ScenarioError(f"max_per_country must be an integer >= 1; got {_show(mpc)}.")
-        if mpc > MAX_PER_COUNTRY_LIMIT:
-            raise ScenarioError(
-                f"max_per_country must be at most {MAX_PER_COUNTRY_LIMIT:,}; got {mpc!r}."
-            )
+        if mpc is not None:
+            if isinstance(mpc, bool) or not isinstance(mpc, (int, np.integer)) or mpc < 1:
+                raise ScenarioError(
+                    f"max_per_country must be an integer >= 1; got {_show(mpc)}."
+                )
+            if mpc > MAX_PER_COUNTRY_LIMIT:
+                raise ScenarioError(
+                    f"max_per_country must be at most {MAX_PER_COUNTRY_LIMIT:,}; got {mpc!r}."
+                )
         p = self.imputed_penalty
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
             raise ScenarioError(f"imputed_penalty must be a number in [0, 1]; got {p!r}.")
@@ -429,6 +467,12 @@ class Scenario:
                 "require_complementary must be true or false; got "
                 f"{_show(self.require_complementary)}."
             )
+        for label in self.couplings:
+            if label not in COUPLING_LABELS:
+                raise ScenarioError(
+                    f"Unknown coupling {label!r} in couplings; allowed: "
+                    f"{', '.join(COUPLING_LABELS)}."
+                )
         if not isinstance(self.filters, Filters):
             raise ScenarioError(f"filters must be a Filters object; got {self.filters!r}.")
         self.filters.validate()
@@ -456,6 +500,16 @@ class Scenario:
                 two.append(band.two_sided)
         return np.array(rows, dtype=float), np.array(two, dtype=bool)
 
+    def ideal_array(self, indicators=INDICATOR_NAMES, hdi_scale: float = HDI_SCALE) -> np.ndarray:
+        """Ideal points in asymmetry units, shape (k,); 0 for an indicator without a band."""
+        return np.array(
+            [
+                self.bands[n].ideal_asymmetry(n, hdi_scale) if n in self.bands else 0.0
+                for n in indicators
+            ],
+            dtype=float,
+        )
+
     def with_weights(self, **weights: float) -> Scenario:
         """A copy with some weights changed (validated)."""
         return dataclasses.replace(self, weights={**self.weights, **weights})
@@ -466,14 +520,22 @@ class Scenario:
             "name": self.name,
             "description": self.description,
             "rationale": self.rationale,
-            "max_per_country": int(self.max_per_country),
+            "max_per_country": None if self.max_per_country is None else int(self.max_per_country),
             "imputed_penalty": float(self.imputed_penalty),
             "min_coverage": float(self.min_coverage),
             "required": list(self.required),
             "require_complementary": self.require_complementary,
+            "couplings": list(self.couplings),
             "weights": dict(self.weights),
             "bands": {
-                n: {"min": b.min, "lo": b.lo, "hi": b.hi, "max": b.max, "two_sided": b.two_sided}
+                n: {
+                    "min": b.min,
+                    "lo": b.lo,
+                    "ideal": b.ideal_value(n),
+                    "hi": b.hi,
+                    "max": b.max,
+                    "two_sided": b.two_sided,
+                }
                 for n, b in self.bands.items()
             },
             "tolerance": dict(self.tolerance),
@@ -538,6 +600,7 @@ class Scenario:
             min_coverage=data.get("min_coverage", base.min_coverage),
             required=tuple(data.get("required", base.required)),
             require_complementary=data.get("require_complementary", base.require_complementary),
+            couplings=tuple(data.get("couplings", base.couplings)),
         )
 
     @classmethod
@@ -616,8 +679,13 @@ class Scenario:
             f"rationale = {q(self.rationale)}",
             f"base = {q(self.name if self.name in PRESETS else 'small-big')}",
             "",
-            "# Diversity: at most this many shortlisted cities per country (>= 1).",
-            f"max_per_country = {int(self.max_per_country)}",
+            "# Diversity is soft (each further city of a country counts less); a hard cap of",
+            "# at most this many shortlisted cities per country (>= 1) can be added.",
+            (
+                f"max_per_country = {int(self.max_per_country)}"
+                if self.max_per_country is not None
+                else "# max_per_country = 2"
+            ),
             "# An imputed value's weight is multiplied by (1 - imputed_penalty).",
             f"imputed_penalty = {_num(self.imputed_penalty)}",
             "# A candidate needs known values (any level) for at least this share of the",
@@ -627,12 +695,16 @@ class Scenario:
             "# require_complementary keeps only pairs where each side leads on something.",
             f"required = [{', '.join(q(r) for r in self.required)}]",
             f"require_complementary = {str(self.require_complementary).lower()}",
+            "# Gate on the pair's coupling label (SB, BS, BB, SS; empty: any): small-big",
+            "# shortlists only pairs in which the partner is the Big side.",
+            f"couplings = [{', '.join(q(c) for c in self.couplings)}]",
             "",
             "# Weights (>= 0, not all zero); normalised by their sum.",
             "[weights]",
             *(f"{n} = {_num(self.weights.get(n, 0.0))}" for n in INDICATOR_NAMES),
             "",
-            "# Desirability bands: 0 at or beyond min and max, 1 on [lo, hi], linear between.",
+            "# Desirability bands: 1 at the ideal, 0.8 at lo and hi, 0 at or beyond min and",
+            "# max (a smooth peak inside [lo, hi], linear ramps outside).",
             "# Ratios foreign/local for population, area_km2, gdp_per_capita_usd (inf allowed",
             "# for max); the difference foreign - local for hdi. two_sided = true applies the",
             "# band to the gap whichever side leads.",
@@ -645,6 +717,11 @@ class Scenario:
                 f"[bands.{n}]",
                 f"min = {_num(b.min)}",
                 f"lo = {_num(b.lo)}",
+                (
+                    f"ideal = {_num(b.ideal_value(n))}"
+                    if b.ideal is not None
+                    else f"# ideal = {_num(b.ideal_value(n))}  (default: the middle of [lo, hi])"
+                ),
                 f"hi = {_num(b.hi)}",
                 f"max = {_num(b.max)}",
                 f"two_sided = {str(b.two_sided).lower()}",
@@ -800,8 +877,14 @@ def _unknown_keys(data: Mapping, allowed, where: str) -> None:
 def _band_from(spec, indicator: str, source: str, base: Band | None) -> Band:
     where = f"[bands.{indicator}] of {source}"
     if isinstance(spec, list):
+        if len(spec) == 5:
+            mn, lo, ideal, hi, mx = spec
+            return Band(mn, lo, hi, mx, False, ideal)
         if len(spec) != 4:
-            raise ScenarioError(f"{where} must list 4 numbers [min, lo, hi, max]; got {spec!r}.")
+            raise ScenarioError(
+                f"{where} must list 4 numbers [min, lo, hi, max] or 5 [min, lo, ideal, hi, "
+                f"max]; got {spec!r}."
+            )
         return Band(*spec)
     if not isinstance(spec, Mapping):
         raise ScenarioError(f"{where} must be a table or a list [min, lo, hi, max]; got {spec!r}.")
@@ -811,15 +894,23 @@ def _band_from(spec, indicator: str, source: str, base: Band | None) -> Band:
     if missing:
         raise ScenarioError(f"{where} lacks {', '.join(missing)}.")
     merged = {**start, **spec}
+    if "ideal" not in spec and any(k in spec for k in ("lo", "hi")):
+        # a new good range without a new ideal: the ideal moves to its middle
+        merged["ideal"] = None
     return Band(
-        merged["min"], merged["lo"], merged["hi"], merged["max"], merged.get("two_sided", False)
+        merged["min"],
+        merged["lo"],
+        merged["hi"],
+        merged["max"],
+        merged.get("two_sided", False),
+        merged.get("ideal"),
     )
 
 
 # --------------------------------------------------------------------------- presets
 
-_SIZE_POP = Band(0.05, 0.25, 4.0, 20.0)
-_SIZE_AREA = Band(0.05, 0.2, 5.0, 25.0)
+_SIZE_POP = Band(0.05, 0.25, 4.0, 20.0, ideal=1.0)
+_SIZE_AREA = Band(0.05, 0.2, 5.0, 25.0, ideal=1.0)
 
 _SMALL_BIG = Scenario(
     name="small-big",
@@ -830,19 +921,23 @@ _SMALL_BIG = Scenario(
         "show higher economic outcomes (Bandung, Surabaya, Medan; Table 2: 20 of 31 "
         "classified partners are Big). GDP per capita therefore carries the largest weight "
         "and is a gate (a partner that is not richer scores 0 and is not shortlisted); HDI "
-        "('more developed') comes second, for knowledge and technology transfer. A partner "
-        "1.5x to 8x richer is fully desirable; beyond 20x the gap makes the relation one of "
-        "aid rather than reciprocity, so 'bigger' does not mean 'Tokyo for every town'. "
-        "Population and area only ask for a comparable scale of city government."
+        "('more developed') comes second, for knowledge and technology transfer. The ideal "
+        "partner is about 3x richer and one development tier (+0.10 HDI) ahead: enough of a "
+        "gap to 'leverage the comparative advantages of more developed partners', not so "
+        "much that the relation turns into aid (Womack 2016: wide asymmetry breeds "
+        "dependence); 1.5x to 8x is still a good partner, beyond 20x none, so 'bigger' "
+        "does not mean 'Tokyo for every town'. Population and area ask for a comparable "
+        "scale of city government (ideal 1x). Only Small-Big pairs are shortlisted."
     ),
     weights={"gdp_per_capita_usd": 0.45, "hdi": 0.25, "population": 0.20, "area_km2": 0.10},
     bands={
-        "gdp_per_capita_usd": Band(1.0, 1.5, 8.0, 20.0),
-        "hdi": Band(0.0, 0.03, 0.25, 0.40),
+        "gdp_per_capita_usd": Band(1.0, 1.5, 8.0, 20.0, ideal=3.0),
+        "hdi": Band(0.0, 0.03, 0.25, 0.40, ideal=0.10),
         "population": _SIZE_POP,
         "area_km2": _SIZE_AREA,
     },
     required=("gdp_per_capita_usd",),
+    couplings=("SB",),
 )
 
 _BIG_SMALL = Scenario(
@@ -852,18 +947,19 @@ _BIG_SMALL = Scenario(
         "Sinambela et al. (2025) conclude that the asymmetric models, Big-Small and "
         "Small-Big, are the most beneficial for economic cooperation in Indonesia. In "
         "Big-Small the local city leads: it can offer markets, know-how and investment "
-        "(South-South cooperation). The mirror of small-big: the partner's GDP per capita "
-        "between 1/8 and 1/1.5 of the local city's is fully desirable, 0 when it is not "
-        "poorer (gate) or poorer than 1/20."
+        "(South-South cooperation). The mirror of small-big: ideally a third of the local "
+        "city's GDP per capita and 0.10 HDI behind; 1/8 to 1/1.5 is a good partner, 0 when "
+        "it is not poorer (gate) or poorer than 1/20. Only Big-Small pairs are shortlisted."
     ),
     weights={"gdp_per_capita_usd": 0.45, "hdi": 0.25, "population": 0.20, "area_km2": 0.10},
     bands={
-        "gdp_per_capita_usd": Band(0.05, 0.125, 1 / 1.5, 1.0),
-        "hdi": Band(-0.40, -0.25, -0.03, 0.0),
+        "gdp_per_capita_usd": Band(0.05, 0.125, 1 / 1.5, 1.0, ideal=1 / 3),
+        "hdi": Band(-0.40, -0.25, -0.03, 0.0, ideal=-0.10),
         "population": _SIZE_POP,
         "area_km2": _SIZE_AREA,
     },
     required=("gdp_per_capita_usd",),
+    couplings=("BS",),
 )
 
 _ASYMMETRIC = Scenario(
@@ -874,15 +970,17 @@ _ASYMMETRIC = Scenario(
         "Small-Big), and symmetric pairings 'often struggle with overlapping interests and "
         "lack of reciprocity'; Womack (2016): asymmetric relations can be stable and "
         "mutually beneficial. Two-sided bands reward a gap of 1.5x to 8x (GDP per capita) "
-        "or 1.5x to 10x (population, area), or 0.03 to 0.25 HDI, in either direction."
+        "or 1.5x to 10x (population, area), or 0.03 to 0.25 HDI, in either direction, "
+        "ideally 3x (0.10 HDI). Only SB or BS pairs are shortlisted."
     ),
     weights={"gdp_per_capita_usd": 0.40, "hdi": 0.20, "population": 0.25, "area_km2": 0.15},
     bands={
-        "gdp_per_capita_usd": Band(1.0, 1.5, 8.0, 20.0, two_sided=True),
-        "hdi": Band(0.0, 0.03, 0.25, 0.40, two_sided=True),
-        "population": Band(1.0, 1.5, 10.0, 50.0, two_sided=True),
-        "area_km2": Band(1.0, 1.5, 10.0, 50.0, two_sided=True),
+        "gdp_per_capita_usd": Band(1.0, 1.5, 8.0, 20.0, two_sided=True, ideal=3.0),
+        "hdi": Band(0.0, 0.03, 0.25, 0.40, two_sided=True, ideal=0.10),
+        "population": Band(1.0, 1.5, 10.0, 50.0, two_sided=True, ideal=3.0),
+        "area_km2": Band(1.0, 1.5, 10.0, 50.0, two_sided=True, ideal=3.0),
     },
+    couplings=("SB", "BS"),
 )
 
 _SYMMETRIC = Scenario(
@@ -893,16 +991,18 @@ _SYMMETRIC = Scenario(
         "favourable for Israeli cities, with an emphasis on Big-Big; he sized cities by "
         "population, which therefore weighs most here. Sinambela et al. (2025) found the "
         "opposite for Indonesia (Small-Small the least successful): use this scenario as "
-        "the contrast. Fully desirable within the symmetry tolerance (1.25x, 0.02 HDI), "
-        "0 beyond 3x to 5x or 0.08 HDI."
+        "the contrast. Ideal: the same figures (1x, +0.00 HDI); 0.8 or more within the "
+        "symmetry tolerance (1.25x, 0.02 HDI), 0 beyond 3x to 5x or 0.08 HDI. Only BB or "
+        "SS pairs are shortlisted."
     ),
     weights={"population": 0.40, "gdp_per_capita_usd": 0.30, "hdi": 0.20, "area_km2": 0.10},
     bands={
-        "gdp_per_capita_usd": Band(1 / 3, 0.8, 1.25, 3.0),
-        "hdi": Band(-0.08, -0.02, 0.02, 0.08),
-        "population": Band(0.25, 0.8, 1.25, 4.0),
-        "area_km2": Band(0.2, 0.8, 1.25, 5.0),
+        "gdp_per_capita_usd": Band(1 / 3, 0.8, 1.25, 3.0, ideal=1.0),
+        "hdi": Band(-0.08, -0.02, 0.02, 0.08, ideal=0.0),
+        "population": Band(0.25, 0.8, 1.25, 4.0, ideal=1.0),
+        "area_km2": Band(0.2, 0.8, 1.25, 5.0, ideal=1.0),
     },
+    couplings=("BB", "SS"),
 )
 
 _COMPLEMENTARY = Scenario(
@@ -917,10 +1017,10 @@ _COMPLEMENTARY = Scenario(
     ),
     weights={"gdp_per_capita_usd": 0.25, "hdi": 0.25, "population": 0.25, "area_km2": 0.25},
     bands={
-        "gdp_per_capita_usd": Band(1.0, 1.5, 10.0, 50.0, two_sided=True),
-        "hdi": Band(0.0, 0.03, 0.25, 0.40, two_sided=True),
-        "population": Band(1.0, 1.5, 10.0, 50.0, two_sided=True),
-        "area_km2": Band(1.0, 1.5, 10.0, 50.0, two_sided=True),
+        "gdp_per_capita_usd": Band(1.0, 1.5, 10.0, 50.0, two_sided=True, ideal=3.0),
+        "hdi": Band(0.0, 0.03, 0.25, 0.40, two_sided=True, ideal=0.10),
+        "population": Band(1.0, 1.5, 10.0, 50.0, two_sided=True, ideal=3.0),
+        "area_km2": Band(1.0, 1.5, 10.0, 50.0, two_sided=True, ideal=3.0),
     },
     require_complementary=True,
 )

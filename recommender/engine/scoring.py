@@ -1,17 +1,32 @@
 """Scoring: from signed asymmetries to a score in [0, 1] that decomposes into contributions.
 
-**Desirability.** Each asymmetry ``a_i`` becomes a desirability ``d_i`` in [0, 1] through the
-scenario's trapezoid band ``(min, lo, hi, max)``, in asymmetry units (log ratio, or HDI
-difference / ``hdi_scale``)::
+**Desirability: an ideal point inside the band.** Each asymmetry ``a_i`` becomes a
+desirability ``d_i`` in [0, 1] through the scenario's band ``(min, lo, ideal, hi, max)``, in
+asymmetry units (log ratio, or HDI difference / ``hdi_scale``)::
 
-    d = 0                       if a <= min or a >= max
-    d = (a - min) / (lo - min)  if min < a < lo     (ramp up)
-    d = 1                       if lo <= a <= hi    (plateau)
-    d = (max - a) / (max - hi)  if hi < a < max     (ramp down)
+    d = 1 - (1 - EDGE) * ((a - ideal) / (lo - ideal))**2   if lo <= a <= ideal   (peak)
+    d = 1 - (1 - EDGE) * ((a - ideal) / (hi - ideal))**2   if ideal <= a <= hi
+    d = EDGE * (a - min) / (lo - min)                      if min < a < lo       (ramp up)
+    d = EDGE * (max - a) / (max - hi)                      if hi < a < max       (ramp down)
+    d = 0                                                  if a <= min or a >= max
 
-An infinite ``min`` / ``max`` means no ramp on that side (d stays 1); ``min == lo`` is a
-step. A two-sided band applies to ``|a|``. Linear in the log ratio means "2x" is as far
-from "4x" as "4x" from "8x".
+with ``EDGE = 0.8`` (:data:`EDGE_DESIRABILITY`). The band keeps its meaning ("a partner 1.5x
+to 8x richer is a good Small-Big partner; beyond 20x the gap is one of aid"), but inside it
+one gap is best: the scenario's ``ideal`` (default the middle of ``[lo, hi]`` in asymmetry
+units; the presets set it, e.g. 3x richer and +0.10 HDI for small-big). Why a peak rather
+than the old flat plateau: on a plateau every candidate inside the band scored exactly 1,
+so hundreds of cities tied at the top and the order came from the tie-break; Sinambela et
+al. (2025) read asymmetry as a resource ("the Small-Big configuration enables local cities
+to leverage the comparative advantages of their more developed partners") and Womack
+(2016) warns that a very wide gap turns partnership into dependence: the benefit grows with
+the gap and then falls, which a single peak expresses. The quadratic top is flat at the
+ideal (a small step away from it costs little) and still 0.8 at the band's edges, so a
+candidate inside the band always beats one outside it on that indicator.
+
+An infinite ``min`` / ``max`` means no decay on that side of the ideal (``d`` stays 1); a
+band with ``lo == ideal`` (or ``ideal == hi``) has its peak at the edge; ``min == lo`` is a
+step. A two-sided band applies to ``|a|``. Linear in the log ratio means "2x" is as far from
+"4x" as "4x" from "8x".
 
 **Data quality.** What is not known neither helps nor hurts, and what is only estimated
 counts less. Each candidate gets its own effective weights: ``w'_i = 0`` for a missing
@@ -46,13 +61,13 @@ ratios.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from recommender.data.indicators import INDICATOR_NAMES, LEVEL_RANK
+from recommender.data.modelled import Z80
 from recommender.engine.coupling import asymmetry_tolerance
 from recommender.engine.features import HDI_SCALE
 from recommender.engine.scenarios import Scenario
@@ -71,14 +86,18 @@ IMPUTED_CODE = LEVEL_RANK["imputed"]
 # callers that hold row-major matrices.
 
 
-def desirability(
-    a, band: Sequence[float], two_sided: bool = False, out: np.ndarray | None = None
-) -> np.ndarray:
-    """Trapezoid desirability of asymmetries ``a`` for one band (numpy kernel).
+EDGE_DESIRABILITY = 0.8
+"""Desirability at the band's edges ``lo`` and ``hi`` (1 at the ideal, 0 at ``min`` / ``max``)."""
 
-    The trapezoid is ``clip(min(up, down), 0, 1)`` with ``up = (x - min) / (lo - min)``
-    and ``down = (max - x) / (max - hi)``: the same value as the piecewise definition in
-    the module docstring, in two passes over ``x`` and no masks.
+
+def desirability(
+    a,
+    band: Sequence[float],
+    two_sided: bool = False,
+    ideal: float | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Ideal-point desirability of asymmetries ``a`` for one band (numpy kernel).
 
     Parameters
     ----------
@@ -88,72 +107,74 @@ def desirability(
         ``(min, lo, hi, max)`` in the same units; ``-inf`` / ``inf`` allowed for min / max.
     two_sided : bool
         Apply the band to ``|a|``.
+    ideal : float, optional
+        The most desirable asymmetry, in ``[lo, hi]``; default their midpoint.
     out : ndarray, optional
-        Where to write the result (same shape as ``a``, float64; may not be ``a`` itself).
+        Where to write the result (same shape as ``a``, float64).
 
     Returns
     -------
     ndarray
-        Values in [0, 1]; NaN where ``a`` is NaN.
+        Values in [0, 1]; NaN where ``a`` is NaN. 1 only at the ideal.
 
     Examples
     --------
     >>> import numpy as np
     >>> band = np.log([1.0, 1.5, 8.0, 20.0])
-    >>> desirability(np.log([0.9, 1.2, 3.0, 12.0, 25.0]), band).round(2)
-    array([0.  , 0.45, 1.  , 0.56, 0.  ])
+    >>> desirability(np.log([0.9, 1.2, 1.5, 3.0, 8.0, 12.0, 25.0]), band, ideal=np.log(3.0)).round(2)
+    array([0.  , 0.36, 0.8 , 1.  , 0.8 , 0.36, 0.  ])
     """
     x = np.asarray(a, dtype=float)
-    mn, lo, hi, mx = (float(v) for v in band)
-    d = np.empty_like(x) if out is None else out
     if two_sided:
-        x = np.abs(x, out=d)
-    has_down = not math.isinf(mx)
-    if has_down and mx > hi:
-        down = np.subtract(mx, x, out=np.empty_like(x) if x is d else None)
-        down /= mx - hi
-    elif has_down:  # a step: d = 1 up to hi, 0 above
-        down = np.where(x > hi, 0.0, 1.0)
-    else:
-        down = None
-    if math.isinf(mn):
-        if x is not d:
-            np.copyto(d, x)
-        if down is None:  # no band at all: everything known is fully desirable
-            np.multiply(d, 0.0, out=d)
-            d += 1.0
-        else:
-            np.multiply(d, 0.0, out=d)  # keeps NaN
-            d += down
-    elif lo > mn:
-        np.subtract(x, mn, out=d)
-        d /= lo - mn
-        if down is not None:
-            np.minimum(d, down, out=d)
-    else:  # a step at lo: 0 below, 1 from lo on
-        nan = np.isnan(x)
-        np.greater_equal(x, lo, out=d)
-        if down is not None:
-            np.minimum(d, down, out=d)
-        d[nan] = np.nan
-    np.clip(d, 0.0, 1.0, out=d)
-    return d
+        x = np.abs(x)
+    mn, lo, hi, mx = (float(v) for v in band)
+    m = (lo + hi) / 2.0 if ideal is None else float(ideal)
+    q = EDGE_DESIRABILITY
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # peak: 1 at the ideal, q at the band's edges (a degenerate side is a point)
+        left = np.where(m > lo, (x - m) / (lo - m), np.where(x < m, np.inf, 0.0))
+        right = np.where(hi > m, (x - m) / (hi - m), np.where(x > m, np.inf, 0.0))
+        t = np.where(x < m, left, right)
+        peak = 1.0 - (1.0 - q) * np.minimum(t, 1.0) ** 2
+        up = (x - mn) / (lo - mn) if lo > mn else np.where(x >= lo, 1.0, 0.0)
+        down = (mx - x) / (mx - hi) if mx > hi else np.where(x <= hi, 1.0, 0.0)
+        d = np.where(x < lo, q * up, np.where(x > hi, q * down, peak))
+        if np.isneginf(mn):
+            d = np.where(x < m, 1.0, d)
+        if np.isposinf(mx):
+            d = np.where(x > m, 1.0, d)
+    d = np.clip(np.nan_to_num(d, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+    d = np.where(np.isnan(x), np.nan, d)
+    if out is None:
+        return d
+    np.copyto(out, d)
+    return out
 
 
 def desirability_columns(
-    asym_t: np.ndarray, bands: np.ndarray, two_sided: np.ndarray, out: np.ndarray | None = None
+    asym_t: np.ndarray,
+    bands: np.ndarray,
+    two_sided: np.ndarray,
+    out: np.ndarray | None = None,
+    ideals: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`desirability` of a column-major matrix ``(k, n)``, row by row, in place in ``out``."""
     out = np.empty_like(asym_t) if out is None else out
     for j in range(asym_t.shape[0]):
-        desirability(asym_t[j], bands[j], bool(two_sided[j]), out=out[j])
+        ideal = None if ideals is None else ideals[j]
+        desirability(asym_t[j], bands[j], bool(two_sided[j]), ideal, out=out[j])
     return out
 
 
-def desirability_matrix(asym: np.ndarray, bands: np.ndarray, two_sided: np.ndarray) -> np.ndarray:
+def desirability_matrix(
+    asym: np.ndarray,
+    bands: np.ndarray,
+    two_sided: np.ndarray,
+    ideals: np.ndarray | None = None,
+) -> np.ndarray:
     """Apply :func:`desirability` column by column; ``asym`` is (n, k), ``bands`` (k, 4)."""
     asym = np.atleast_2d(np.asarray(asym, dtype=float))
-    return desirability_columns(np.ascontiguousarray(asym.T), bands, two_sided).T
+    return desirability_columns(np.ascontiguousarray(asym.T), bands, two_sided, None, ideals).T
 
 
 def weighted_sum(D: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -411,6 +432,33 @@ class ScoreResult:
         return self._contributions[rows]
 
 
+def interval_in_band(
+    a: np.ndarray, half_width: np.ndarray, band: Sequence[float], two_sided: bool = False
+) -> np.ndarray:
+    """Whether ``[a - half_width, a + half_width]`` meets the open band ``(min, max)``.
+
+    Used by the gates for a modelled value: its interval, not its point estimate, decides.
+
+    Examples
+    --------
+    >>> band = np.log([1.0, 1.5, 8.0, 20.0])
+    >>> interval_in_band(np.log([0.9, 0.5]), np.array([0.5, 0.5]), band).tolist()
+    [True, False]
+    """
+    a = np.asarray(a, dtype=float)
+    h = np.nan_to_num(np.asarray(half_width, dtype=float), nan=0.0)
+    lo, hi = a - h, a + h
+    if two_sided:
+        straddle = (lo <= 0) & (hi >= 0)
+        lo, hi = (
+            np.where(straddle, 0.0, np.minimum(np.abs(lo), np.abs(hi))),
+            np.maximum(np.abs(lo), np.abs(hi)),
+        )
+    mn, mx = float(band[0]), float(band[3])
+    with np.errstate(invalid="ignore"):
+        return (hi > mn) & (lo < mx)
+
+
 def score_columns(
     asym_t: np.ndarray,
     scenario: Scenario,
@@ -421,8 +469,14 @@ def score_columns(
     hdi_scale: float = HDI_SCALE,
     indicators: Sequence[str] = INDICATOR_NAMES,
     reference: tuple | None = None,
+    uncertainty_t: np.ndarray | None = None,
 ) -> ScoreResult:
     """Score column-major signed asymmetries ``(k, n)`` against a scenario (the kernel).
+
+    ``uncertainty_t`` (k, n) is the standard deviation of each asymmetry (0 for measured
+    values; modelled GDP per capita, see :mod:`recommender.data.modelled`): a ``required``
+    indicator's gate then passes when the 80% interval meets the band, so a modelled
+    figure alone never excludes a candidate.
 
     ``missing_t`` (default ``isnan(asym_t)``) and ``imputed_t`` are (k, n) boolean; an
     imputed flag on a missing value is ignored. For TOPSIS the pool is ``asym_t`` itself
@@ -430,13 +484,14 @@ def score_columns(
     """
     k, n = asym_t.shape
     bands, two_sided = scenario.band_matrix(indicators, hdi_scale)
+    ideals = scenario.ideal_array(indicators, hdi_scale)
     w = scenario.weight_array(indicators)
     missing = np.isnan(asym_t) if missing_t is None else missing_t
     if imputed_t is None:
         imp = np.zeros((k, n), dtype=bool)
     else:
         imp = imputed_t & ~missing
-    D = desirability_columns(asym_t, bands, two_sided)
+    D = desirability_columns(asym_t, bands, two_sided, ideals=ideals)
     np.copyto(D, 0.0, where=missing)
     penalty = scenario.imputed_penalty
     if method == "wsm":
@@ -470,7 +525,14 @@ def score_columns(
     else:
         eligible &= 0.0 >= scenario.min_coverage - 1e-12
     for name in scenario.required:
-        eligible &= D[list(indicators).index(name)] > 0
+        j = list(indicators).index(name)
+        ok = D[j] > 0
+        if uncertainty_t is not None:
+            sd = np.asarray(uncertainty_t[j], dtype=float)
+            unc = np.isfinite(sd) & (sd > 0) & ~missing[j]
+            if unc.any():
+                ok |= unc & interval_in_band(asym_t[j], Z80 * sd, bands[j], bool(two_sided[j]))
+        eligible &= ok
     if scenario.require_complementary:
         tol = asymmetry_tolerance(scenario.tolerance, indicators, hdi_scale)
         ahead = np.zeros(n, dtype=bool)
@@ -492,12 +554,13 @@ def score_asymmetry(
     hdi_scale: float = HDI_SCALE,
     indicators: Sequence[str] = INDICATOR_NAMES,
     reference: tuple | None = None,
+    uncertainty: np.ndarray | None = None,
 ) -> ScoreResult:
     """Score a matrix of signed asymmetries (n, k) against a scenario, vectorised.
 
     ``imputed`` marks values whose level is ``imputed`` on either side. For TOPSIS the
-    pool is ``asym`` itself unless ``reference`` is given. A row-major wrapper of
-    :func:`score_columns`.
+    pool is ``asym`` itself unless ``reference`` is given. ``uncertainty`` (n, k): see
+    :func:`score_columns`. A row-major wrapper of :func:`score_columns`.
     """
     asym = np.atleast_2d(np.asarray(asym, dtype=float))
     imp = None if imputed is None else np.ascontiguousarray(np.asarray(imputed, dtype=bool).T)
@@ -509,4 +572,7 @@ def score_asymmetry(
         hdi_scale=hdi_scale,
         indicators=indicators,
         reference=reference,
+        uncertainty_t=None
+        if uncertainty is None
+        else np.ascontiguousarray(np.asarray(uncertainty, dtype=float).T),
     )

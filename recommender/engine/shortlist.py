@@ -34,21 +34,35 @@ import numpy as np
 import pandas as pd
 
 from recommender.data.access import get_cities, get_ties, partner_ids, resolve_local
-from recommender.data.indicators import BY_NAME, INDICATOR_NAMES, LEVEL_RANK, LEVELS
-from recommender.engine.arrays import MISSING_CODE, USER_CODE, TableArrays, table_arrays
+from recommender.data.indicators import (
+    BY_NAME,
+    INDICATOR_NAMES,
+    LEVEL_QUALITY,
+    LEVELS,
+    QUALITY_RANK,
+)
+from recommender.data.modelled import comparable_cities
+from recommender.engine.arrays import LEVEL_NAMES, TableArrays, table_arrays
 from recommender.engine.coupling import (
-    BIG_CITY_POPULATION,
-    DEFAULT_COMPOSITE_WEIGHTS,
     asymmetry_tolerance,
     class_names,
     classify_asymmetry,
-    composite_size,
-    composite_weights_array,
-    coupling_labels,
     display_asymmetry,
+    pair_coupling,
     ratio_column,
 )
 from recommender.engine.features import HDI_SCALE, haversine_km
+from recommender.engine.ranking import (
+    DEFAULT_DECAY,
+    ROBUSTNESS_DRAWS,
+    ROBUSTNESS_SEED,
+    ROBUSTNESS_WINDOW,
+    candidate_context,
+    context_text,
+    diversify,
+    perturbed_scenarios,
+    robustness_text,
+)
 from recommender.engine.scenarios import CONTINENTS, DEFAULT_SCENARIO, Scenario, load_scenario
 from recommender.engine.scoring import METHODS, ScoreResult, score_columns
 from recommender.errors import FilterError
@@ -83,7 +97,26 @@ def output_columns(indicators: Sequence[str] = INDICATOR_NAMES) -> list[str]:
     ]
     for n in indicators:
         cols += [ratio_column(n), f"{n}_class", f"{n}_contribution", f"{n}_level"]
-    return cols + ["distance_km", "existing_partner", "why"]
+    return cols + [
+        "gdp_per_capita_usd_ratio_low",
+        "gdp_per_capita_usd_ratio_high",
+        "distance_km",
+        "existing_partner",
+        "why",
+        *CONTEXT_COLUMNS,
+        "robustness",
+        "robustness_text",
+    ]
+
+
+CONTEXT_COLUMNS = [
+    "n_partners",
+    "partners_in_country",
+    "partners_in_country_names",
+    "partners_in_region_names",
+    "context",
+]
+"""Per-candidate context (:func:`recommender.engine.ranking.candidate_context`)."""
 
 
 # --------------------------------------------------------------------------- options
@@ -104,11 +137,13 @@ class Options:
     min_population: float | None = None
     max_population: float | None = None
     min_level: dict[str, str] = field(default_factory=dict)
-    max_per_country: int = 2
+    max_per_country: int | None = None
     overrides: dict[str, float] = field(default_factory=dict)
     hdi_scale: float = HDI_SCALE
     feasibility: object = None  # a loaded FeasibilityModel, or None
     blend: float = 0.3
+    diversity: float = DEFAULT_DECAY
+    robustness: int = ROBUSTNESS_DRAWS
 
     def filters(self) -> dict:
         """The filters in force, for ``df.attrs`` and messages."""
@@ -120,6 +155,7 @@ class Options:
             "max_population": self.max_population,
             "min_level": dict(self.min_level),
             "max_per_country": self.max_per_country,
+            "diversity": self.diversity,
             "include_partners": self.include_partners,
             "include_domestic": self.include_domestic,
         }
@@ -178,6 +214,8 @@ def validate_options(
     overrides=None,
     feasibility=None,
     blend=None,
+    diversity=None,
+    robustness=None,
     hdi_scale=HDI_SCALE,
 ) -> Options:
     """Check every option of :func:`recommend`, merge the scenario's defaults, or raise."""
@@ -188,6 +226,27 @@ def validate_options(
         raise FilterError(f"Unknown method {method!r}; allowed: {', '.join(METHODS)}.")
     model = _feasibility_model(feasibility)
     blend = DEFAULT_BLEND if blend is None else blend
+    diversity = DEFAULT_DECAY if diversity is None else diversity
+    if isinstance(diversity, bool) or not isinstance(
+        diversity, (int, float, np.integer, np.floating)
+    ):
+        raise FilterError(f"diversity must be a number in [0, 1]; got {diversity!r}.")
+    if not 0.0 <= float(diversity) <= 1.0:
+        raise FilterError(
+            f"diversity must be a number in [0, 1] (1: none, 0: one city per country); "
+            f"got {diversity!r}."
+        )
+    robustness = ROBUSTNESS_DRAWS if robustness is None else robustness
+    if robustness is False:
+        robustness = 0
+    if (
+        isinstance(robustness, bool)
+        or not isinstance(robustness, (int, np.integer))
+        or robustness < 0
+    ):
+        raise FilterError(
+            f"robustness must be a number of draws >= 0 (0: off); got {robustness!r}."
+        )
     if isinstance(blend, bool) or not isinstance(blend, (int, float, np.integer, np.floating)):
         raise FilterError(f"blend must be a number in [0, 1]; got {blend!r}.")
     if not 0.0 <= float(blend) <= 1.0:
@@ -228,7 +287,7 @@ def validate_options(
             allowed = ", ".join(lv for lv in LEVELS if lv != "missing")
             raise FilterError(f"Unknown data level {level!r} for {name!r}; allowed: {allowed}.")
     if max_per_country is None:
-        cap = scen.max_per_country
+        cap = scen.max_per_country  # None: soft diversity only
     elif (
         isinstance(max_per_country, bool)
         or not isinstance(max_per_country, (int, np.integer))
@@ -266,6 +325,8 @@ def validate_options(
         hdi_scale=float(hdi_scale),
         feasibility=model,
         blend=float(blend),
+        diversity=float(diversity),
+        robustness=int(robustness),
     )
 
 
@@ -303,6 +364,10 @@ class Pool:
     n_pool: int
     steps: list[tuple[str, int]]
     feasibility: np.ndarray | None = None  # NaN where not needed (see _pool_feasibility)
+    coupling: np.ndarray | None = None  # the pair labels (coupling.pair_coupling)
+    uncertainty: np.ndarray | None = None  # (n, k) sd of each asymmetry (modelled values)
+    ties: pd.DataFrame | None = None
+    robustness: np.ndarray | None = None  # per chosen row, set by recommend()
 
     @property
     def score(self) -> np.ndarray:
@@ -350,9 +415,16 @@ def tiebreak_keys(cities: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return arr.fine, arr.population
 
 
+_QUALITY_OF_CODE = np.array(
+    [QUALITY_RANK.get(str(name), len(LEVEL_QUALITY)) for name in LEVEL_NAMES], dtype=np.int64
+)
+
+
 def _level_ok(codes: np.ndarray, minimum: str) -> np.ndarray:
-    """Candidates whose data level is at least ``minimum`` (a user value counts as city)."""
-    return ((codes <= LEVEL_RANK[minimum]) & (codes != MISSING_CODE)) | (codes == USER_CODE)
+    """Candidates whose data level is at least ``minimum`` in :data:`LEVEL_QUALITY` order
+    (a user value counts as city; a modelled one sits between region and country)."""
+    quality = _QUALITY_OF_CODE[codes.astype(np.int64)]
+    return (quality <= QUALITY_RANK[minimum]) & (quality < QUALITY_RANK["missing"])
 
 
 def build_pool(
@@ -364,8 +436,17 @@ def build_pool(
     country: str | None = None,
     **options,
 ) -> Pool:
-    """Resolve the local city, filter the candidates and score them all (vectorised)."""
-    cities = get_cities(cities)
+    """Resolve the local city, filter the candidates and score them all (vectorised).
+
+    GDP per capita is compared like with like (:func:`recommender.data.modelled.
+    comparable_cities`): a national figure becomes a modelled city figure first. The
+    scenario's ``couplings`` gate uses :func:`recommender.engine.coupling.pair_coupling`,
+    the one function that labels pairs everywhere.
+    """
+    raw_cities = get_cities(cities)
+    cities = comparable_cities(raw_cities)
+    if options.get("feasibility", None) == "auto":
+        options["feasibility"] = ties is None  # the model means something on real ties only
     opts = validate_options(scenario, cities, **options)
     local = apply_overrides(resolve_local(city, cities, country), opts.overrides)
     ties = get_ties(ties)
@@ -429,6 +510,7 @@ def build_pool(
             + ". Relax one of them."
         )
     asym_t, missing_t, imputed_t = pool_asymmetry(arr, local, positions, opts.hdi_scale)
+    uncertainty_t = _uncertainty(arr, local, positions)
     result = score_columns(
         asym_t,
         opts.scenario,
@@ -436,11 +518,23 @@ def build_pool(
         imputed_t=imputed_t,
         method=opts.method,
         hdi_scale=opts.hdi_scale,
+        uncertainty_t=uncertainty_t,
     )
+    coupling = pair_coupling(
+        asym_t.T,
+        _float(local.get("population")),
+        arr.floats("population")[positions],
+        tolerance=opts.scenario.tolerance,
+        hdi_scale=opts.hdi_scale,
+    )
+    if opts.scenario.couplings:
+        result.eligible &= np.isin(coupling, list(opts.scenario.couplings))
     country = arr.country_names[arr.country[positions]]
     feas = None
     if opts.feasibility is not None:
-        feas = _pool_feasibility(opts, local, cities, ties, positions, result, country)
+        # the model was trained on the table as published (national GDP where that is all
+        # there is), so it scores the raw rows, not the like-with-like ones
+        feas = _pool_feasibility(opts, local, raw_cities, ties, positions, result, country)
     return Pool(
         local=local,
         options=opts,
@@ -454,7 +548,22 @@ def build_pool(
         n_pool=int(len(ids) - 1),
         steps=steps,
         feasibility=feas,
+        coupling=coupling,
+        uncertainty=uncertainty_t.T,
+        ties=ties,
     )
+
+
+def _uncertainty(arr: TableArrays, local: pd.Series, positions: np.ndarray) -> np.ndarray:
+    """Standard deviation of each asymmetry, (k, n): a modelled figure's, else 0."""
+    out = np.zeros((len(arr.indicators), len(positions)))
+    for j, n in enumerate(arr.indicators):
+        col = f"{n}_sd"
+        cand = np.nan_to_num(arr.floats(col)[positions], nan=0.0)
+        loc = _float(local.get(col)) if local.get(f"{n}_level") == "modelled" else 0.0
+        loc = 0.0 if math.isnan(loc) else loc
+        np.sqrt(cand**2 + loc**2, out=out[j])
+    return out
 
 
 def pool_asymmetry(
@@ -529,18 +638,21 @@ def _pool_feasibility(
     the others), so that the model scores a few hundred pairs rather than the whole pool.
 
     Exact: candidates are scored in descending order of ``score``, in chunks. After each
-    chunk the ``top``-th combined score ``c`` of the capped shortlist of those scored so far
-    is a lower bound of the final one (a greedy pick under a per-country cap never gets
-    worse with more candidates); a candidate with ``(1 - blend) * score + blend < c``
-    cannot beat it whatever its feasibility, and neither can any candidate after it.
-    The local city's own ties are hidden from the model (``cold``), as in the evaluation.
+    chunk ``c`` is the smallest *adjusted* combined score of the diversified shortlist of
+    those scored so far (:func:`~recommender.engine.ranking.diversify`: each pick's
+    adjusted score is at least ``c``). A candidate with ``(1 - blend) * score + blend < c``
+    can never win a pick (its adjusted score is at most its combined score), and neither
+    can any candidate after it; so the greedy choice over the scored candidates is the
+    choice over the whole pool. The window for the robustness draws
+    (:data:`~recommender.engine.ranking.ROBUSTNESS_WINDOW`) is always scored. The local
+    city's own ties are hidden from the model (``cold``), as in the evaluation.
     """
     model, b = opts.feasibility, opts.blend
     p = np.full(len(positions), np.nan)
     s = result.score
     elig = np.flatnonzero(result.eligible)
     elig = elig[np.argsort(-s[elig], kind="stable")]
-    chunk = max(256, 8 * opts.top * opts.max_per_country)
+    chunk = max(256, ROBUSTNESS_WINDOW if opts.robustness else 0, 8 * opts.top)
     c, done = -np.inf, 0
     while done < len(elig) and (1.0 - b) * s[elig[done]] + b >= c - 1e-9:
         batch = elig[done : done + chunk]
@@ -549,9 +661,13 @@ def _pool_feasibility(
         seen = elig[:done]
         comb = (1.0 - b) * s[seen] + b * p[seen]
         order = seen[np.argsort(-comb, kind="stable")]
-        chosen = cap_per_country(order, country, opts.max_per_country, opts.top)
-        if len(chosen) == opts.top:
-            c = float(((1.0 - b) * s[chosen] + b * p[chosen]).min())
+        full = np.full(len(s), -np.inf)
+        full[seen] = comb
+        chosen = diversify(
+            order, country, full, opts.top, opts.diversity, opts.max_per_country, adjusted=True
+        )
+        if len(chosen[0]) == opts.top:
+            c = float(chosen[1].min())
         chunk *= 2  # few rounds even when the bound is loose
     return p
 
@@ -740,9 +856,17 @@ def _frame_for(pool: Pool, chosen: np.ndarray) -> pd.DataFrame:
     asym = pool.asym[chosen]
     tol = asymmetry_tolerance(opts.scenario.tolerance, names, opts.hdi_scale)
     codes = classify_asymmetry(asym, tol)
-    comp, ctol = composite_size(asym, composite_weights_array(DEFAULT_COMPOSITE_WEIGHTS), tol)
+    if pool.coupling is not None:
+        labels = pool.coupling[chosen]
+    else:  # a pool built by hand: the same function decides
+        labels = pair_coupling(
+            asym,
+            _float(pool.local.get("population")),
+            arr.floats("population")[pos],
+            tolerance=opts.scenario.tolerance,
+            hdi_scale=opts.hdi_scale,
+        )
     contributions = pool.result.contributions_at(chosen)
-    local_pop = _float(pool.local.get("population"))
     score = pool.score[chosen]
     cols: dict[str, np.ndarray] = {
         "rank": np.arange(1, m + 1),
@@ -752,9 +876,7 @@ def _frame_for(pool: Pool, chosen: np.ndarray) -> pd.DataFrame:
         "country_name": arr.strings("country_name")[pos],
         "admin1_name": arr.strings("admin1_name")[pos],
         "score": score,
-        "coupling": coupling_labels(
-            comp, ctol, local_pop, BIG_CITY_POPULATION, arr.floats("population")[pos]
-        ),
+        "coupling": labels,
     }
     for j, n in enumerate(names):
         cols[ratio_column(n)] = display_asymmetry(asym[:, j], n, opts.hdi_scale)
@@ -777,6 +899,20 @@ def _frame_for(pool: Pool, chosen: np.ndarray) -> pd.DataFrame:
         [why_text(local_name, {k: cols[k][i] for k in why_keys}, opts.hdi_scale) for i in range(m)],
         dtype=object,
     )
+    low, high = (
+        arr.floats("gdp_per_capita_usd_low")[pos],
+        arr.floats("gdp_per_capita_usd_high")[pos],
+    )
+    local_gdp = _float(pool.local.get("gdp_per_capita_usd"))
+    cols["gdp_per_capita_usd_ratio_low"] = low / local_gdp
+    cols["gdp_per_capita_usd_ratio_high"] = high / local_gdp
+    ctx = candidate_context(pool.city_id[chosen], pool.local, pool.cities, pool.ties)
+    for c in CONTEXT_COLUMNS[:-1]:
+        cols[c] = ctx[c].to_numpy()
+    cols["context"] = np.array([context_text(r) for r in ctx.to_dict("records")], dtype=object)
+    rob = pool.robustness if pool.robustness is not None else np.full(m, np.nan)
+    cols["robustness"] = rob
+    cols["robustness_text"] = np.array([robustness_text(r, m) for r in rob], dtype=object)
     order = output_columns(names)
     if pool.feasibility is not None:
         b = opts.blend
@@ -861,8 +997,11 @@ def recommend(
     max_per_country: int | None = None,
     overrides: Mapping[str, float] | None = None,
     country: str | None = None,
-    feasibility=None,
+    feasibility="auto",
     blend: float | None = None,
+    fit_only: bool = False,
+    diversity: float | None = None,
+    robustness: int | None = None,
 ) -> pd.DataFrame:
     """Shortlist foreign partner cities for a local city under a scenario.
 
@@ -893,20 +1032,32 @@ def recommend(
     min_level : dict, optional
         Minimum data level per indicator, e.g. ``{"hdi": "region"}``.
     max_per_country : int, optional
-        Diversity cap; default the scenario's (2). Must be >= 1.
+        A hard cap per country (>= 1); default none (the scenario's, if it sets one):
+        diversity is soft (``diversity``).
     overrides : dict, optional
         What-if values for the local city (indicator -> value), marked level ``user``.
     country : str, optional
         Disambiguates the local city's name.
-    feasibility : bool, FeasibilityModel or None
-        ``True`` adds the learned feasibility (the packaged model, verified on load; a
+    feasibility : "auto", bool, FeasibilityModel or None
+        The learned feasibility (the packaged model, verified on load; a
         :class:`~recommender.engine.feasibility.FeasibilityModel` to use another): columns
         ``feasibility`` (calibrated probability), ``combined`` and ``why_feasibility``,
         ranked by ``combined``; ``score`` and the contributions stay the pure strategy
-        fit. ``None`` / ``False``: no feasibility, the result is unchanged.
+        fit. ``"auto"`` (default): on with the packaged ties (``ties=None``), off with a
+        ties table of your own (the model's context features need the real network).
+        ``None`` / ``False``: off, ranked by ``score``.
     blend : float, optional
         Weight of feasibility in ``combined = (1 - blend) * score + blend *
-        feasibility``, in [0, 1]; default 0.3 (:data:`DEFAULT_BLEND`).
+        feasibility``, in [0, 1]; default :data:`DEFAULT_BLEND` (chosen on held-out
+        cities, see ``models/evaluation.md``).
+    fit_only : bool, default False
+        The pure strategy list: no feasibility, ranked by ``score``.
+    diversity : float, optional
+        Per-country decay of the soft diversity in [0, 1] (1: none; 0: one per
+        country); default :data:`recommender.engine.ranking.DEFAULT_DECAY`.
+    robustness : int, optional
+        Monte Carlo draws for the ``robustness`` column (0: off); default
+        :data:`recommender.engine.ranking.ROBUSTNESS_DRAWS`, seeded.
 
     Returns
     -------
@@ -948,10 +1099,14 @@ def recommend(
         min_level=min_level,
         max_per_country=max_per_country,
         overrides=overrides,
-        feasibility=feasibility,
+        feasibility=False if fit_only else feasibility,
         blend=blend,
+        diversity=diversity,
+        robustness=robustness,
     )
-    return _frame_for(pool, select_or_explain(pool))
+    chosen = select_or_explain(pool)
+    pool.robustness = robustness_of(pool, chosen)
+    return _frame_for(pool, chosen)
 
 
 def empty_reason(pool: Pool) -> str:
@@ -986,6 +1141,12 @@ def empty_reason(pool: Pool) -> str:
             reasons.append(f"{zero:,} fall outside the band of required {name}")
     if scen.require_complementary:
         reasons.append("the rest are not complementary (each side must lead on something)")
+    if scen.couplings and pool.coupling is not None:
+        off = int((~np.isin(pool.coupling, list(scen.couplings))).sum())
+        if off:
+            reasons.append(
+                f"{off:,} are not {' / '.join(scen.couplings)} pairs (the scenario's couplings)"
+            )
     return (
         f"No candidate for {local} passes the gates of scenario {scen.name!r}: of {n:,} "
         f"candidates after the filters, {'; '.join(reasons) or 'none is eligible'}. "
@@ -1002,21 +1163,89 @@ def select_or_explain(pool: Pool) -> np.ndarray:
     return chosen
 
 
-def select(pool: Pool) -> np.ndarray:
-    """Pool indices of the shortlist: gates, order, per-country cap, top-k.
+def select(pool: Pool, top: int | None = None) -> np.ndarray:
+    """Pool indices of the shortlist: gates, order, soft diversity (and optional cap), top-k.
 
     Sorting all 34k candidates is the costliest step, so only the best few hundred are
-    sorted; the window doubles until the cap can be honoured or the pool is exhausted.
+    sorted. The greedy diversity over that window equals the one over the whole pool when
+    its last pick's adjusted score is at least the best score left outside the window (an
+    adjusted score never exceeds the score); otherwise the window grows.
     """
     opts = pool.options
+    top = opts.top if top is None else top
     n_eligible = int(pool.result.eligible.sum())
-    limit = max(64, 8 * opts.top * opts.max_per_country)
+    limit = max(64, 8 * top)
+    key = pool.rank_score
     while True:
-        order = pool.order(limit if limit < n_eligible else None)
-        chosen = cap_per_country(order, pool.country, opts.max_per_country, opts.top)
-        if len(chosen) == opts.top or len(order) >= n_eligible:
+        whole = limit >= n_eligible
+        order = pool.order(None if whole else limit)
+        chosen, adj = diversify(
+            order, pool.country, key, top, opts.diversity, opts.max_per_country, adjusted=True
+        )
+        if whole:
+            return chosen
+        outside = np.ones(len(key), dtype=bool)
+        outside[order] = False
+        outside &= pool.result.eligible
+        best_out = key[outside].max() if outside.any() else -np.inf
+        if len(chosen) == top and adj.min() >= best_out:
             return chosen
         limit *= 4
+
+
+def robustness_of(pool: Pool, chosen: np.ndarray, n_draws: int | None = None) -> np.ndarray:
+    """Share of seeded plausible variants of the scenario in which each chosen candidate
+    stays in the top k (see :mod:`recommender.engine.ranking`).
+
+    Each draw re-scores the best :data:`~recommender.engine.ranking.ROBUSTNESS_WINDOW`
+    candidates by the ranking score (same gates, data, feasibility, blend and diversity)
+    under jittered weights and bands. Seeded by the local city's id, so the same inputs
+    give the same numbers.
+    """
+    opts = pool.options
+    n_draws = opts.robustness if n_draws is None else n_draws
+    if n_draws <= 0 or len(chosen) == 0:
+        return np.full(len(chosen), np.nan)
+    window = pool.order(ROBUSTNESS_WINDOW)[:ROBUSTNESS_WINDOW]
+    window = np.union1d(window, chosen)
+    asym_t = np.ascontiguousarray(pool.asym[window].T)
+    missing_t = np.ascontiguousarray(pool.result.missing[window].T)
+    imputed_t = np.ascontiguousarray(pool.result.imputed[window].T)
+    unc_t = None if pool.uncertainty is None else np.ascontiguousarray(pool.uncertainty[window].T)
+    coupling = None if pool.coupling is None else pool.coupling[window]
+    feas = None if pool.feasibility is None else pool.feasibility[window]
+    fine, pop = tiebreak_keys(pool.cities)
+    rows = pool.positions[window]
+    ids = pool.city_id[window]
+    seed = [ROBUSTNESS_SEED, int(pool.local["city_id"]) % (2**32)]
+    top = len(chosen)
+    wanted = np.searchsorted(window, chosen)
+    hits = np.zeros(len(chosen), dtype=np.int64)
+    for scen in perturbed_scenarios(opts.scenario, n_draws, seed, opts.hdi_scale):
+        res = score_columns(
+            asym_t,
+            scen,
+            missing_t=missing_t,
+            imputed_t=imputed_t,
+            method="wsm" if opts.method == "topsis" else opts.method,
+            hdi_scale=opts.hdi_scale,
+            uncertainty_t=unc_t,
+        )
+        elig = res.eligible.copy()
+        if scen.couplings and coupling is not None:
+            elig &= np.isin(coupling, list(scen.couplings))
+        key = res.score
+        if feas is not None:
+            b = opts.blend
+            key = np.where(np.isnan(feas), -np.inf, (1.0 - b) * key + b * feas)
+        e = np.flatnonzero(elig)
+        k = np.round(key[e], ROUND_DECIMALS)
+        order = e[np.lexsort((ids[e], -pop[rows[e]], -fine[rows[e]], -k))]
+        picked = diversify(
+            order, pool.country[window], key, top, opts.diversity, opts.max_per_country
+        )
+        hits += np.isin(wanted, picked)
+    return hits / n_draws
 
 
 __all__ = [

@@ -50,6 +50,7 @@ LEVEL_LABELS: dict[str, str] = {
 LEVEL_SHORT: dict[str, str] = {
     "city": N_("city"),
     "region": N_("reg"),
+    "modelled": N_("mod"),
     "country": N_("ctry"),
     "imputed": N_("imp"),
     "user": N_("user"),
@@ -69,6 +70,11 @@ LEVEL_DESCRIPTIONS: dict[str, str] = {
     ),
     "user": N_("supplied by the user (a CSV override or a what-if value)"),
     "missing": N_("no value at all; see the scenario for how the score treats the gap"),
+    "modelled": N_(
+        "a modelled city figure: the national value times an urban premium that grows with "
+        "the city's population, with an 80% interval (GDP per capita where no city or "
+        "regional figure exists)"
+    ),
 }
 
 COUPLING_LABELS: dict[str, str] = {
