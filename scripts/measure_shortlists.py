@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 
-def measure(top: int = 10) -> dict:
+def measure(top: int = 10, robustness: bool = True) -> dict:
     from recommender.data.tables import load_cities
     from recommender.engine.shortlist import recommend
 
@@ -43,7 +43,12 @@ def measure(top: int = 10) -> dict:
     names: dict[int, str] = {}
     t0 = time.perf_counter()
     for cid in local["city_id"].astype(int):
-        df = recommend(int(cid), top=top)
+        # robustness does not change the list; --no-robustness only saves time
+        df = (
+            recommend(int(cid), top=top)
+            if robustness
+            else recommend(int(cid), top=top, robustness=0)
+        )
         lists[cid] = df["city_id"].astype(int).tolist()
         names.update(zip(df["city_id"].astype(int), df["name"] + ", " + df["country_code"]))
         s = np.round(df["score"].to_numpy(dtype=float), 12)
@@ -86,8 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--label", default="current")
+    ap.add_argument("--no-robustness", action="store_true")
     args = ap.parse_args(argv)
-    res = {"label": args.label, **measure()}
+    res = {"label": args.label, **measure(robustness=not args.no_robustness)}
     text = json.dumps(res, indent=2, ensure_ascii=False) + "\n"
     print(text)
     if args.out is not None:

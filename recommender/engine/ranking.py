@@ -37,7 +37,7 @@ import pandas as pd
 DEFAULT_DECAY = 0.5
 """Per-country decay of the soft diversity (chosen on held-out cities; see the module)."""
 
-ROBUSTNESS_DRAWS = 200
+ROBUSTNESS_DRAWS = 100
 ROBUSTNESS_SEED = 0
 ROBUSTNESS_WINDOW = 400
 """Candidates re-scored in each draw: the best ``ROBUSTNESS_WINDOW`` by the ranking score
