@@ -28,6 +28,7 @@ from recommender.engine.shortlist import (
     Pool,
     _frame_for,
     build_pool,
+    select,
     select_or_explain,
 )
 from recommender.errors import ScenarioError

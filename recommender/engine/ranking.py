@@ -34,6 +34,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from recommender.i18n import _
+
 DEFAULT_DECAY = 0.5
 """Per-country decay of the soft diversity (chosen on held-out cities; see the module)."""
 
@@ -138,7 +140,7 @@ def perturbed_scenarios(scenario, n: int, seed: int, hdi_scale: float = 0.1) -> 
     w = np.array([scenario.weights[k] for k in names], dtype=float)
     w = w / w.sum()
     out = []
-    for _ in range(n):
+    for _draw in range(n):
         new_w = rng.dirichlet(w * WEIGHT_CONCENTRATION) if len(w) > 1 else w
         bands = {}
         for ind, b in scenario.bands.items():
@@ -198,10 +200,10 @@ def robustness(
 
 
 def robustness_text(share: float, top: int) -> str:
-    """``"top 10 in 87% of weightings"``."""
+    """``"top 10 in 87% of weightings"`` (in the language in force)."""
     if share != share:  # NaN
         return ""
-    return f"top {top} in {share:.0%} of weightings"
+    return _("top {top} in {share} of weightings").format(top=top, share=f"{share:.0%}")
 
 
 # --------------------------------------------------------------------------- context
@@ -279,19 +281,19 @@ def _names(names: pd.Series, max_names: int) -> str:
     vals = sorted(str(n) for n in names if isinstance(n, str))
     if len(vals) <= max_names:
         return ", ".join(vals)
-    return ", ".join(vals[:max_names]) + f" and {len(vals) - max_names} more"
+    return ", ".join(vals[:max_names]) + _(" and {n} more").format(n=len(vals) - max_names)
 
 
 def context_text(row) -> str:
     """One line of context: "12 partners; already partners Bandung, Surabaya (ID)"."""
     n = int(row.get("n_partners", 0))
-    parts = [f"{n} partner{'s' if n != 1 else ''}" if n else "no partners yet"]
+    parts = [_("{n} partners").format(n=n) if n else _("no partners yet")]
     names = row.get("partners_in_country_names", "")
     if names:
-        parts.append(f"already partners {names}")
+        parts.append(_("already partners {names}").format(names=names))
     region = row.get("partners_in_region_names", "")
     if region:
-        parts.append(f"in the same province: {region}")
+        parts.append(_("in the same province: {names}").format(names=region))
     return "; ".join(parts)
 
 

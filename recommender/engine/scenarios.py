@@ -445,9 +445,7 @@ class Scenario:
         mpc = self.max_per_country
         if mpc is not None:
             if isinstance(mpc, bool) or not isinstance(mpc, (int, np.integer)) or mpc < 1:
-                raise ScenarioError(
-                    f"max_per_country must be an integer >= 1; got {_show(mpc)}."
-                )
+                raise ScenarioError(f"max_per_country must be an integer >= 1; got {_show(mpc)}.")
             if mpc > MAX_PER_COUNTRY_LIMIT:
                 raise ScenarioError(
                     f"max_per_country must be at most {MAX_PER_COUNTRY_LIMIT:,}; got {mpc!r}."

@@ -163,6 +163,8 @@ COLUMN_LABELS: dict[str, str] = {
 _SUFFIX_LABELS: dict[str, str] = {
     "_ratio": N_("{indicator}: ratio to the local city"),
     "_diff": N_("{indicator}: difference from the local city"),
+    "_ratio_low": N_("{indicator}: ratio, low end of the 80% interval"),
+    "_ratio_high": N_("{indicator}: ratio, high end of the 80% interval"),
     "_class": N_("{indicator}: class"),
     "_contribution": N_("{indicator}: contribution to the score"),
     "_level": N_("{indicator}: data level"),
