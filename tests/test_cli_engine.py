@@ -222,7 +222,14 @@ def test_what_if_override_changes_the_local_city():
     rich = json.loads(
         run("shortlist", "Medan", "--set", "gdp_per_capita_usd=30000", "--format", "json").output
     )
-    assert all(r["gdp_per_capita_usd_ratio"] > 1 for r in rich)
+    # richer; a modelled figure (national x urban premium) only needs its 80% interval to
+    # reach "richer": the gate never drops a candidate on a level mismatch alone
+    assert all(
+        r["gdp_per_capita_usd_ratio"] > 1
+        if r["gdp_per_capita_usd_level"] != "modelled"
+        else r["gdp_per_capita_usd_ratio_high"] > 1
+        for r in rich
+    )
     assert [r["city_id"] for r in rich] != [r["city_id"] for r in base]
     screen = run("shortlist", "Medan", "--set", "gdp_per_capita_usd=30000").output
     assert "what-if: gdp_per_capita_usd=30000" in screen
@@ -300,8 +307,13 @@ def test_shortlist_with_feasibility():
     for r in rows:
         assert r["combined"] == pytest.approx((1 - blend) * r["score"] + blend * r["feasibility"])
         assert "strategy fit" in r["why_feasibility"]
-    combined = [r["combined"] for r in rows]
-    assert combined == sorted(combined, reverse=True)
+    # soft diversity may put a strong city of a new country before a second city of a
+    # country already listed, never reorder two cities of the same country
+    by_country: dict[str, list[float]] = {}
+    for r in rows:
+        by_country.setdefault(r["country_code"], []).append(r["combined"])
+    for values in by_country.values():
+        assert values == sorted(values, reverse=True)
     screen = run("shortlist", "Medan", "--feasibility").output
     assert "Ranked by combined" in screen
 
