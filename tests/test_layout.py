@@ -117,3 +117,28 @@ def test_i18n_is_a_leaf():
         if mod.startswith("recommender.i18n"):
             outside = [d for d in deps if not d.startswith("recommender.i18n")]
             assert set(outside) <= {"recommender.errors"}, f"{mod} imports {outside}"
+
+
+HEAVY = ("pandas", "numpy", "sklearn", "rapidfuzz")
+
+
+def test_help_and_version_import_nothing_heavy():
+    """`sistercity --help` / `--version` start without pandas, numpy, scikit-learn or rapidfuzz."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "from recommender.cli import main\n"
+        "rc = main(sys.argv[1:])\n"
+        f"print(json.dumps([rc, [m for m in {HEAVY!r} if m in sys.modules]]))\n"
+    )
+    for args in (["--help"], ["--version"], ["shortlist", "--help"]):
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+        )
+        rc, loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert rc == 0, (args, proc.stderr)
+        assert loaded == [], f"`sistercity {' '.join(args)}` imported {loaded}"
+        assert "sistercity" in proc.stdout or "Usage" in proc.stdout

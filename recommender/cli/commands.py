@@ -17,11 +17,10 @@ import signal
 import sys
 import time
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
-from recommender.data import tables as data_mod
 from recommender.data.indicators import BY_NAME, INDICATOR_NAMES
 from recommender.errors import Interrupted, RecommenderError, one_line
 from recommender.i18n import (
@@ -39,6 +38,9 @@ from recommender.i18n import (
     normalize_language,
 )
 from recommender.i18n.texts import INDICATOR_SHORT
+
+if TYPE_CHECKING:  # pandas and the data layer load only when a command needs them, so
+    import pandas as pd  # that `--help` and `--version` start fast (tests/test_layout.py)
 
 USER_ERROR_EXIT = 2
 CLASS_WORDS = ("Big", "Small", "Symmetry", "Unknown")
@@ -92,6 +94,13 @@ class LangGroup(click.Group):
     def invoke(self, ctx: click.Context):
         with language(ctx.meta.get(_LANG_KEY)):
             return super().invoke(ctx)
+
+
+def _tables():
+    """The data layer (imported on first use: it brings pandas)."""
+    from recommender.data import tables
+
+    return tables
 
 
 class UserError(click.ClickException):
@@ -157,9 +166,9 @@ def country_option(fn):
 
 
 def load_tables(user_data: str | None) -> pd.DataFrame:
-    cities = data_mod.load_cities()
+    cities = _tables().load_cities()
     if user_data:
-        cities = data_mod.apply_user_cities(cities, user_data)
+        cities = _tables().apply_user_cities(cities, user_data)
     return cities
 
 
@@ -176,6 +185,8 @@ def say_note(row: pd.Series) -> None:
 
 
 def fmt_value(ind: str, v: float) -> str:
+    import pandas as pd
+
     from recommender.i18n import format_money, format_number
 
     if pd.isna(v):
@@ -231,7 +242,7 @@ def cities() -> None:
 @handle_errors
 def cities_search(text: str, country: str | None, limit: int, fmt: str) -> None:
     """Find cities by name, alternate name or a close spelling."""
-    res = data_mod.search_cities(text, limit=limit, country=country)
+    res = _tables().search_cities(text, limit=limit, country=country)
     if fmt == "json":
         echo_json(res.to_dict(orient="records"))
         return
@@ -277,15 +288,18 @@ def cities_search(text: str, country: str | None, limit: int, fmt: str) -> None:
 @handle_errors
 def cities_show(city: str, country: str | None, user_data: str | None, fmt: str) -> None:
     """All indicators of CITY with level, source and year, and its existing partners."""
+    import pandas as pd
+
     tables = load_tables(user_data)
-    row = data_mod.resolve_city(city, country, tables)
-    partners = data_mod.partners_of(int(row["city_id"]), cities=tables)
-    ind = data_mod.indicator_frame(row)
+    row = _tables().resolve_city(city, country, tables)
+    partners = _tables().partners_of(int(row["city_id"]), cities=tables)
+    ind = _tables().indicator_frame(row)
     if fmt == "json":
         echo_json(
             {
                 "city": {
-                    k: (None if pd.isna(v) else v) for k, v in row[data_mod.CITY_ID_COLUMNS].items()
+                    k: (None if pd.isna(v) else v)
+                    for k, v in row[_tables().CITY_ID_COLUMNS].items()
                 },
                 "indicators": ind.to_dict(orient="records"),
                 "partners": partners.to_dict(orient="records"),
@@ -339,7 +353,7 @@ def data_group() -> None:
 @handle_errors
 def data_info(fmt: str) -> None:
     """Counts, coverage by indicator and level, sources and data date."""
-    info = data_mod.data_info()
+    info = _tables().data_info()
     if fmt == "json":
         echo_json(info)
         return
@@ -533,7 +547,7 @@ def emit(df: pd.DataFrame, fmt: str | None, output: str | None, force: bool, scr
         if (fmt or export.format_from_path(output)) == "xlsx" and "city_id" in df.columns:
             from recommender.io.workbook import candidate_sources
 
-            meta = {"candidate_sources": candidate_sources(df, data_mod.load_cities())}
+            meta = {"candidate_sources": candidate_sources(df, _tables().load_cities())}
         path = export.write(df, output, fmt, force=force, meta=meta)
         click.echo(
             ngettext("Wrote {n} row to {path}", "Wrote {n} rows to {path}", len(df)).format(
@@ -559,6 +573,8 @@ def _term_width() -> int:
 
 
 def _cell(ratio: float, level: str, contribution: float, hdi: bool) -> str:
+    import pandas as pd
+
     from recommender.i18n import format_number, format_signed
     from recommender.i18n.texts import LEVEL_SHORT
 
@@ -576,6 +592,8 @@ def _cell(ratio: float, level: str, contribution: float, hdi: bool) -> str:
 
 def shortlist_view(df: pd.DataFrame) -> pd.DataFrame:
     """The on-screen columns: one compact cell per indicator (ratio, level, contribution)."""
+    import pandas as pd
+
     from recommender.engine.coupling import ratio_column
     from recommender.i18n import format_number
     from recommender.i18n.texts import INDICATOR_SHORT
@@ -733,6 +751,8 @@ def explain(
     city, candidate, scenario, method, country, candidate_country, overrides, user_data, fmt
 ) -> None:
     """The full breakdown of one pair: every number behind CANDIDATE's score for CITY."""
+    import pandas as pd
+
     from recommender.engine.explain import explain as explain_pair
 
     tables = load_tables(user_data)
@@ -838,6 +858,8 @@ def explain(
 @handle_errors
 def partners(city, country, user_data, fmt, output, force) -> None:
     """Existing partners of CITY, classified Big / Small / Symmetry (the paper's Table 2)."""
+    import pandas as pd
+
     from recommender.engine.coupling import classify_partners
     from recommender.io import export
 
@@ -907,6 +929,8 @@ def partners(city, country, user_data, fmt, output, force) -> None:
 @handle_errors
 def compare(city, scenarios, top, method, country, user_data, fmt, output, force) -> None:
     """Shortlists of CITY under several scenarios side by side, with what moves and why."""
+    import pandas as pd
+
     from recommender.engine.compare import compare as compare_scenarios
     from recommender.io import export
 
@@ -1018,6 +1042,8 @@ def _small_table(frame: pd.DataFrame) -> str:
 
 
 def _rank_text(v) -> str:
+    import pandas as pd
+
     from recommender.i18n import format_number
 
     return _("excluded") if pd.isna(v) else format_number(int(v))
@@ -1025,6 +1051,8 @@ def _rank_text(v) -> str:
 
 def _matrix(frame: pd.DataFrame, decimals: int) -> str:
     """A small scenario-by-scenario matrix with numbers in the language in force."""
+    import pandas as pd
+
     from recommender.i18n import format_number
     from recommender.io import export
 

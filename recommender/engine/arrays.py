@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from recommender.data.cache import codes_of
 from recommender.data.indicators import BY_NAME, INDICATOR_NAMES, LEVEL_RANK, LEVELS
 
 MISSING_CODE = LEVEL_RANK["missing"]
@@ -140,10 +141,22 @@ class TableArrays:
         return np.isin(self.country_names, list(codes))
 
 
-def _level_codes(column: pd.Series | None, n: int) -> np.ndarray:
-    if column is None:
-        return np.full(n, NO_LEVEL_CODE, dtype=np.int8)
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+def _factorized(cities: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, distinct values)`` of a string column: from the cache when it has them."""
+    hit = codes_of(cities, column)
+    if hit is not None:
+        return hit
+    col = cities[column]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return col.cat.codes.to_numpy(), col.cat.categories.to_numpy(dtype=object)
+    codes, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def _level_codes(cities: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in cities.columns:
+        return np.full(len(cities), NO_LEVEL_CODE, dtype=np.int8)
+    codes, uniques = _factorized(cities, column)
     lut = np.array(
         [LEVEL_RANK.get(str(u), NO_LEVEL_CODE) for u in uniques] + [NO_LEVEL_CODE], dtype=np.int8
     )
@@ -165,14 +178,13 @@ def build_arrays(cities: pd.DataFrame, indicators=INDICATOR_NAMES) -> TableArray
             values[j][~(raw[j] > 0)] = np.nan
         else:
             values[j] = raw[j]
-        col = f"{name}_level"
-        level[j] = _level_codes(cities[col] if col in cities.columns else None, n)
+        level[j] = _level_codes(cities, f"{name}_level")
     fine = np.isin(level, _FINE_LEVELS).sum(axis=0).astype(np.int64)
     if "population" in indicators:
         population = np.nan_to_num(raw[list(indicators).index("population")], nan=0.0)
     else:
         population = np.zeros(n)
-    country, names = pd.factorize(cities["country_code"].to_numpy(dtype=object))
+    country, names = _factorized(cities, "country_code")
     return TableArrays(
         ids=np.ascontiguousarray(cities["city_id"].to_numpy(dtype=np.int64)),
         values=values,
