@@ -331,11 +331,14 @@ class Pool:
         split arbitrarily.
         """
         elig = np.flatnonzero(self.result.eligible)
-        key = np.round(self.rank_score[elig], ROUND_DECIMALS)
+        key = self.rank_score[elig]
         if limit is not None and limit < len(elig):
             kth = np.partition(key, len(key) - limit)[len(key) - limit]
-            keep = key >= kth
+            # every candidate that rounds to at least the kth score (a superset of those
+            # that do: the final order below is on the rounded keys)
+            keep = key >= kth - 10.0**-ROUND_DECIMALS
             elig, key = elig[keep], key[keep]
+        key = np.round(key, ROUND_DECIMALS)
         fine, pop = tiebreak_keys(self.cities)
         rows = self.positions[elig]
         return elig[np.lexsort((self.city_id[elig], -pop[rows], -fine[rows], -key))]
@@ -368,7 +371,15 @@ def build_pool(
     cities = get_cities(cities)
     opts = validate_options(scenario, cities, **options)
     local = apply_overrides(resolve_local(city, cities, country), opts.overrides)
-    ties = get_ties(ties)
+    return pool_for(local, opts, cities, get_ties(ties))
+
+
+def pool_for(local: Mapping, opts: Options, cities: pd.DataFrame, ties: pd.DataFrame) -> Pool:
+    """The scored candidate pool of a resolved ``local`` city under validated ``opts``.
+
+    What :func:`build_pool` does after validating; the atlas calls it once per local city
+    with options validated once.
+    """
     local_id = int(local["city_id"])
     local_cc = str(local["country_code"])
 
@@ -480,10 +491,8 @@ def pool_asymmetry(
             asym_t[j] -= lv
             asym_t[j] /= hdi_scale
         if math.isnan(lv) or (arr.is_log[j] and not lv > 0):
-            missing_t[j] = True
             asym_t[j] = np.nan
-        else:
-            np.take(arr.is_missing[j], positions, out=missing_t[j])
+        np.isnan(asym_t[j], out=missing_t[j])  # the table's NaN (or not positive) or the local's
         if local.get(f"{name}_level") == "imputed":
             imputed_t[j] = True
         else:
@@ -727,8 +736,18 @@ def _and(items: list[str]) -> str:
 def _frame_for(pool: Pool, chosen: np.ndarray) -> pd.DataFrame:
     """The output DataFrame for pool indices ``chosen`` (already ordered).
 
-    Built column by column from the table's arrays (:func:`~recommender.engine.arrays.table_arrays`)
-    and one DataFrame constructor call: no row selection or column assignment on frames.
+    Built column by column from the table's arrays (:func:`frame_columns`) and one
+    DataFrame constructor call: no row selection or column assignment on frames.
+    """
+    out = pd.DataFrame(frame_columns(pool, chosen))
+    out.attrs.update(_attrs(pool))
+    return out
+
+
+def frame_columns(pool: Pool, chosen: np.ndarray, *, why: bool = True) -> dict[str, np.ndarray]:
+    """The columns of the output for pool indices ``chosen``, in order, as arrays.
+
+    ``why=False`` leaves out the ``why`` text (the atlas computes it only on demand).
     """
     opts = pool.options
     names = INDICATOR_NAMES
@@ -771,13 +790,19 @@ def _frame_for(pool: Pool, chosen: np.ndarray) -> pd.DataFrame:
     )
     cols["existing_partner"] = pool.is_partner[chosen]
     local_name = str(pool.local.get("name", pool.local["city_id"]))
-    # the only per-row Python: explanations for the few shortlisted rows
-    why_keys = [k for n in names for k in (ratio_column(n), f"{n}_class", f"{n}_level")]
-    cols["why"] = np.array(
-        [why_text(local_name, {k: cols[k][i] for k in why_keys}, opts.hdi_scale) for i in range(m)],
-        dtype=object,
-    )
     order = output_columns(names)
+    if why:
+        # the only per-row Python: explanations for the few shortlisted rows
+        why_keys = [k for n in names for k in (ratio_column(n), f"{n}_class", f"{n}_level")]
+        cols["why"] = np.array(
+            [
+                why_text(local_name, {k: cols[k][i] for k in why_keys}, opts.hdi_scale)
+                for i in range(m)
+            ],
+            dtype=object,
+        )
+    else:
+        order.remove("why")
     if pool.feasibility is not None:
         b = opts.blend
         p = pool.feasibility[chosen]
@@ -787,9 +812,7 @@ def _frame_for(pool: Pool, chosen: np.ndarray) -> pd.DataFrame:
             [why_feasibility(s_, f_, b) for s_, f_ in zip(score, p)], dtype=object
         )
         order = order + FEASIBILITY_COLUMNS
-    out = pd.DataFrame({c: cols[c] for c in order})
-    out.attrs.update(_attrs(pool))
-    return out
+    return {c: cols[c] for c in order}
 
 
 def _attrs(pool: Pool) -> dict:
@@ -1022,6 +1045,8 @@ def select(pool: Pool) -> np.ndarray:
 __all__ = [
     "recommend",
     "build_pool",
+    "frame_columns",
+    "pool_for",
     "cap_per_country",
     "output_columns",
     "why_feasibility",
