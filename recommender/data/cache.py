@@ -377,9 +377,15 @@ def find_code(uniques: np.ndarray | bytes, key: str) -> int:
     (1, -1)
     """
     if isinstance(uniques, bytes):
-        data = b"\0" + uniques + b"\0"
-        at = data.find(b"\0" + key.encode("utf-8") + b"\0")
-        return -1 if at < 0 else data.count(b"\0", 0, at + 1) - 1
+        k = key.encode("utf-8")
+        if b"\0" in k:
+            return -1
+        if uniques.startswith(k + b"\0") or uniques == k:
+            return 0
+        at = uniques.find(b"\0" + k + b"\0")
+        if at < 0 and uniques.endswith(b"\0" + k):
+            at = len(uniques) - len(k) - 1
+        return -1 if at < 0 else uniques.count(b"\0", 0, at + 1)
     hit = np.flatnonzero(uniques == key)
     return int(hit[0]) if len(hit) else -1
 

@@ -9,6 +9,10 @@ Examples
 >>> medan = resolve_city("Kota Medan")
 >>> int(medan["city_id"]), medan["country_code"]
 (1214520, 'ID')
+
+Why one file (about 750 lines): loading, validation and name resolution of the same two
+tables share their private indexes; the binary cache (``cache``) and the engine's
+defaults (``access``) already live apart.
 """
 
 from __future__ import annotations

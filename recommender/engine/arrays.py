@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import sys
 import weakref
 from dataclasses import dataclass, field
 
@@ -65,6 +66,8 @@ class TableArrays:
     level : ndarray of int8 (k, n)
         Level codes of the level columns as written (:data:`LEVEL_NAMES`).
     imputed : ndarray of bool (k, n)
+    imputed_bits : ndarray of uint8 (n,)
+        The same flags, bit ``j`` for indicator ``j`` (one gather instead of k).
     fine : ndarray of int64 (n,)
         Number of indicators known at city, region or user level (tie-break key).
     population : ndarray (n,)
@@ -81,6 +84,7 @@ class TableArrays:
     is_missing: np.ndarray
     level: np.ndarray
     imputed: np.ndarray
+    imputed_bits: np.ndarray
     fine: np.ndarray
     population: np.ndarray
     country: np.ndarray
@@ -90,22 +94,42 @@ class TableArrays:
     _table: object = field(repr=False, default=None)
     _objects: dict = field(repr=False, default_factory=dict)
     _floats: dict = field(repr=False, default_factory=dict)
+    _codes: dict = field(repr=False, default_factory=dict)
+    _arange: np.ndarray | None = field(repr=False, default=None)
     _by_id: tuple | None = field(repr=False, default=None)
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def strings(self, column: str) -> np.ndarray:
-        """A column as an object array (cached); ``""`` everywhere when it is absent."""
+    def strings(self, column: str, positions=None) -> np.ndarray:
+        """A column as an object array, or its rows at ``positions`` (a new array).
+
+        ``""`` everywhere when the column is absent. A categorical column is taken through
+        its codes, so a 10-million-row table never becomes 10 million Python strings; any
+        other column is converted once and kept.
+        """
+        table = self._table()
+        if column in table.columns and isinstance(table[column].dtype, pd.CategoricalDtype):
+            codes, uniques = _factorized(table, column)
+            take = codes if positions is None else codes[positions]
+            return np.append(uniques, "")[take]  # code -1 (missing) reads as ""
         hit = self._objects.get(column)
         if hit is None:
-            table = self._table()
             if column in table.columns:
                 hit = table[column].to_numpy(dtype=object)
             else:
                 hit = np.full(len(self.ids), "", dtype=object)
             self._objects[column] = hit
-        return hit
+        return hit if positions is None else hit[positions]
+
+    def isin(self, column: str, values) -> np.ndarray:
+        """Rows whose ``column`` is one of ``values``, through the column's codes."""
+        hit = self._codes.get(column)
+        if hit is None:
+            hit = self._codes[column] = _factorized(self._table(), column)
+        codes, uniques = hit
+        lut = np.append(np.isin(uniques, list(values)), False)
+        return lut[codes]
 
     def floats(self, column: str) -> np.ndarray:
         """A numeric column as float64 (cached); NaN everywhere when it is absent."""
@@ -130,6 +154,13 @@ class TableArrays:
         at = np.minimum(at, len(sorted_ids) - 1)
         hit = sorted_ids[at] == q if len(sorted_ids) else np.zeros(len(q), dtype=bool)
         return order[at[hit]]
+
+    def where(self, mask: np.ndarray) -> np.ndarray:
+        """Row positions where ``mask`` is true (``flatnonzero``, into the workspace)."""
+        if self._arange is None:
+            self._arange = np.arange(len(self.ids), dtype=np.int64)
+        out = workspace(int(np.count_nonzero(mask)), np.int64)
+        return np.compress(mask, self._arange, out=out)
 
     def country_code_of(self, code: str) -> int:
         """The integer code of a country code string; -1 when no city has it."""
@@ -192,6 +223,12 @@ def build_arrays(cities: pd.DataFrame, indicators=INDICATOR_NAMES) -> TableArray
         is_missing=np.isnan(values),
         level=level,
         imputed=level == IMPUTED_CODE,
+        imputed_bits=np.bitwise_or.reduce(
+            (level == IMPUTED_CODE).astype(np.uint8) << np.arange(k, dtype=np.uint8)[:, None],
+            axis=0,
+        )
+        if k
+        else np.zeros(n, dtype=np.uint8),
         fine=fine,
         population=population,
         country=country.astype(np.int32),
@@ -200,6 +237,45 @@ def build_arrays(cities: pd.DataFrame, indicators=INDICATOR_NAMES) -> TableArray
         indicators=tuple(indicators),
         _table=weakref.ref(cities),
     )
+
+
+# --------------------------------------------------------------------------- workspace
+
+WORKSPACE_MIN = 1 << 20
+"""Arrays of at least this many elements come from :func:`workspace`; smaller ones are
+plainly allocated (the allocator already reuses their memory)."""
+
+_WORK: dict[str, list[np.ndarray]] = {}
+_WORK_KEEP = 12
+
+
+def workspace(shape, dtype=np.float64) -> np.ndarray:
+    """An uninitialised array for one call's results, from memory kept for the process.
+
+    A fresh array of a large pool (80 MB per indicator at 10 million candidates) is a
+    fresh memory map whose pages the kernel zeroes on first touch: at 10M candidates that
+    cost more than the arithmetic, and made time per candidate grow with the pool. Large
+    arrays are therefore cut from flat buffers kept per dtype; a buffer is handed out again
+    only once nothing refers to it any more (no result, view or slice of it is alive), so
+    results stay valid as long as they are used. The caller must fill every element.
+    """
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    size = int(np.prod(shape))
+    if size < WORKSPACE_MIN:
+        return np.empty(shape, dtype)
+    dt = np.dtype(dtype)
+    free = _WORK.setdefault(dt.str, [])
+    for buf in free:
+        # referenced only by the list, the loop variable and getrefcount's argument
+        if len(buf) >= size and sys.getrefcount(buf) <= 3:
+            return buf[:size].reshape(shape)
+    buf = np.empty(size + size // 8, dtype=dt)
+    if len(free) >= _WORK_KEEP:
+        idle = [i for i, b in enumerate(free) if sys.getrefcount(b) <= 3]
+        if idle:
+            del free[min(idle, key=lambda i: len(free[i]))]
+    free.append(buf)
+    return buf[:size].reshape(shape)
 
 
 _CACHE: dict[int, TableArrays] = {}
@@ -220,4 +296,4 @@ def table_arrays(cities: pd.DataFrame) -> TableArrays:
     return arrays
 
 
-__all__ = ["LEVEL_NAMES", "TableArrays", "build_arrays", "table_arrays"]
+__all__ = ["LEVEL_NAMES", "TableArrays", "build_arrays", "table_arrays", "workspace"]

@@ -22,6 +22,12 @@ the shortlist is then ranked by
 The raw calibrated probability is blended, not its rank among the candidates, so that a
 pair's combined score does not depend on which other cities the filters left in the pool,
 just like ``score``. ``why_feasibility`` says how much of ``combined`` came from each part.
+
+Why one file (about 1,000 lines): ``recommend`` reads top to bottom here, from options
+to pool, order, cap and output frame, and every step shares :class:`Pool`; the kernels
+(``scoring``, ``arrays``) and the naive reference (``reference``) already live apart. The
+output text (``why_text`` and friends) is the next piece to move out, once the ranking
+rework has landed.
 """
 
 from __future__ import annotations
@@ -35,7 +41,13 @@ import pandas as pd
 
 from recommender.data.access import get_cities, get_ties, partner_ids, resolve_local
 from recommender.data.indicators import BY_NAME, INDICATOR_NAMES, LEVEL_RANK, LEVELS
-from recommender.engine.arrays import MISSING_CODE, USER_CODE, TableArrays, table_arrays
+from recommender.engine.arrays import (
+    MISSING_CODE,
+    USER_CODE,
+    TableArrays,
+    table_arrays,
+    workspace,
+)
 from recommender.engine.coupling import (
     BIG_CITY_POPULATION,
     DEFAULT_COMPOSITE_WEIGHTS,
@@ -330,15 +342,23 @@ class Pool:
         scoring at least the ``limit``-th best score is kept, so ties at the cut are not
         split arbitrarily.
         """
-        elig = np.flatnonzero(self.result.eligible)
-        key = self.rank_score[elig]
-        if limit is not None and limit < len(elig):
-            kth = np.partition(key, len(key) - limit)[len(key) - limit]
+        eligible = self.result.eligible
+        n_elig = int(np.count_nonzero(eligible))
+        if limit is not None and limit < n_elig:
+            # the limit-th best over the whole pool (ineligible ones at -inf), partitioned
+            # in a workspace copy: no array of eligible positions the size of the pool
+            key = workspace(len(eligible))
+            np.copyto(key, self.rank_score)
+            key[~eligible] = -np.inf
+            key.partition(len(key) - limit)
+            kth = key[len(key) - limit]
+            np.copyto(key, self.rank_score)
             # every candidate that rounds to at least the kth score (a superset of those
             # that do: the final order below is on the rounded keys)
-            keep = key >= kth - 10.0**-ROUND_DECIMALS
-            elig, key = elig[keep], key[keep]
-        key = np.round(key, ROUND_DECIMALS)
+            elig = np.flatnonzero(eligible & (key >= kth - 10.0**-ROUND_DECIMALS))
+        else:
+            elig = np.flatnonzero(eligible)
+        key = np.round(self.rank_score[elig], ROUND_DECIMALS)
         fine, pop = tiebreak_keys(self.cities)
         rows = self.positions[elig]
         return elig[np.lexsort((self.city_id[elig], -pop[rows], -fine[rows], -key))]
@@ -410,7 +430,7 @@ def pool_for(local: Mapping, opts: Options, cities: pd.DataFrame, ties: pd.DataF
             raise FilterError("The cities table has no 'continent' column to filter on.")
         step(
             f"continents={list(opts.continents)}",
-            np.isin(arr.strings("continent"), list(opts.continents)),
+            arr.isin("continent", opts.continents),
         )
     if opts.min_population is not None or opts.max_population is not None:
         pop = arr.floats("population")
@@ -430,7 +450,7 @@ def pool_for(local: Mapping, opts: Options, cities: pd.DataFrame, ties: pd.DataF
     if not opts.include_partners and len(partners):
         step("not an existing partner (include_partners=True keeps them)", ~is_partner_all)
 
-    positions = np.flatnonzero(keep)
+    positions = arr.where(keep)
     if len(positions) == 0:
         # report the filters up to the one that emptied the pool
         upto = next(i for i, (_, n) in enumerate(steps) if n == 0)
@@ -448,7 +468,11 @@ def pool_for(local: Mapping, opts: Options, cities: pd.DataFrame, ties: pd.DataF
         method=opts.method,
         hdi_scale=opts.hdi_scale,
     )
-    country = arr.country_names[arr.country[positions]]
+    country = np.take(
+        arr.country_names,
+        np.take(arr.country, positions, out=workspace(len(positions), np.int32)),
+        out=workspace(len(positions), object),
+    )
     feas = None
     if opts.feasibility is not None:
         feas = _pool_feasibility(opts, local, cities, ties, positions, result, country)
@@ -457,11 +481,11 @@ def pool_for(local: Mapping, opts: Options, cities: pd.DataFrame, ties: pd.DataF
         options=opts,
         cities=cities,
         positions=positions,
-        city_id=ids[positions],
+        city_id=np.take(ids, positions, out=workspace(len(positions), np.int64)),
         country=country,
         asym=asym_t.T,
         result=result,
-        is_partner=is_partner_all[positions],
+        is_partner=np.take(is_partner_all, positions, out=workspace(len(positions), bool)),
         n_pool=int(len(ids) - 1),
         steps=steps,
         feasibility=feas,
@@ -478,9 +502,11 @@ def pool_asymmetry(
     temporaries). Missing where either side is; imputed where either side's level is.
     """
     k, n = len(arr.indicators), len(positions)
-    asym_t = np.empty((k, n))
-    missing_t = np.empty((k, n), dtype=bool)
-    imputed_t = np.empty((k, n), dtype=bool)
+    asym_t = workspace((k, n))
+    missing_t = workspace((k, n), bool)
+    imputed_t = workspace((k, n), bool)
+    bits = np.take(arr.imputed_bits, positions, out=workspace(n, np.uint8))
+    scratch = workspace(n, np.uint8)
     for j, name in enumerate(arr.indicators):
         lv = _float(local.get(name))
         np.take(arr.values[j], positions, out=asym_t[j])
@@ -496,7 +522,8 @@ def pool_asymmetry(
         if local.get(f"{name}_level") == "imputed":
             imputed_t[j] = True
         else:
-            np.take(arr.imputed[j], positions, out=imputed_t[j])
+            np.bitwise_and(bits, 1 << j, out=scratch)
+            np.not_equal(scratch, 0, out=imputed_t[j])
     return asym_t, missing_t, imputed_t
 
 
@@ -766,10 +793,10 @@ def frame_columns(pool: Pool, chosen: np.ndarray, *, why: bool = True) -> dict[s
     cols: dict[str, np.ndarray] = {
         "rank": np.arange(1, m + 1),
         "city_id": pool.city_id[chosen],
-        "name": arr.strings("name")[pos],
-        "country_code": arr.strings("country_code")[pos],
-        "country_name": arr.strings("country_name")[pos],
-        "admin1_name": arr.strings("admin1_name")[pos],
+        "name": arr.strings("name", pos),
+        "country_code": arr.strings("country_code", pos),
+        "country_name": arr.strings("country_name", pos),
+        "admin1_name": arr.strings("admin1_name", pos),
         "score": score,
         "coupling": coupling_labels(
             comp, ctol, local_pop, BIG_CITY_POPULATION, arr.floats("population")[pos]
@@ -779,7 +806,7 @@ def frame_columns(pool: Pool, chosen: np.ndarray, *, why: bool = True) -> dict[s
         cols[ratio_column(n)] = display_asymmetry(asym[:, j], n, opts.hdi_scale)
         cols[f"{n}_class"] = class_names(codes[:, j])
         cols[f"{n}_contribution"] = contributions[:, j]
-        level = arr.strings(f"{n}_level")[pos]  # a copy (fancy indexing)
+        level = arr.strings(f"{n}_level", pos)  # a new array
         level[np.isnan(arr.raw[j][pos])] = "missing"
         cols[f"{n}_level"] = level
     cols["distance_km"] = haversine_km(
@@ -950,8 +977,9 @@ def recommend(
 
     Examples
     --------
-    >>> df = recommend("Medan", top=5)  # doctest: +SKIP
-    >>> df[["rank", "name", "country_code", "score", "coupling"]]  # doctest: +SKIP
+    >>> df = recommend("Medan", top=5)
+    >>> df["rank"].tolist(), df.attrs["local_name"], list(df.columns[:3])
+    ([1, 2, 3, 4, 5], 'Medan', ['rank', 'city_id', 'name'])
     """
     pool = build_pool(
         city,

@@ -43,6 +43,9 @@ Examples
 --------
 >>> res = evaluate(max_cities=200)  # doctest: +SKIP
 >>> print(res.to_markdown())  # doctest: +SKIP
+
+Why one file (about 730 lines): one evaluation protocol (splits, baselines, metrics,
+bootstrap intervals, report) whose parts share the held-out split.
 """
 
 from __future__ import annotations

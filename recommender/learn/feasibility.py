@@ -85,6 +85,10 @@ Examples
 >>> from recommender.learn.feasibility import load_model
 >>> model = load_model()  # doctest: +SKIP
 >>> float(model.predict_pairs([1214520], [1835848])[0])  # Medan - Seoul  # doctest: +SKIP
+
+Why one file (about 1,450 lines): pair features, training, calibration and the verified
+loading of one model share its feature version and manifest; splitting features from
+training is the learned-model issue's to do.
 """
 
 from __future__ import annotations
