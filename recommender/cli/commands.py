@@ -179,11 +179,11 @@ def load_tables(user_data: str | None) -> pd.DataFrame:
 def local_city(city: str, country: str | None, tables: pd.DataFrame) -> pd.Series:
     """Resolve the local city once; the note for a city outside the Indonesian list is
     given by :func:`say_note` after the work (so an error stays a single line)."""
-    return data_mod.resolve_city(city, country, tables)
+    return _tables().resolve_city(city, country, tables)
 
 
 def say_note(row: pd.Series) -> None:
-    note = data_mod.local_city_note(row)
+    note = _tables().local_city_note(row)
     if note:
         click.echo(f"Note: {one_line(note)}", err=True)
 
