@@ -113,3 +113,66 @@ def test_i18n_is_a_leaf():
         if mod.startswith("recommender.i18n"):
             outside = [d for d in deps if not d.startswith("recommender.i18n")]
             assert set(outside) <= {"recommender.errors"}, f"{mod} imports {outside}"
+
+
+HEAVY = ("pandas", "numpy", "sklearn", "rapidfuzz")
+
+
+def test_help_and_version_import_nothing_heavy():
+    """`sistercity --help` / `--version` start without pandas, numpy, scikit-learn or rapidfuzz."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "from recommender.cli import main\n"
+        "rc = main(sys.argv[1:])\n"
+        f"print(json.dumps([rc, [m for m in {HEAVY!r} if m in sys.modules]]))\n"
+    )
+    for args in (["--help"], ["--version"], ["shortlist", "--help"]):
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+        )
+        rc, loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert rc == 0, (args, proc.stderr)
+        assert loaded == [], f"`sistercity {' '.join(args)}` imported {loaded}"
+        assert "sistercity" in proc.stdout or "Usage" in proc.stdout
+
+
+def test_readme_layout_lists_every_module():
+    """README's "Layout" section names every module of the package, in its folder."""
+    readme = (PKG.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```", 2)[1]
+    folder, listed = "", set()
+    for line in block.splitlines():
+        word = line.strip().split(" ", 1)[0] if line.strip() else ""
+        indent = len(line) - len(line.lstrip())
+        if word.endswith("/") and indent == 2:
+            folder = word
+        elif word.endswith(".py"):
+            listed.add((folder if indent == 4 else "") + word)
+    actual = {
+        str(p.relative_to(PKG))
+        for p in PKG.rglob("*.py")
+        if p.name not in ("__init__.py", "__main__.py") and "__pycache__" not in p.parts
+    }
+    missing = sorted(actual - listed)
+    gone = sorted(listed - actual)
+    assert not missing, f"add to README's Layout section: {missing}"
+    assert not gone, f"README's Layout section lists modules that do not exist: {gone}"
+
+
+def test_long_modules_say_why():
+    """A module over ~600 lines says in its docstring why it is one file."""
+    import ast
+
+    quiet = []
+    for path in sorted(PKG.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > 650:
+            doc = ast.get_docstring(ast.parse(text)) or ""
+            if "Why one file" not in doc:
+                quiet.append(f"{path.relative_to(PKG.parent)} ({text.count(chr(10))} lines)")
+    assert not quiet, "split these, or say 'Why one file' in the docstring: " + ", ".join(quiet)

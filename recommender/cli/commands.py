@@ -3,6 +3,10 @@
 Each command parses its options, calls one library function and prints. Any
 :class:`~recommender.errors.RecommenderError` becomes a one-line ``Error: ...`` message and
 exit code 2; nothing is half-written.
+
+Why one file (about 1,100 lines): one click group whose commands share option decorators
+and error handling; each command is a short parse-call-print block. Splitting it per
+command group is planned once the application layer (``recommender.app``) takes the glue.
 """
 
 from __future__ import annotations
@@ -17,11 +21,10 @@ import os
 import signal
 import sys
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
-from recommender.data import tables as data_mod
 from recommender.data.indicators import BY_NAME, INDICATOR_NAMES
 from recommender.errors import Interrupted, RecommenderError, one_line
 from recommender.i18n import (
@@ -39,6 +42,9 @@ from recommender.i18n import (
     normalize_language,
 )
 from recommender.i18n.texts import INDICATOR_SHORT
+
+if TYPE_CHECKING:  # pandas and the data layer load only when a command needs them, so
+    import pandas as pd  # that `--help` and `--version` start fast (tests/test_layout.py)
 
 USER_ERROR_EXIT = 2
 CLASS_WORDS = ("Big", "Small", "Symmetry", "Unknown")
@@ -92,6 +98,13 @@ class LangGroup(click.Group):
     def invoke(self, ctx: click.Context):
         with language(ctx.meta.get(_LANG_KEY)):
             return super().invoke(ctx)
+
+
+def _tables():
+    """The data layer (imported on first use: it brings pandas)."""
+    from recommender.data import tables
+
+    return tables
 
 
 class UserError(click.ClickException):
@@ -157,25 +170,27 @@ def country_option(fn):
 
 
 def load_tables(user_data: str | None) -> pd.DataFrame:
-    cities = data_mod.load_cities()
+    cities = _tables().load_cities()
     if user_data:
-        cities = data_mod.apply_user_cities(cities, user_data)
+        cities = _tables().apply_user_cities(cities, user_data)
     return cities
 
 
 def local_city(city: str, country: str | None, tables: pd.DataFrame) -> pd.Series:
     """Resolve the local city once; the note for a city outside the Indonesian list is
     given by :func:`say_note` after the work (so an error stays a single line)."""
-    return data_mod.resolve_city(city, country, tables)
+    return _tables().resolve_city(city, country, tables)
 
 
 def say_note(row: pd.Series) -> None:
-    note = data_mod.local_city_note(row)
+    note = _tables().local_city_note(row)
     if note:
         click.echo(f"Note: {one_line(note)}", err=True)
 
 
 def fmt_value(ind: str, v: float) -> str:
+    import pandas as pd
+
     from recommender.i18n import format_money, format_number
 
     if pd.isna(v):
@@ -231,7 +246,7 @@ def cities() -> None:
 @handle_errors
 def cities_search(text: str, country: str | None, limit: int, fmt: str) -> None:
     """Find cities by name, alternate name or a close spelling."""
-    res = data_mod.search_cities(text, limit=limit, country=country)
+    res = _tables().search_cities(text, limit=limit, country=country)
     if fmt == "json":
         echo_json(res.to_dict(orient="records"))
         return
@@ -277,15 +292,18 @@ def cities_search(text: str, country: str | None, limit: int, fmt: str) -> None:
 @handle_errors
 def cities_show(city: str, country: str | None, user_data: str | None, fmt: str) -> None:
     """All indicators of CITY with level, source and year, and its existing partners."""
+    import pandas as pd
+
     tables = load_tables(user_data)
-    row = data_mod.resolve_city(city, country, tables)
-    partners = data_mod.partners_of(int(row["city_id"]), cities=tables)
-    ind = data_mod.indicator_frame(row)
+    row = _tables().resolve_city(city, country, tables)
+    partners = _tables().partners_of(int(row["city_id"]), cities=tables)
+    ind = _tables().indicator_frame(row)
     if fmt == "json":
         echo_json(
             {
                 "city": {
-                    k: (None if pd.isna(v) else v) for k, v in row[data_mod.CITY_ID_COLUMNS].items()
+                    k: (None if pd.isna(v) else v)
+                    for k, v in row[_tables().CITY_ID_COLUMNS].items()
                 },
                 "indicators": ind.to_dict(orient="records"),
                 "partners": partners.to_dict(orient="records"),
@@ -339,7 +357,7 @@ def data_group() -> None:
 @handle_errors
 def data_info(fmt: str) -> None:
     """Counts, coverage by indicator and level, sources and data date."""
-    info = data_mod.data_info()
+    info = _tables().data_info()
     if fmt == "json":
         echo_json(info)
         return
@@ -547,7 +565,7 @@ def emit(df: pd.DataFrame, fmt: str | None, output: str | None, force: bool, scr
         if (fmt or export.format_from_path(output)) == "xlsx" and "city_id" in df.columns:
             from recommender.io.workbook import candidate_sources
 
-            meta = {"candidate_sources": candidate_sources(df, data_mod.load_cities())}
+            meta = {"candidate_sources": candidate_sources(df, _tables().load_cities())}
         path = export.write(df, output, fmt, force=force, meta=meta)
         click.echo(
             ngettext("Wrote {n} row to {path}", "Wrote {n} rows to {path}", len(df)).format(
@@ -573,6 +591,8 @@ def _term_width() -> int:
 
 
 def _cell(ratio: float, level: str, contribution: float, hdi: bool) -> str:
+    import pandas as pd
+
     from recommender.i18n import format_number, format_signed
     from recommender.i18n.texts import LEVEL_SHORT
 
@@ -590,6 +610,8 @@ def _cell(ratio: float, level: str, contribution: float, hdi: bool) -> str:
 
 def shortlist_view(df: pd.DataFrame) -> pd.DataFrame:
     """The on-screen columns: one compact cell per indicator (ratio, level, contribution)."""
+    import pandas as pd
+
     from recommender.engine.coupling import ratio_column
     from recommender.i18n import format_number
     from recommender.i18n.texts import INDICATOR_SHORT
@@ -772,6 +794,8 @@ def explain(
     city, candidate, scenario, method, country, candidate_country, overrides, user_data, fmt
 ) -> None:
     """The full breakdown of one pair: every number behind CANDIDATE's score for CITY."""
+    import pandas as pd
+
     from recommender.engine.explain import explain as explain_pair
 
     tables = load_tables(user_data)
@@ -877,6 +901,8 @@ def explain(
 @handle_errors
 def partners(city, country, user_data, fmt, output, force) -> None:
     """Existing partners of CITY, classified Big / Small / Symmetry (the paper's Table 2)."""
+    import pandas as pd
+
     from recommender.engine.coupling import classify_partners
     from recommender.io import export
 
@@ -946,6 +972,8 @@ def partners(city, country, user_data, fmt, output, force) -> None:
 @handle_errors
 def compare(city, scenarios, top, method, country, user_data, fmt, output, force) -> None:
     """Shortlists of CITY under several scenarios side by side, with what moves and why."""
+    import pandas as pd
+
     from recommender.engine.compare import compare as compare_scenarios
     from recommender.io import export
 
@@ -1057,6 +1085,8 @@ def _small_table(frame: pd.DataFrame) -> str:
 
 
 def _rank_text(v) -> str:
+    import pandas as pd
+
     from recommender.i18n import format_number
 
     return _("excluded") if pd.isna(v) else format_number(int(v))
@@ -1064,6 +1094,8 @@ def _rank_text(v) -> str:
 
 def _matrix(frame: pd.DataFrame, decimals: int) -> str:
     """A small scenario-by-scenario matrix with numbers in the language in force."""
+    import pandas as pd
+
     from recommender.i18n import format_number
     from recommender.io import export
 
@@ -1181,6 +1213,100 @@ def batch(which, top, user_data, output, fmt, force, **kw) -> None:
         _("Wrote {rows} rows for {n} local cities to {path}").format(rows=len(df), n=n, path=path),
         err=True,
     )
+
+
+@cli.command()
+@click.option("--top", default=10, show_default=True, type=int, help="Partners per city.")
+@engine_options
+@click.option(
+    "--user-data",
+    "user_data",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="CSV of your own indicator values (as --cities for the other commands).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="The file to write: .csv (always) or .parquet (needs pyarrow).",
+)
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default=None)
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@click.option(
+    "--jobs",
+    "n_jobs",
+    default=-1,
+    show_default=True,
+    type=int,
+    help="Worker processes (-1: every core; 1: no workers).",
+)
+@click.option(
+    "--chunk-size",
+    default=512,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Local cities per chunk (the unit of work and of memory).",
+)
+@click.option("--why", is_flag=True, help="Add the plain-language explanation of every row.")
+@click.option(
+    "--local",
+    "local_ids",
+    multiple=True,
+    type=int,
+    help="Only these local cities (GeoNames ids; repeatable), for a partial run.",
+)
+@handle_errors
+def atlas(top, user_data, output, fmt, force, n_jobs, chunk_size, why, local_ids, **kw) -> None:
+    """The top partners of every city in the table (any country), in one file.
+
+    Each city is the local city in turn and gets the shortlist `sistercity shortlist` would
+    give it with the same options, ranked by strategy fit. Runs in chunks over every core;
+    memory stays bounded. `sistercity explain CITY CANDIDATE` explains any row.
+    """
+    from recommender.engine.atlas import iter_atlas
+    from recommender.io.stream import stream_format, write_chunks
+
+    fmt = stream_format(output, fmt)  # refuse a bad format before the work, not after
+    from recommender.io import export
+
+    export.check_target(output, force)
+    tables = load_tables(user_data) if user_data else None
+    kwargs = recommend_kwargs(kw)
+    skipped: list[int] = []
+    bar = None
+    if sys.stderr.isatty():
+        bar = click.progressbar(length=1, label="Atlas", file=sys.stderr, show_pos=True)
+
+    def on_chunk(done: int, total: int) -> None:
+        if bar is not None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+    def rows():
+        for part, skip in iter_atlas(
+            kw["scenario"],
+            cities=tables,
+            local_ids=list(local_ids) or None,
+            chunk_size=chunk_size,
+            n_jobs=n_jobs,
+            why=why,
+            on_chunk=on_chunk,
+            top=top,
+            **kwargs,
+        ):
+            skipped.extend(skip)
+            yield part
+
+    try:
+        n = write_chunks(rows(), output, fmt, force=force)
+    finally:
+        if bar is not None:
+            bar.render_finish()
+    if skipped:
+        click.echo(f"{len(skipped)} cities got no shortlist (the filters left none)", err=True)
+    click.echo(f"Wrote {n} rows to {output}", err=True)
 
 
 # ---------------------------------------------------------------------------------------

@@ -9,6 +9,10 @@ Examples
 >>> medan = resolve_city("Kota Medan")
 >>> int(medan["city_id"]), medan["country_code"]
 (1214520, 'ID')
+
+Why one file (about 750 lines): loading, validation and name resolution of the same two
+tables share their private indexes; the binary cache (``cache``) and the engine's
+defaults (``access``) already live apart.
 """
 
 from __future__ import annotations
@@ -31,8 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from anyascii import anyascii
-from rapidfuzz import fuzz, process
 
+from recommender.data.cache import cached_table, codes_of, find_code, register_codes
 from recommender.data.indicators import INDICATOR_NAMES, LEVELS
 from recommender.data.schema import CITY_COLUMNS, CITY_ID_COLUMNS, TIE_COLUMNS
 from recommender.errors import (
@@ -157,11 +161,26 @@ def _read_cities(path: Path) -> pd.DataFrame:
     return df
 
 
+def _read_valid_cities(path: Path) -> pd.DataFrame:
+    with _reading(str(path), "Cities table"):
+        df = _read_cities(path)
+    validate_cities(df, source=path.name)
+    return df
+
+
+def _folded_names(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {
+        "fold:name": np.array(fold_many(df["name"]), dtype=object),
+        "fold:ascii_name": np.array(fold_many(df["ascii_name"]), dtype=object),
+    }
+
+
 @functools.lru_cache(maxsize=4)
-def _load_cities_cached(path: str, mtime: float) -> pd.DataFrame:
-    with _reading(path, "Cities table"):
-        df = _read_cities(Path(path))
-    validate_cities(df, source=Path(path).name)
+def _load_cities_cached(path: str, stamp: tuple) -> pd.DataFrame:
+    # Packaged tables come from the binary cache (verified against MANIFEST.json, built
+    # from the CSV at first use) with the codes of their folded names, so that an exact
+    # name is found without folding 80,000 names at start-up.
+    df = cached_table(Path(path), _read_valid_cities, extras=_folded_names)
     df.flags.allows_duplicate_labels = True
     return df
 
@@ -182,12 +201,12 @@ def load_cities(path: str | Path | None = None) -> pd.DataFrame:
     p = Path(path) if path is not None else data_dir() / "cities.csv.gz"
     if not p.exists():
         raise DataValidationError(f'Cities table "{p}" not found; run scripts/build_dataset.py')
-    return _load_cities_cached(str(p.resolve()), p.stat().st_mtime)
+    st = p.stat()
+    return _load_cities_cached(str(p.resolve()), (st.st_mtime_ns, st.st_size))
 
 
-@functools.lru_cache(maxsize=4)
-def _load_ties_cached(path: str, mtime: float) -> pd.DataFrame:
-    with _reading(path, "Ties table"):
+def _read_ties(path: Path) -> pd.DataFrame:
+    with _reading(str(path), "Ties table"):
         df = pd.read_csv(
             path,
             keep_default_na=False,
@@ -200,12 +219,18 @@ def _load_ties_cached(path: str, mtime: float) -> pd.DataFrame:
     return df
 
 
+@functools.lru_cache(maxsize=4)
+def _load_ties_cached(path: str, stamp: tuple) -> pd.DataFrame:
+    return cached_table(Path(path), _read_ties)
+
+
 def load_ties(path: str | Path | None = None) -> pd.DataFrame:
     """The packaged table of existing partnerships (one row per unordered pair)."""
     p = Path(path) if path is not None else data_dir() / "ties.csv.gz"
     if not p.exists():
         raise DataValidationError(f'Ties table "{p}" not found; run scripts/build_dataset.py')
-    return _load_ties_cached(str(p.resolve()), p.stat().st_mtime)
+    st = p.stat()
+    return _load_ties_cached(str(p.resolve()), (st.st_mtime_ns, st.st_size))
 
 
 def load_manifest() -> dict:
@@ -326,6 +351,25 @@ def _name_index(cities: pd.DataFrame) -> _NameIndex:
     return idx
 
 
+def _primary_rows(cities: pd.DataFrame, key: str) -> list[int]:
+    """Rows whose folded name or ASCII name is ``key``.
+
+    A table loaded through the cache carries the codes of its folded names
+    (:func:`recommender.data.cache.codes_of`): one scan of the distinct values and two
+    integer comparisons (about 1 ms). Otherwise the whole table's names are folded once
+    into an index.
+    """
+    name, ascii_ = codes_of(cities, "fold:name"), codes_of(cities, "fold:ascii_name")
+    if name is None or ascii_ is None:
+        return _name_index(cities).primary.get(key, [])
+    hit = np.zeros(len(cities), dtype=bool)
+    for codes, uniques in (name, ascii_):
+        at = find_code(uniques, key)
+        if at >= 0:
+            hit |= codes == at
+    return np.flatnonzero(hit).tolist()
+
+
 def _describe(row: pd.Series) -> str:
     pop = row["population"]
     pop_s = f"pop {pop:,.0f}" if isinstance(pop, float) and math.isfinite(pop) else "pop unknown"
@@ -356,6 +400,8 @@ def suggest(
         keep = [i for i, r in enumerate(pool_rows) if cc[r] == country]
         pool_choices = [pool_choices[i] for i in keep]
         pool_rows = [pool_rows[i] for i in keep]
+    from rapidfuzz import fuzz, process
+
     # Edit-distance similarity catches typos ("surabya"); a prefix catches a name typed
     # in part ("sura"). Both kinds compete on one 0-100 scale.
     hits = process.extract(q, pool_choices, scorer=fuzz.ratio, limit=limit * 6, score_cutoff=50)
@@ -383,17 +429,17 @@ def suggest(
 
 
 def _city_rows(text: str, cities: pd.DataFrame) -> tuple[list[int], str]:
-    idx = _name_index(cities)
+    alt = _NameIndex(cities)  # the alternate-name search needs no index
     q = fold(text)
     q2 = re.sub(r"^(kota|city of|kabupaten|kab)\s+|\s+(city|kota)$", "", q)
     tiers = [
-        (lambda: idx.primary.get(q, []), "name"),
-        (lambda: idx.alternate(q), "alternate name"),
+        (lambda: _primary_rows(cities, q), "name"),
+        (lambda: alt.alternate(q), "alternate name"),
     ]
     if q2 != q:
         tiers += [
-            (lambda: idx.primary.get(q2, []), "name"),
-            (lambda: idx.alternate(q2), "alternate name"),
+            (lambda: _primary_rows(cities, q2), "name"),
+            (lambda: alt.alternate(q2), "alternate name"),
         ]
     for get_rows, how in tiers:
         rows = get_rows()
@@ -545,6 +591,8 @@ def search_cities(
             "local_role",
         ]
     ].reset_index(drop=True)
+    from rapidfuzz import fuzz
+
     q = fold(text)
     out.insert(0, "match", [how if r in exact else "similar" for r in picked])
     out["similarity"] = [round(fuzz.ratio(q, fold(cities["name"].iat[r])), 1) for r in picked]
@@ -788,6 +836,9 @@ def apply_user_cities(cities: pd.DataFrame, path: str | Path) -> pd.DataFrame:
     if not rows:
         raise DataValidationError(f'City file "{label}" has no data rows')
     out = cities.copy()
+    folds = {k: codes_of(cities, k) for k in ("fold:name", "fold:ascii_name")}
+    if all(v is not None for v in folds.values()):  # names are not changed here
+        register_codes(out, folds)
     pos_by_id = {int(v): i for i, v in enumerate(out["city_id"].to_numpy())}
     this_year = _dt.date.today().year
     first_row: dict[int, tuple[int, dict[str, str]]] = {}

@@ -28,12 +28,14 @@ Examples
 
 from __future__ import annotations
 
+import sys
 import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from recommender.data.cache import codes_of
 from recommender.data.indicators import BY_NAME, INDICATOR_NAMES, LEVEL_RANK, LEVELS
 
 MISSING_CODE = LEVEL_RANK["missing"]
@@ -64,6 +66,8 @@ class TableArrays:
     level : ndarray of int8 (k, n)
         Level codes of the level columns as written (:data:`LEVEL_NAMES`).
     imputed : ndarray of bool (k, n)
+    imputed_bits : ndarray of uint8 (n,)
+        The same flags, bit ``j`` for indicator ``j`` (one gather instead of k).
     fine : ndarray of int64 (n,)
         Number of indicators known at city, region or user level (tie-break key).
     population : ndarray (n,)
@@ -80,6 +84,7 @@ class TableArrays:
     is_missing: np.ndarray
     level: np.ndarray
     imputed: np.ndarray
+    imputed_bits: np.ndarray
     fine: np.ndarray
     population: np.ndarray
     country: np.ndarray
@@ -89,22 +94,42 @@ class TableArrays:
     _table: object = field(repr=False, default=None)
     _objects: dict = field(repr=False, default_factory=dict)
     _floats: dict = field(repr=False, default_factory=dict)
+    _codes: dict = field(repr=False, default_factory=dict)
+    _arange: np.ndarray | None = field(repr=False, default=None)
     _by_id: tuple | None = field(repr=False, default=None)
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def strings(self, column: str) -> np.ndarray:
-        """A column as an object array (cached); ``""`` everywhere when it is absent."""
+    def strings(self, column: str, positions=None) -> np.ndarray:
+        """A column as an object array, or its rows at ``positions`` (a new array).
+
+        ``""`` everywhere when the column is absent. A categorical column is taken through
+        its codes, so a 10-million-row table never becomes 10 million Python strings; any
+        other column is converted once and kept.
+        """
+        table = self._table()
+        if column in table.columns and isinstance(table[column].dtype, pd.CategoricalDtype):
+            codes, uniques = _factorized(table, column)
+            take = codes if positions is None else codes[positions]
+            return np.append(uniques, "")[take]  # code -1 (missing) reads as ""
         hit = self._objects.get(column)
         if hit is None:
-            table = self._table()
             if column in table.columns:
                 hit = table[column].to_numpy(dtype=object)
             else:
                 hit = np.full(len(self.ids), "", dtype=object)
             self._objects[column] = hit
-        return hit
+        return hit if positions is None else hit[positions]
+
+    def isin(self, column: str, values) -> np.ndarray:
+        """Rows whose ``column`` is one of ``values``, through the column's codes."""
+        hit = self._codes.get(column)
+        if hit is None:
+            hit = self._codes[column] = _factorized(self._table(), column)
+        codes, uniques = hit
+        lut = np.append(np.isin(uniques, list(values)), False)
+        return lut[codes]
 
     def floats(self, column: str) -> np.ndarray:
         """A numeric column as float64 (cached); NaN everywhere when it is absent."""
@@ -130,6 +155,13 @@ class TableArrays:
         hit = sorted_ids[at] == q if len(sorted_ids) else np.zeros(len(q), dtype=bool)
         return order[at[hit]]
 
+    def where(self, mask: np.ndarray) -> np.ndarray:
+        """Row positions where ``mask`` is true (``flatnonzero``, into the workspace)."""
+        if self._arange is None:
+            self._arange = np.arange(len(self.ids), dtype=np.int64)
+        out = workspace(int(np.count_nonzero(mask)), np.int64)
+        return np.compress(mask, self._arange, out=out)
+
     def country_code_of(self, code: str) -> int:
         """The integer code of a country code string; -1 when no city has it."""
         hit = np.flatnonzero(self.country_names == code)
@@ -140,10 +172,22 @@ class TableArrays:
         return np.isin(self.country_names, list(codes))
 
 
-def _level_codes(column: pd.Series | None, n: int) -> np.ndarray:
-    if column is None:
-        return np.full(n, NO_LEVEL_CODE, dtype=np.int8)
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+def _factorized(cities: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, distinct values)`` of a string column: from the cache when it has them."""
+    hit = codes_of(cities, column)
+    if hit is not None:
+        return hit
+    col = cities[column]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return col.cat.codes.to_numpy(), col.cat.categories.to_numpy(dtype=object)
+    codes, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def _level_codes(cities: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in cities.columns:
+        return np.full(len(cities), NO_LEVEL_CODE, dtype=np.int8)
+    codes, uniques = _factorized(cities, column)
     lut = np.array(
         [LEVEL_RANK.get(str(u), NO_LEVEL_CODE) for u in uniques] + [NO_LEVEL_CODE], dtype=np.int8
     )
@@ -165,14 +209,13 @@ def build_arrays(cities: pd.DataFrame, indicators=INDICATOR_NAMES) -> TableArray
             values[j][~(raw[j] > 0)] = np.nan
         else:
             values[j] = raw[j]
-        col = f"{name}_level"
-        level[j] = _level_codes(cities[col] if col in cities.columns else None, n)
+        level[j] = _level_codes(cities, f"{name}_level")
     fine = np.isin(level, _FINE_LEVELS).sum(axis=0).astype(np.int64)
     if "population" in indicators:
         population = np.nan_to_num(raw[list(indicators).index("population")], nan=0.0)
     else:
         population = np.zeros(n)
-    country, names = pd.factorize(cities["country_code"].to_numpy(dtype=object))
+    country, names = _factorized(cities, "country_code")
     return TableArrays(
         ids=np.ascontiguousarray(cities["city_id"].to_numpy(dtype=np.int64)),
         values=values,
@@ -180,6 +223,12 @@ def build_arrays(cities: pd.DataFrame, indicators=INDICATOR_NAMES) -> TableArray
         is_missing=np.isnan(values),
         level=level,
         imputed=level == IMPUTED_CODE,
+        imputed_bits=np.bitwise_or.reduce(
+            (level == IMPUTED_CODE).astype(np.uint8) << np.arange(k, dtype=np.uint8)[:, None],
+            axis=0,
+        )
+        if k
+        else np.zeros(n, dtype=np.uint8),
         fine=fine,
         population=population,
         country=country.astype(np.int32),
@@ -188,6 +237,45 @@ def build_arrays(cities: pd.DataFrame, indicators=INDICATOR_NAMES) -> TableArray
         indicators=tuple(indicators),
         _table=weakref.ref(cities),
     )
+
+
+# --------------------------------------------------------------------------- workspace
+
+WORKSPACE_MIN = 1 << 20
+"""Arrays of at least this many elements come from :func:`workspace`; smaller ones are
+plainly allocated (the allocator already reuses their memory)."""
+
+_WORK: dict[str, list[np.ndarray]] = {}
+_WORK_KEEP = 12
+
+
+def workspace(shape, dtype=np.float64) -> np.ndarray:
+    """An uninitialised array for one call's results, from memory kept for the process.
+
+    A fresh array of a large pool (80 MB per indicator at 10 million candidates) is a
+    fresh memory map whose pages the kernel zeroes on first touch: at 10M candidates that
+    cost more than the arithmetic, and made time per candidate grow with the pool. Large
+    arrays are therefore cut from flat buffers kept per dtype; a buffer is handed out again
+    only once nothing refers to it any more (no result, view or slice of it is alive), so
+    results stay valid as long as they are used. The caller must fill every element.
+    """
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    size = int(np.prod(shape))
+    if size < WORKSPACE_MIN:
+        return np.empty(shape, dtype)
+    dt = np.dtype(dtype)
+    free = _WORK.setdefault(dt.str, [])
+    for buf in free:
+        # referenced only by the list, the loop variable and getrefcount's argument
+        if len(buf) >= size and sys.getrefcount(buf) <= 3:
+            return buf[:size].reshape(shape)
+    buf = np.empty(size + size // 8, dtype=dt)
+    if len(free) >= _WORK_KEEP:
+        idle = [i for i, b in enumerate(free) if sys.getrefcount(b) <= 3]
+        if idle:
+            del free[min(idle, key=lambda i: len(free[i]))]
+    free.append(buf)
+    return buf[:size].reshape(shape)
 
 
 _CACHE: dict[int, TableArrays] = {}
@@ -208,4 +296,4 @@ def table_arrays(cities: pd.DataFrame) -> TableArrays:
     return arrays
 
 
-__all__ = ["LEVEL_NAMES", "TableArrays", "build_arrays", "table_arrays"]
+__all__ = ["LEVEL_NAMES", "TableArrays", "build_arrays", "table_arrays", "workspace"]

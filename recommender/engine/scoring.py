@@ -68,6 +68,7 @@ import numpy as np
 
 from recommender.data.indicators import INDICATOR_NAMES, LEVEL_RANK
 from recommender.data.modelled import Z80
+from recommender.engine.arrays import workspace
 from recommender.engine.coupling import asymmetry_tolerance
 from recommender.engine.features import HDI_SCALE
 from recommender.engine.scenarios import Scenario
@@ -235,9 +236,11 @@ def wsm_columns(
     [0.75, 0.5]
     """
     k, n = D_t.shape
-    num = np.zeros(n)
-    den = np.zeros(n)
-    wj = np.empty(n)
+    num = workspace(n)
+    num.fill(0.0)
+    den = workspace(n)
+    den.fill(0.0)
+    wj = workspace(n)
     for j in range(k):
         if w[j] == 0:
             continue
@@ -330,9 +333,11 @@ def topsis_columns(
     wn = w / w.sum()
     norm, ideal, anti = topsis_reference_columns(D_t, w) if reference is None else reference
     scale = _topsis_scale(wn, norm)
-    s_plus = np.zeros(n)
-    s_minus = np.zeros(n)
-    tmp = np.empty(n)
+    s_plus = workspace(n)
+    s_plus.fill(0.0)
+    s_minus = workspace(n)
+    s_minus.fill(0.0)
+    tmp = workspace(n)
     for j in range(k):
         np.multiply(D_t[j], scale[j], out=tmp)
         tmp -= ideal[j]
@@ -491,7 +496,7 @@ def score_columns(
         imp = np.zeros((k, n), dtype=bool)
     else:
         imp = imputed_t & ~missing
-    D = desirability_columns(asym_t, bands, two_sided, ideals=ideals)
+    D = desirability_columns(asym_t, bands, two_sided, out=workspace((k, n)), ideals=ideals)
     np.copyto(D, 0.0, where=missing)
     penalty = scenario.imputed_penalty
     if method == "wsm":
@@ -516,10 +521,11 @@ def score_columns(
     wsum = w.sum()
     eligible = np.ones(n, dtype=bool)
     if wsum > 0:
-        known = np.zeros(n)
+        known = workspace(n)
+        known.fill(0.0)
         for j in range(k):
             if w[j]:
-                known += np.where(missing[j], 0.0, w[j])
+                np.add(known, w[j], out=known, where=~missing[j])
         known /= wsum
         eligible &= known >= scenario.min_coverage - 1e-12
     else:

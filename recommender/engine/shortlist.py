@@ -22,6 +22,12 @@ the shortlist is then ranked by
 The raw calibrated probability is blended, not its rank among the candidates, so that a
 pair's combined score does not depend on which other cities the filters left in the pool,
 just like ``score``. ``why_feasibility`` says how much of ``combined`` came from each part.
+
+Why one file (about 1,000 lines): ``recommend`` reads top to bottom here, from options
+to pool, order, cap and output frame, and every step shares :class:`Pool`; the kernels
+(``scoring``, ``arrays``) and the naive reference (``reference``) already live apart. The
+output text (``why_text`` and friends) is the next piece to move out, once the ranking
+rework has landed.
 """
 
 from __future__ import annotations
@@ -42,7 +48,12 @@ from recommender.data.indicators import (
     QUALITY_RANK,
 )
 from recommender.data.modelled import comparable_cities
-from recommender.engine.arrays import LEVEL_NAMES, TableArrays, table_arrays
+from recommender.engine.arrays import (
+    LEVEL_NAMES,
+    TableArrays,
+    table_arrays,
+    workspace,
+)
 from recommender.engine.coupling import (
     asymmetry_tolerance,
     class_names,
@@ -395,12 +406,23 @@ class Pool:
         scoring at least the ``limit``-th best score is kept, so ties at the cut are not
         split arbitrarily.
         """
-        elig = np.flatnonzero(self.result.eligible)
+        eligible = self.result.eligible
+        n_elig = int(np.count_nonzero(eligible))
+        if limit is not None and limit < n_elig:
+            # the limit-th best over the whole pool (ineligible ones at -inf), partitioned
+            # in a workspace copy: no array of eligible positions the size of the pool
+            key = workspace(len(eligible))
+            np.copyto(key, self.rank_score)
+            key[~eligible] = -np.inf
+            key.partition(len(key) - limit)
+            kth = key[len(key) - limit]
+            np.copyto(key, self.rank_score)
+            # every candidate that rounds to at least the kth score (a superset of those
+            # that do: the final order below is on the rounded keys)
+            elig = np.flatnonzero(eligible & (key >= kth - 10.0**-ROUND_DECIMALS))
+        else:
+            elig = np.flatnonzero(eligible)
         key = np.round(self.rank_score[elig], ROUND_DECIMALS)
-        if limit is not None and limit < len(elig):
-            kth = np.partition(key, len(key) - limit)[len(key) - limit]
-            keep = key >= kth
-            elig, key = elig[keep], key[keep]
         fine, pop = tiebreak_keys(self.cities)
         rows = self.positions[elig]
         return elig[np.lexsort((self.city_id[elig], -pop[rows], -fine[rows], -key))]
@@ -449,7 +471,24 @@ def build_pool(
         options["feasibility"] = ties is None  # the model means something on real ties only
     opts = validate_options(scenario, cities, **options)
     local = apply_overrides(resolve_local(city, cities, country), opts.overrides)
-    ties = get_ties(ties)
+    return pool_for(local, opts, cities, get_ties(ties), raw_cities)
+
+
+def pool_for(
+    local: Mapping,
+    opts: Options,
+    cities: pd.DataFrame,
+    ties: pd.DataFrame,
+    raw_cities: pd.DataFrame | None = None,
+) -> Pool:
+    """The scored candidate pool of a resolved ``local`` city under validated ``opts``.
+
+    What :func:`build_pool` does after validating; the atlas calls it once per local city
+    with options validated once. ``cities`` is the like-with-like table
+    (:func:`recommender.data.modelled.comparable_cities`); ``raw_cities`` the table as
+    published, which the feasibility model scores (default: ``cities``).
+    """
+    raw_cities = cities if raw_cities is None else raw_cities
     local_id = int(local["city_id"])
     local_cc = str(local["country_code"])
 
@@ -480,7 +519,7 @@ def build_pool(
             raise FilterError("The cities table has no 'continent' column to filter on.")
         step(
             f"continents={list(opts.continents)}",
-            np.isin(arr.strings("continent"), list(opts.continents)),
+            arr.isin("continent", opts.continents),
         )
     if opts.min_population is not None or opts.max_population is not None:
         pop = arr.floats("population")
@@ -500,7 +539,7 @@ def build_pool(
     if not opts.include_partners and len(partners):
         step("not an existing partner (include_partners=True keeps them)", ~is_partner_all)
 
-    positions = np.flatnonzero(keep)
+    positions = arr.where(keep)
     if len(positions) == 0:
         # report the filters up to the one that emptied the pool
         upto = next(i for i, (_, n) in enumerate(steps) if n == 0)
@@ -529,7 +568,11 @@ def build_pool(
     )
     if opts.scenario.couplings:
         result.eligible &= np.isin(coupling, list(opts.scenario.couplings))
-    country = arr.country_names[arr.country[positions]]
+    country = np.take(
+        arr.country_names,
+        np.take(arr.country, positions, out=workspace(len(positions), np.int32)),
+        out=workspace(len(positions), object),
+    )
     feas = None
     if opts.feasibility is not None:
         # the model was trained on the table as published (national GDP where that is all
@@ -540,11 +583,11 @@ def build_pool(
         options=opts,
         cities=cities,
         positions=positions,
-        city_id=ids[positions],
+        city_id=np.take(ids, positions, out=workspace(len(positions), np.int64)),
         country=country,
         asym=asym_t.T,
         result=result,
-        is_partner=is_partner_all[positions],
+        is_partner=np.take(is_partner_all, positions, out=workspace(len(positions), bool)),
         n_pool=int(len(ids) - 1),
         steps=steps,
         feasibility=feas,
@@ -576,9 +619,11 @@ def pool_asymmetry(
     temporaries). Missing where either side is; imputed where either side's level is.
     """
     k, n = len(arr.indicators), len(positions)
-    asym_t = np.empty((k, n))
-    missing_t = np.empty((k, n), dtype=bool)
-    imputed_t = np.empty((k, n), dtype=bool)
+    asym_t = workspace((k, n))
+    missing_t = workspace((k, n), bool)
+    imputed_t = workspace((k, n), bool)
+    bits = np.take(arr.imputed_bits, positions, out=workspace(n, np.uint8))
+    scratch = workspace(n, np.uint8)
     for j, name in enumerate(arr.indicators):
         lv = _float(local.get(name))
         np.take(arr.values[j], positions, out=asym_t[j])
@@ -589,14 +634,13 @@ def pool_asymmetry(
             asym_t[j] -= lv
             asym_t[j] /= hdi_scale
         if math.isnan(lv) or (arr.is_log[j] and not lv > 0):
-            missing_t[j] = True
             asym_t[j] = np.nan
-        else:
-            np.take(arr.is_missing[j], positions, out=missing_t[j])
+        np.isnan(asym_t[j], out=missing_t[j])  # the table's NaN (or not positive) or the local's
         if local.get(f"{name}_level") == "imputed":
             imputed_t[j] = True
         else:
-            np.take(arr.imputed[j], positions, out=imputed_t[j])
+            np.bitwise_and(bits, 1 << j, out=scratch)
+            np.not_equal(scratch, 0, out=imputed_t[j])
     return asym_t, missing_t, imputed_t
 
 
@@ -843,8 +887,18 @@ def _and(items: list[str]) -> str:
 def _frame_for(pool: Pool, chosen: np.ndarray) -> pd.DataFrame:
     """The output DataFrame for pool indices ``chosen`` (already ordered).
 
-    Built column by column from the table's arrays (:func:`~recommender.engine.arrays.table_arrays`)
-    and one DataFrame constructor call: no row selection or column assignment on frames.
+    Built column by column from the table's arrays (:func:`frame_columns`) and one
+    DataFrame constructor call: no row selection or column assignment on frames.
+    """
+    out = pd.DataFrame(frame_columns(pool, chosen))
+    out.attrs.update(_attrs(pool))
+    return out
+
+
+def frame_columns(pool: Pool, chosen: np.ndarray, *, why: bool = True) -> dict[str, np.ndarray]:
+    """The columns of the output for pool indices ``chosen``, in order, as arrays.
+
+    ``why=False`` leaves out the ``why`` text (the atlas computes it only on demand).
     """
     opts = pool.options
     names = INDICATOR_NAMES
@@ -871,10 +925,10 @@ def _frame_for(pool: Pool, chosen: np.ndarray) -> pd.DataFrame:
     cols: dict[str, np.ndarray] = {
         "rank": np.arange(1, m + 1),
         "city_id": pool.city_id[chosen],
-        "name": arr.strings("name")[pos],
-        "country_code": arr.strings("country_code")[pos],
-        "country_name": arr.strings("country_name")[pos],
-        "admin1_name": arr.strings("admin1_name")[pos],
+        "name": arr.strings("name", pos),
+        "country_code": arr.strings("country_code", pos),
+        "country_name": arr.strings("country_name", pos),
+        "admin1_name": arr.strings("admin1_name", pos),
         "score": score,
         "coupling": labels,
     }
@@ -882,7 +936,7 @@ def _frame_for(pool: Pool, chosen: np.ndarray) -> pd.DataFrame:
         cols[ratio_column(n)] = display_asymmetry(asym[:, j], n, opts.hdi_scale)
         cols[f"{n}_class"] = class_names(codes[:, j])
         cols[f"{n}_contribution"] = contributions[:, j]
-        level = arr.strings(f"{n}_level")[pos]  # a copy (fancy indexing)
+        level = arr.strings(f"{n}_level", pos)  # a new array
         level[np.isnan(arr.raw[j][pos])] = "missing"
         cols[f"{n}_level"] = level
     cols["distance_km"] = haversine_km(
@@ -893,12 +947,6 @@ def _frame_for(pool: Pool, chosen: np.ndarray) -> pd.DataFrame:
     )
     cols["existing_partner"] = pool.is_partner[chosen]
     local_name = str(pool.local.get("name", pool.local["city_id"]))
-    # the only per-row Python: explanations for the few shortlisted rows
-    why_keys = [k for n in names for k in (ratio_column(n), f"{n}_class", f"{n}_level")]
-    cols["why"] = np.array(
-        [why_text(local_name, {k: cols[k][i] for k in why_keys}, opts.hdi_scale) for i in range(m)],
-        dtype=object,
-    )
     low, high = (
         arr.floats("gdp_per_capita_usd_low")[pos],
         arr.floats("gdp_per_capita_usd_high")[pos],
@@ -914,6 +962,18 @@ def _frame_for(pool: Pool, chosen: np.ndarray) -> pd.DataFrame:
     cols["robustness"] = rob
     cols["robustness_text"] = np.array([robustness_text(r, m) for r in rob], dtype=object)
     order = output_columns(names)
+    if why:
+        # the only per-row Python: explanations for the few shortlisted rows
+        why_keys = [k for n in names for k in (ratio_column(n), f"{n}_class", f"{n}_level")]
+        cols["why"] = np.array(
+            [
+                why_text(local_name, {k: cols[k][i] for k in why_keys}, opts.hdi_scale)
+                for i in range(m)
+            ],
+            dtype=object,
+        )
+    else:
+        order.remove("why")
     if pool.feasibility is not None:
         b = opts.blend
         p = pool.feasibility[chosen]
@@ -923,9 +983,7 @@ def _frame_for(pool: Pool, chosen: np.ndarray) -> pd.DataFrame:
             [why_feasibility(s_, f_, b) for s_, f_ in zip(score, p)], dtype=object
         )
         order = order + FEASIBILITY_COLUMNS
-    out = pd.DataFrame({c: cols[c] for c in order})
-    out.attrs.update(_attrs(pool))
-    return out
+    return {c: cols[c] for c in order}
 
 
 def _attrs(pool: Pool) -> dict:
@@ -1078,8 +1136,9 @@ def recommend(
 
     Examples
     --------
-    >>> df = recommend("Medan", top=5)  # doctest: +SKIP
-    >>> df[["rank", "name", "country_code", "score", "coupling"]]  # doctest: +SKIP
+    >>> df = recommend("Medan", top=5)
+    >>> df["rank"].tolist(), df.attrs["local_name"], list(df.columns[:3])
+    ([1, 2, 3, 4, 5], 'Medan', ['rank', 'city_id', 'name'])
     """
     pool = build_pool(
         city,
@@ -1251,6 +1310,8 @@ def robustness_of(pool: Pool, chosen: np.ndarray, n_draws: int | None = None) ->
 __all__ = [
     "recommend",
     "build_pool",
+    "frame_columns",
+    "pool_for",
     "cap_per_country",
     "output_columns",
     "why_feasibility",

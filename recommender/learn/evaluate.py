@@ -41,6 +41,9 @@ a group** (one retraining) and ranks each of them.
 
 Run it with ``sistercity evaluate -o DIR`` or ``python scripts/evaluate.py -o DIR`` (a few
 minutes on the packaged data); ``res.summary()`` and ``res.to_markdown()`` print it.
+
+Why one file (about 800 lines): one evaluation protocol (splits, baselines, metrics,
+bootstrap intervals, report) whose parts share the held-out split.
 """
 
 from __future__ import annotations

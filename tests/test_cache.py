@@ -1,0 +1,123 @@
+"""The binary cache of the packaged tables and the checksum check against MANIFEST.json."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from recommender.cli import cli
+from recommender.data import cache as cache_mod
+from recommender.data import tables
+from recommender.errors import DataValidationError
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+PACKAGED_TABLES = ("cities.csv.gz", "ties.csv.gz")
+
+
+@pytest.fixture()
+def data_copy(tmp_path, monkeypatch):
+    """A private copy of the packaged tables and a private cache folder."""
+    d = tmp_path / "data"
+    d.mkdir()
+    for name in (*PACKAGED_TABLES, "MANIFEST.json"):
+        shutil.copy2(DATA / name, d / name)
+    monkeypatch.setenv("SISTERCITY_DATA_DIR", str(d))
+    monkeypatch.setenv("SISTERCITY_CACHE_DIR", str(tmp_path / "cache"))
+    return d
+
+
+def test_cache_gives_the_same_tables_as_the_csv(data_copy, tmp_path):
+    first = tables.load_cities()  # builds the cache from the CSV
+    built = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert any(n.startswith("cities.csv.gz-") and n.endswith(".bin") for n in built)
+    tables._load_cities_cached.cache_clear()
+    tables._load_ties_cached.cache_clear()
+    again = tables.load_cities()  # now from the cache
+    assert again is not first
+    pd.testing.assert_frame_equal(again, tables._read_cities(data_copy / "cities.csv.gz"))
+    pd.testing.assert_frame_equal(tables.load_ties(), tables._read_ties(data_copy / "ties.csv.gz"))
+
+
+def test_exact_name_needs_no_folded_index(data_copy, monkeypatch):
+    tables.load_cities()
+    tables._load_cities_cached.cache_clear()
+    cities = tables.load_cities()  # from the cache, with the codes of the folded names
+
+    def boom(_):
+        raise AssertionError("the whole table was folded for an exact name")
+
+    monkeypatch.setattr(tables, "_name_index", boom)
+    assert int(tables.resolve_city("Medan", cities=cities)["city_id"]) == 1214520
+    assert int(tables.resolve_city("İzmir", cities=cities)["city_id"]) == 311046
+
+
+@pytest.mark.parametrize("name", PACKAGED_TABLES)
+def test_a_flipped_byte_is_refused_in_one_line_naming_the_file(data_copy, name):
+    path = data_copy / name
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    path.write_bytes(bytes(raw))
+    res = CliRunner().invoke(cli, ["shortlist", "Medan"], standalone_mode=True)
+    assert res.exit_code == 2, res.output
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), res.output
+    assert name in lines[0] and "MANIFEST.json" in lines[0]
+    assert "Traceback" not in res.output
+
+
+def test_the_check_is_made_again_when_the_file_changes(data_copy):
+    tables.load_ties()  # verified and recorded
+    path = data_copy / "ties.csv.gz"
+    raw = bytearray(path.read_bytes())
+    raw[-10] ^= 0xFF
+    path.write_bytes(bytes(raw))  # same size, new mtime/ctime: the record no longer applies
+    with pytest.raises(DataValidationError, match=r'"ties\.csv\.gz".*MANIFEST\.json'):
+        cache_mod.verify_table(path, cache_mod.cache_dir())
+
+
+def test_a_changed_table_with_its_manifest_rebuilds_the_cache(data_copy, tmp_path):
+    tables.load_ties()
+    ties = tables._read_ties(data_copy / "ties.csv.gz").iloc[:50]
+    ties.to_csv(data_copy / "ties.csv.gz", index=False)
+    man = json.loads((data_copy / "MANIFEST.json").read_text())
+    man["checksums_sha256"]["ties.csv.gz"] = cache_mod.sha256_file(data_copy / "ties.csv.gz")
+    (data_copy / "MANIFEST.json").write_text(json.dumps(man))
+    tables._load_ties_cached.cache_clear()
+    assert len(tables.load_ties()) == 50
+    caches = [p for p in (tmp_path / "cache").iterdir() if p.name.startswith("ties.csv.gz-")]
+    assert len(caches) == 2  # the old one (other digest) is never read again
+
+
+def test_cache_files_hold_no_objects(tmp_path):
+    df = pd.DataFrame({"a": [1.0, np.nan], "s": ["x", "y"], "b": [True, False]})
+    p = tmp_path / "t.bin"
+    cache_mod.save_frame(df, p, source_sha256="f" * 64)
+    meta, arrays = cache_mod.read_arrays(p)
+    assert all(not a.dtype.hasobject for a in arrays.values())
+    # a header that claims an object array is refused, not unpickled
+    raw = p.read_bytes()
+    bad = raw.replace(b'"dtype": "<f8"', b'"dtype": "|O8"', 1)
+    assert bad != raw
+    p.write_bytes(bad)
+    with pytest.raises(ValueError, match="object arrays"):
+        cache_mod.read_arrays(p)
+
+
+def test_a_cache_of_another_file_is_not_used(tmp_path):
+    df = pd.DataFrame({"a": [1, 2]})
+    p = tmp_path / "t.bin"
+    cache_mod.save_frame(df, p, source_sha256="a" * 64)
+    with pytest.raises(ValueError, match="another file"):
+        cache_mod.load_frame(p, source_sha256="b" * 64)
+
+
+def test_cache_can_be_switched_off(data_copy, monkeypatch):
+    monkeypatch.setenv("SISTERCITY_CACHE_DIR", "off")
+    assert cache_mod.cache_dir() is None
+    assert len(tables.load_ties()) > 1000
