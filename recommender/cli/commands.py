@@ -614,8 +614,8 @@ def left_out_notes(attrs: dict) -> list[str]:
     if left.get("city_parts"):
         n = left["city_parts"]
         notes.append(
-            f"{n:,} part{'s' if n != 1 else ''} of cities (boroughs, wards, districts) "
-            "left out; --include-city-parts"
+            f"{n:,} part{'s' if n != 1 else ''} of cities (boroughs, wards, districts) or "
+            "other non-city places left out; --include-city-parts"
         )
     return notes
 
