@@ -605,17 +605,21 @@ def left_out_notes(attrs: dict) -> list[str]:
     """What the pool rules left out, with the option that brings it back."""
     left = attrs.get("left_out") or {}
     notes = []
+    from recommender.i18n import format_number
+
     if left.get("ineligible"):
-        n = left["ineligible"]
         notes.append(
-            f"{n:,} candidate{'s' if n != 1 else ''} in countries without diplomatic "
-            "relations or recognition left out (data/eligibility.csv); --include-ineligible"
+            _(
+                "{n} candidates in countries without diplomatic relations or recognition "
+                "left out (data/eligibility.csv); --include-ineligible"
+            ).format(n=format_number(left["ineligible"]))
         )
     if left.get("city_parts"):
-        n = left["city_parts"]
         notes.append(
-            f"{n:,} part{'s' if n != 1 else ''} of cities (boroughs, wards, districts) or "
-            "other non-city places left out; --include-city-parts"
+            _(
+                "{n} parts of cities (boroughs, wards, districts) or other non-city places "
+                "left out; --include-city-parts"
+            ).format(n=format_number(left["city_parts"]))
         )
     return notes
 
@@ -658,7 +662,8 @@ def print_shortlist(df: pd.DataFrame) -> None:
         click.echo("  " + note)
     if "eligibility" in df.columns and (df["eligibility"] == "restricted").any():
         click.echo(
-            "  eligible = restricted: no official relations (Taiwan); see data/eligibility.csv"
+            "  "
+            + _("eligible = restricted: no official relations (Taiwan); see data/eligibility.csv")
         )
     click.echo("")
     click.echo(export.render(shortlist_view(df), "table", width=_term_width()))
@@ -798,10 +803,16 @@ def explain(
     if s["domestic"]:
         flags.append(_("same country"))
     if s.get("kind", "city") != "city":
-        flags.append(f"{s['kind'].replace('_', ' ')} (not a candidate by default)")
+        flags.append(
+            _("{kind} (not a candidate by default)").format(kind=s["kind"].replace("_", " "))
+        )
     click.echo("; ".join(flags))
     if s.get("eligibility", "yes") != "yes":
-        click.echo(f"Eligibility: {s['eligibility']}: {s.get('eligibility_reason', '')}")
+        click.echo(
+            _("Eligibility: {status}: {reason}").format(
+                status=s["eligibility"], reason=s.get("eligibility_reason", "")
+            )
+        )
     click.echo(_("Why: {why}").format(why=s["why"]))
     click.echo("")
     b = ex.breakdown

@@ -108,6 +108,8 @@ COLUMN_LABELS: dict[str, str] = {
     "coupling": N_("Coupling"),
     "distance_km": N_("Distance (km)"),
     "existing_partner": N_("Already a partner"),
+    "kind": N_("Kind"),
+    "eligibility": N_("Eligibility"),
     "why": N_("Why"),
     "feasibility": N_("Feasibility"),
     "combined": N_("Combined score"),
