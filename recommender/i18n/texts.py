@@ -109,7 +109,6 @@ COLUMN_LABELS: dict[str, str] = {
     "distance_km": N_("Distance (km)"),
     "existing_partner": N_("Already a partner"),
     "kind": N_("Kind"),
-    "eligibility": N_("Eligibility"),
     "why": N_("Why"),
     "feasibility": N_("Feasibility"),
     "combined": N_("Combined score"),
