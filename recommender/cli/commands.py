@@ -373,6 +373,21 @@ def data_info(fmt: str) -> None:
         f"Ties:        {info['ties']:,} partnerships ({info['ties_cross_country']:,} between "
         f"countries); by source: {by_src}"
     )
+    cand = info.get("candidates", {})
+    if cand:
+        kinds = ", ".join(f"{k} {v:,}" for k, v in cand["by_kind"].items())
+        elig = ", ".join(f"{k} {v:,}" for k, v in cand["cities_by_eligibility"].items())
+        click.echo(f"Kinds:       {kinds}")
+        click.echo(f"Eligibility: cities by their country's status: {elig}")
+    rules = info.get("kinds", {}).get("by_rule", {})
+    if rules:
+        click.echo(
+            "Kind rules:  "
+            + "; ".join(
+                f"{rule} " + ", ".join(f"{k} {v:,}" for k, v in by.items())
+                for rule, by in rules.items()
+            )
+        )
     click.echo("")
     click.echo("Coverage by indicator and data level (number of cities):")
     levels = ["city", "region", "country", "imputed", "user", "missing"]
@@ -492,6 +507,17 @@ def engine_options(fn):
         ),
         click.option("--include-domestic", is_flag=True, help="Allow Indonesian candidates too."),
         click.option(
+            "--include-city-parts",
+            is_flag=True,
+            help="Keep parts of cities (boroughs, wards, districts), marked in the kind column.",
+        ),
+        click.option(
+            "--include-ineligible",
+            is_flag=True,
+            help="Keep candidates in countries an Indonesian local government may not sign "
+            "with (data/eligibility.csv), marked in the eligibility column.",
+        ),
+        click.option(
             "--set",
             "overrides",
             multiple=True,
@@ -531,6 +557,8 @@ def recommend_kwargs(kw: dict) -> dict:
         "max_per_country": kw["max_per_country"],
         "include_partners": kw["include_partners"],
         "include_domestic": kw["include_domestic"],
+        "include_city_parts": kw.get("include_city_parts", False),
+        "include_ineligible": kw.get("include_ineligible", False),
         "overrides": _pairs(kw["overrides"], "--set", "gdp_per_capita_usd=12000", True) or None,
         "feasibility": "auto" if kw["feasibility"] and not kw["fit_only"] else None,
         "diversity": kw["diversity"],
@@ -637,7 +665,34 @@ def shortlist_view(df: pd.DataFrame) -> pd.DataFrame:
         view[_("robust")] = df["robustness"].map(lambda v: "" if v != v else f"{v:.0%}")
     if df["existing_partner"].any():
         view[_("partner")] = df["existing_partner"].map({True: _("yes"), False: ""})
+    if "kind" in df.columns and (df["kind"] != "city").any():
+        view[_("kind")] = df["kind"].where(df["kind"] != "city", "")
+    if "eligibility" in df.columns and (df["eligibility"] != "yes").any():
+        view[_("eligible")] = df["eligibility"].where(df["eligibility"] != "yes", "")
     return view
+
+
+def left_out_notes(attrs: dict) -> list[str]:
+    """What the pool rules left out, with the option that brings it back."""
+    left = attrs.get("left_out") or {}
+    notes = []
+    from recommender.i18n import format_number
+
+    if left.get("ineligible"):
+        notes.append(
+            _(
+                "{n} candidates in countries without diplomatic relations or recognition "
+                "left out (data/eligibility.csv); --include-ineligible"
+            ).format(n=format_number(left["ineligible"]))
+        )
+    if left.get("city_parts"):
+        notes.append(
+            _(
+                "{n} parts of cities (boroughs, wards, districts) or other non-city places "
+                "left out; --include-city-parts"
+            ).format(n=format_number(left["city_parts"]))
+        )
+    return notes
 
 
 def print_shortlist(df: pd.DataFrame) -> None:
@@ -678,6 +733,13 @@ def print_shortlist(df: pd.DataFrame) -> None:
             )
         )
     click.echo("  " + "; ".join(notes))
+    for note in left_out_notes(a):
+        click.echo("  " + note)
+    if "eligibility" in df.columns and (df["eligibility"] == "restricted").any():
+        click.echo(
+            "  "
+            + _("eligible = restricted: no official relations (Taiwan); see data/eligibility.csv")
+        )
     click.echo("")
     click.echo(export.render(shortlist_view(df), "table", width=_term_width()))
     click.echo("")
@@ -841,7 +903,17 @@ def explain(
         flags.append(_("already a partner"))
     if s["domestic"]:
         flags.append(_("same country"))
+    if s.get("kind", "city") != "city":
+        flags.append(
+            _("{kind} (not a candidate by default)").format(kind=s["kind"].replace("_", " "))
+        )
     click.echo("; ".join(flags))
+    if s.get("eligibility", "yes") != "yes":
+        click.echo(
+            _("Eligibility: {status}: {reason}").format(
+                status=s["eligibility"], reason=s.get("eligibility_reason", "")
+            )
+        )
     click.echo(_("Why: {why}").format(why=s["why"]))
     click.echo("")
     b = ex.breakdown

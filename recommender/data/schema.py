@@ -26,7 +26,20 @@ CITY_ID_COLUMNS = [
     "local_role",  # "kota", "provincial capital", "kota; provincial capital" or ""
     "kemendagri_code",  # e.g. "12.71" for Kota Medan; "" for foreign cities
     "n_partners",  # number of distinct partner cities in the ties table
+    "feature_code",  # GeoNames feature code (PPLC, PPLA.., PPL, PPLX ...); "" if not listed
+    "admin2_code",  # GeoNames admin2 code; "" if none
+    "kind",  # "city", "city_part" (a part of a bigger city) or "other"; see KINDS
+    "kind_rule",  # the rule that decided kind (scripts/build_pool.py): "default", "pplx", ...
+    "part_of",  # for a city_part: city_id of the city it belongs to (0 if none found)
+    "prefecture_population",  # Chinese prefecture-level cities: the whole prefecture's
+    # resident population (incl. rural counties), as context; NaN elsewhere
 ]
+
+KINDS = ("city", "city_part", "other")
+"""What a row is: a city a mayor can sign with, a part of a bigger city, or another place."""
+
+POOL_COLUMNS = ["feature_code", "admin2_code", "kind", "kind_rule", "part_of"]
+"""Columns a user's own cities table may lack: then every row counts as a city."""
 
 INDICATOR_COLUMNS = [c for name in INDICATOR_NAMES for c in [name, *provenance_columns(name)]]
 
@@ -42,6 +55,13 @@ TIE_COLUMNS = [
     "raw_a",  # the scraped "name, country" for city_a, for audit
     "raw_b",
 ]
+
+ELIGIBILITY_COLUMNS = ["country_code", "country_name", "eligibility", "reason", "legal_source"]
+"""``data/eligibility.csv``: may an Indonesian local government sign with this country's
+cities? ``eligibility`` is ``yes``, ``restricted`` (flagged, kept) or ``no`` (left out of a
+shortlist unless asked)."""
+
+ELIGIBILITY_VALUES = ("yes", "restricted", "no")
 
 STAGES = ("mou", "loi", "preliminary", "unknown")
 FOCUSES = ("economy", "social-cultural", "political", "unknown")

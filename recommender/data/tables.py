@@ -38,7 +38,14 @@ from anyascii import anyascii
 
 from recommender.data.cache import cached_table, codes_of, find_code, register_codes
 from recommender.data.indicators import INDICATOR_NAMES, LEVELS
-from recommender.data.schema import CITY_COLUMNS, CITY_ID_COLUMNS, TIE_COLUMNS
+from recommender.data.schema import (
+    CITY_COLUMNS,
+    CITY_ID_COLUMNS,
+    ELIGIBILITY_COLUMNS,
+    ELIGIBILITY_VALUES,
+    KINDS,
+    TIE_COLUMNS,
+)
 from recommender.errors import (
     AmbiguousCityError,
     DataValidationError,
@@ -47,7 +54,13 @@ from recommender.errors import (
     one_line,
 )
 
-_NUMERIC_ID_COLUMNS = {"latitude": float, "longitude": float, "n_partners": "int64"}
+_NUMERIC_ID_COLUMNS = {
+    "latitude": float,
+    "longitude": float,
+    "n_partners": "int64",
+    "part_of": "int64",
+    "prefecture_population": float,
+}
 _BOOL_COLUMNS = ("is_capital", "is_local")
 
 # A name shared by several cities is resolved without asking when one of them is this many
@@ -144,7 +157,7 @@ def _reading(path: str | Path, what: str):
 
 def _read_cities(path: Path) -> pd.DataFrame:
     numeric = [c for c in CITY_COLUMNS if c in INDICATOR_NAMES or c.endswith("_year")]
-    numeric += ["latitude", "longitude"]
+    numeric += ["latitude", "longitude", "prefecture_population"]
     df = pd.read_csv(
         path,
         keep_default_na=False,
@@ -154,6 +167,7 @@ def _read_cities(path: Path) -> pd.DataFrame:
             **{c: "float64" for c in numeric},
             "city_id": "int64",
             "n_partners": "int64",
+            "part_of": "int64",
         },
     )
     for c in _BOOL_COLUMNS:
@@ -258,6 +272,14 @@ def validate_cities(df: pd.DataFrame, *, source: str = "cities table") -> None:
     if df["city_id"].duplicated().any():
         dup = df.loc[df["city_id"].duplicated(), "city_id"].iloc[0]
         raise DataValidationError(f"{source}: city_id {dup} appears more than once")
+    if "kind" in df.columns:
+        bad = ~df["kind"].isin(KINDS)
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataValidationError(
+                f"{source}: row {i + 2}, column kind: {df['kind'].iloc[i]!r} is not one of "
+                f"{', '.join(KINDS)}"
+            )
     for ind in INDICATOR_NAMES:
         v = df[ind].to_numpy(dtype=float)
         level = df[ind + "_level"]
@@ -290,6 +312,51 @@ def validate_cities(df: pd.DataFrame, *, source: str = "cities table") -> None:
             raise DataValidationError(
                 f"{source}: row {i + 2}, column {ind}: value without source or year"
             )
+
+
+@functools.lru_cache(maxsize=4)
+def _load_eligibility_cached(path: str, mtime: float) -> pd.DataFrame:
+    df = pd.read_csv(path, keep_default_na=False, dtype=str)
+    label = Path(path).name
+    missing = [c for c in ELIGIBILITY_COLUMNS if c not in df.columns]
+    if missing:
+        raise DataValidationError(
+            f'Eligibility table "{label}" lacks columns: {", ".join(missing)}'
+        )
+    bad = ~df["eligibility"].isin(ELIGIBILITY_VALUES)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataValidationError(
+            f'Eligibility table "{label}", row {i + 2}: eligibility '
+            f"{df['eligibility'].iloc[i]!r} is not one of {', '.join(ELIGIBILITY_VALUES)}"
+        )
+    if df["country_code"].duplicated().any():
+        dup = df.loc[df["country_code"].duplicated(), "country_code"].iloc[0]
+        raise DataValidationError(f'Eligibility table "{label}": country {dup} listed twice')
+    no_reason = (df["eligibility"] != "yes") & ((df["reason"] == "") | (df["legal_source"] == ""))
+    if no_reason.any():
+        i = int(np.flatnonzero(no_reason.to_numpy())[0])
+        raise DataValidationError(
+            f'Eligibility table "{label}", row {i + 2}: a restriction needs a reason and a '
+            "legal source"
+        )
+    return df[ELIGIBILITY_COLUMNS]
+
+
+def load_eligibility(path: str | Path | None = None) -> pd.DataFrame:
+    """``data/eligibility.csv``: per country, may an Indonesian local government sign with
+    its cities (``yes`` / ``restricted`` / ``no``), the reason and the legal source."""
+    p = Path(path) if path is not None else data_dir() / "eligibility.csv"
+    if not p.exists():
+        raise DataValidationError(f'Eligibility table "{p}" not found')
+    return _load_eligibility_cached(str(p.resolve()), p.stat().st_mtime)
+
+
+def eligibility_of(country_codes: Iterable[str]) -> np.ndarray:
+    """The eligibility of each country code (``unknown`` for a code not in the table)."""
+    table = load_eligibility()
+    status = dict(zip(table["country_code"], table["eligibility"]))
+    return np.array([status.get(str(c), "unknown") for c in country_codes], dtype=object)
 
 
 # ---------------------------------------------------------------------------------------
@@ -963,8 +1030,22 @@ def data_info(cities: pd.DataFrame | None = None, ties: pd.DataFrame | None = No
             k: int(v) for k, v in ties["source"].value_counts().sort_index().items()
         },
         "coverage": cov,
+        "kinds": man.get("kinds", {}),
+        "candidates": _candidate_counts(cities),
         "data_date": man.get("data_date", "unknown"),
         "data_dir": str(data_dir()),
+    }
+
+
+def _candidate_counts(cities: pd.DataFrame) -> dict:
+    """Rows by kind and by the eligibility of their country (what the shortlist keeps)."""
+    kinds = cities["kind"] if "kind" in cities.columns else pd.Series("city", cities.index)
+    elig = pd.Series(eligibility_of(cities["country_code"]), index=cities.index)
+    return {
+        "by_kind": {k: int(v) for k, v in kinds.value_counts().sort_index().items()},
+        "cities_by_eligibility": {
+            k: int(v) for k, v in elig[kinds == "city"].value_counts().sort_index().items()
+        },
     }
 
 
@@ -988,10 +1069,12 @@ __all__ = [
     "apply_user_cities",
     "data_dir",
     "data_info",
+    "eligibility_of",
     "fold",
     "indicator_frame",
     "iter_local_cities",
     "load_cities",
+    "load_eligibility",
     "load_manifest",
     "load_ties",
     "local_city_note",

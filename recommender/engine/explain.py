@@ -19,10 +19,10 @@ import pandas as pd
 from recommender.data.access import get_cities
 from recommender.data.indicators import BY_NAME, INDICATOR_NAMES
 from recommender.data.modelled import Z80, comparable_cities, rule_text
-from recommender.data.tables import resolve_city
+from recommender.data.tables import eligibility_of, load_eligibility, resolve_city
 from recommender.engine.scenarios import DEFAULT_SCENARIO
 from recommender.engine.scoring import effective_weights, interval_in_band
-from recommender.engine.shortlist import _frame_for, build_pool
+from recommender.engine.shortlist import _frame_for, _kind_array, build_pool
 from recommender.errors import FilterError
 
 
@@ -90,6 +90,8 @@ def explain(
         method=method,
         include_partners=True,
         include_domestic=True,
+        include_city_parts=True,
+        include_ineligible=True,
         overrides=overrides,
     )
     hit = np.flatnonzero(pool.city_id == int(cand["city_id"]))
@@ -106,6 +108,9 @@ def explain(
     # rank among eligible candidates of the default pool (other countries, no partners),
     # before the per-country cap: "how good is this pair among all"
     default_mask = res.eligible & ~pool.is_partner & (pool.country != local["country_code"])
+    default_mask &= _kind_array(cities)[pool.positions] == "city"
+    if local["country_code"] == "ID":
+        default_mask &= eligibility_of(pool.country) != "no"
     better = int(np.sum(np.round(pool.score[default_mask], 9) > round(float(pool.score[i]), 9)))
     w = scen.weight_array(INDICATOR_NAMES)
     W = effective_weights(w, res.missing[i : i + 1], res.imputed[i : i + 1], scen.imputed_penalty)[
@@ -182,10 +187,20 @@ def explain(
         "distance_km": float(row["distance_km"].iloc[0]),
         "existing_partner": bool(pool.is_partner[i]),
         "domestic": cand["country_code"] == local["country_code"],
+        "kind": row["kind"].iloc[0],
+        "part_of": int(cand.get("part_of", 0) or 0),
+        "eligibility": row["eligibility"].iloc[0],
+        "eligibility_reason": _eligibility_reason(str(cand["country_code"])),
         "why": row["why"].iloc[0],
         "like_with_like": rule_text(),
     }
     return Explanation(summary=summary, breakdown=breakdown, row=row)
+
+
+def _eligibility_reason(country_code: str) -> str:
+    table = load_eligibility()
+    hit = table[table["country_code"] == country_code]
+    return "" if hit.empty else f"{hit['reason'].iloc[0]} ({hit['legal_source'].iloc[0]})"
 
 
 __all__ = ["Explanation", "explain"]

@@ -107,11 +107,23 @@ def recommend_naive(
     weights = [float(scen.weights.get(n, 0.0)) for n in names]
     local_vals = [_float(local.get(n)) for n in names]
 
+    from recommender.data.tables import load_eligibility
+
+    elig_table = load_eligibility()
+    naive_elig = dict(zip(elig_table["country_code"], elig_table["eligibility"]))
     rows = []  # (position, asym list, d list, eligible)
     for pos, r in enumerate(cities.to_dict(orient="records")):
         if int(r["city_id"]) == local_id:
             continue
         if not opts.include_domestic and r["country_code"] == local["country_code"]:
+            continue
+        if not opts.include_city_parts and r.get("kind", "city") != "city":
+            continue
+        if (
+            local["country_code"] == "ID"
+            and not opts.include_ineligible
+            and naive_elig.get(r["country_code"], "unknown") == "no"
+        ):
             continue
         if opts.countries and r["country_code"] not in opts.countries:
             continue

@@ -113,6 +113,8 @@ def output_columns(indicators: Sequence[str] = INDICATOR_NAMES) -> list[str]:
         "gdp_per_capita_usd_ratio_high",
         "distance_km",
         "existing_partner",
+        "kind",
+        "eligibility",
         "why",
         *CONTEXT_COLUMNS,
         "robustness",
@@ -142,6 +144,8 @@ class Options:
     top: int = 10
     include_partners: bool = False
     include_domestic: bool = False
+    include_city_parts: bool = False
+    include_ineligible: bool = False
     countries: tuple[str, ...] = ()
     exclude_countries: tuple[str, ...] = ()
     continents: tuple[str, ...] = ()
@@ -169,6 +173,8 @@ class Options:
             "diversity": self.diversity,
             "include_partners": self.include_partners,
             "include_domestic": self.include_domestic,
+            "include_city_parts": self.include_city_parts,
+            "include_ineligible": self.include_ineligible,
         }
 
 
@@ -215,6 +221,8 @@ def validate_options(
     method="wsm",
     include_partners=False,
     include_domestic=False,
+    include_city_parts=False,
+    include_ineligible=False,
     countries=None,
     exclude_countries=None,
     continents=None,
@@ -325,6 +333,8 @@ def validate_options(
         top=int(top),
         include_partners=bool(include_partners),
         include_domestic=bool(include_domestic),
+        include_city_parts=bool(include_city_parts),
+        include_ineligible=bool(include_ineligible),
         countries=countries_,
         exclude_countries=exclude_,
         continents=conts,
@@ -379,6 +389,7 @@ class Pool:
     uncertainty: np.ndarray | None = None  # (n, k) sd of each asymmetry (modelled values)
     ties: pd.DataFrame | None = None
     robustness: np.ndarray | None = None  # per chosen row, set by recommend()
+    left_out: dict = field(default_factory=dict)  # candidates the pool rules left out
 
     @property
     def score(self) -> np.ndarray:
@@ -449,6 +460,45 @@ def _level_ok(codes: np.ndarray, minimum: str) -> np.ndarray:
     return (quality <= QUALITY_RANK[minimum]) & (quality < QUALITY_RANK["missing"])
 
 
+def _kind_array(cities: pd.DataFrame) -> np.ndarray:
+    """``kind`` per row; a table without the column (a user's own) is all cities."""
+    if "kind" not in cities.columns:
+        return np.full(len(cities), "city", dtype=object)
+    return cities["kind"].to_numpy(dtype=object)
+
+
+_ELIGIBILITY_CACHE: dict[int, tuple[pd.DataFrame, np.ndarray]] = {}
+
+
+def _eligibility_array(cities: pd.DataFrame) -> np.ndarray:
+    """Eligibility of each row's country (``data/eligibility.csv``), cached per table."""
+    hit = _ELIGIBILITY_CACHE.get(id(cities))
+    if hit is not None and hit[0] is cities:
+        return hit[1]
+    from recommender.data.tables import eligibility_of
+
+    arr = eligibility_of(cities["country_code"])
+    if len(_ELIGIBILITY_CACHE) > 4:
+        _ELIGIBILITY_CACHE.clear()
+    _ELIGIBILITY_CACHE[id(cities)] = (cities, arr)
+    return arr
+
+
+def _pool_rules(cities: pd.DataFrame, local_cc: str, opts: Options, keep, step) -> dict:
+    """City parts and (for an Indonesian local city) countries an Indonesian local
+    government may not sign with leave the pool unless asked; returns how many left."""
+    left: dict = {}
+    if not opts.include_city_parts:
+        is_city = _kind_array(cities) == "city"
+        left["city_parts"] = int((keep & ~is_city).sum())
+        step("cities only, not parts of cities (include_city_parts=True keeps them)", is_city)
+    if local_cc == "ID" and not opts.include_ineligible:
+        ok = _eligibility_array(cities) != "no"
+        left["ineligible"] = int((keep & ~ok).sum())
+        step("countries an Indonesian local government may sign with", ok)
+    return left
+
+
 def build_pool(
     city,
     scenario=DEFAULT_SCENARIO,
@@ -507,6 +557,7 @@ def pool_for(
             f"other countries than {local_cc} (include_domestic=True keeps them)",
             arr.country != arr.country_code_of(local_cc),
         )
+    left_out = _pool_rules(cities, local_cc, opts, keep, step)
     if opts.countries:
         step(f"countries={list(opts.countries)}", arr.country_mask(opts.countries)[arr.country])
     if opts.exclude_countries:
@@ -594,6 +645,7 @@ def pool_for(
         coupling=coupling,
         uncertainty=uncertainty_t.T,
         ties=ties,
+        left_out=left_out,
     )
 
 
@@ -946,6 +998,8 @@ def frame_columns(pool: Pool, chosen: np.ndarray, *, why: bool = True) -> dict[s
         arr.floats("longitude")[pos],
     )
     cols["existing_partner"] = pool.is_partner[chosen]
+    cols["kind"] = _kind_array(pool.cities)[pos]
+    cols["eligibility"] = _eligibility_array(pool.cities)[pos]
     local_name = str(pool.local.get("name", pool.local["city_id"]))
     low, high = (
         arr.floats("gdp_per_capita_usd_low")[pos],
@@ -1015,6 +1069,7 @@ def _attrs(pool: Pool) -> dict:
         "n_candidates": int(len(pool.positions)),
         "n_eligible": int(pool.result.eligible.sum()),
         "filter_steps": [list(s) for s in pool.steps],
+        "left_out": dict(pool.left_out),
         "hdi_scale": opts.hdi_scale,
         "tolerance": dict(opts.scenario.tolerance),
         **({} if pool.feasibility is None else {"feasibility": _feasibility_attrs(pool)}),
@@ -1046,6 +1101,8 @@ def recommend(
     method: str = "wsm",
     include_partners: bool = False,
     include_domestic: bool = False,
+    include_city_parts: bool = False,
+    include_ineligible: bool = False,
     countries: Sequence[str] | None = None,
     exclude_countries: Sequence[str] | None = None,
     continents: Sequence[str] | None = None,
@@ -1081,6 +1138,14 @@ def recommend(
         Keep existing partners in the pool (marked ``existing_partner``).
     include_domestic : bool, default False
         Keep cities of the local city's own country.
+    include_city_parts : bool, default False
+        Keep parts of cities (``kind`` ``city_part``: boroughs, wards, districts) and other
+        places (``kind`` ``other``), marked in the ``kind`` column.
+    include_ineligible : bool, default False
+        For an Indonesian local city, keep candidates in countries an Indonesian local
+        government may not sign with (``data/eligibility.csv``: Israel, Kosovo, Western
+        Sahara); the ``eligibility`` column marks them. ``df.attrs["left_out"]`` counts
+        what these two rules left out.
     countries, exclude_countries : list of str, optional
         ISO2 codes or country names to keep / drop (default: the scenario's filters).
     continents : list of str, optional
@@ -1150,6 +1215,8 @@ def recommend(
         method=method,
         include_partners=include_partners,
         include_domestic=include_domestic,
+        include_city_parts=include_city_parts,
+        include_ineligible=include_ineligible,
         countries=countries,
         exclude_countries=exclude_countries,
         continents=continents,

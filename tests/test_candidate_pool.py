@@ -1,0 +1,224 @@
+"""The candidate pool on the committed data: cities not parts of cities, legal eligibility,
+regional economies (issue 8)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recommender.data.schema import ELIGIBILITY_VALUES, KINDS
+from recommender.data.tables import data_dir, load_cities, load_eligibility, load_ties
+from recommender.engine.scenarios import preset_names
+from recommender.engine.shortlist import build_pool, recommend
+
+NAMED_PARTS = {
+    11072148: "Puxi",
+    1798524: "Pudong",
+    3046446: "Pest",
+    3054667: "Buda",
+    5110302: "Brooklyn",
+    5133273: "Queens",
+    5110266: "The Bronx",
+    5125771: "Manhattan",
+    5139568: "Staten Island",
+    1819609: "Kowloon",
+    12747063: "New Territories",
+    12747064: "Hong Kong Island",
+    11790342: "Setagaya",
+    1808090: "Hongkou",
+    1815611: "Changning",
+    1800480: "Minhang",
+    7802746: "Sadr City",
+}
+
+
+@pytest.fixture(scope="module")
+def cities() -> pd.DataFrame:
+    return load_cities()
+
+
+def test_named_city_parts_are_parts_of_their_city(cities):
+    c = cities.set_index("city_id")
+    for gid, name in NAMED_PARTS.items():
+        assert c.at[gid, "name"] == name
+        assert c.at[gid, "kind"] == "city_part", name
+        parent = c.at[gid, "part_of"]
+        assert parent in c.index and c.at[parent, "kind"] == "city", name
+    assert c.at[5110302, "part_of"] == 5128581  # Brooklyn -> New York City
+    assert c.at[11790342, "part_of"] == 1850147  # Setagaya -> Tokyo
+    assert c.at[1808090, "part_of"] == 1796236  # Hongkou -> Shanghai
+
+
+def test_every_part_points_at_a_city_and_kinds_are_valid(cities):
+    assert set(cities["kind"]) <= set(KINDS)
+    parts = cities[cities["kind"] == "city_part"]
+    with_parent = parts[parts["part_of"] > 0]
+    kind_of = cities.set_index("city_id")["kind"]
+    parent_kind = with_parent["part_of"].map(kind_of)
+    # a parent is a city, or a section GeoNames lists without any bigger place nearby
+    # (suburbs of Melbourne grouped under Pakenham): then it has no parent of its own
+    odd = with_parent[parent_kind != "city"]
+    part_of = cities.set_index("city_id")["part_of"]
+    assert (odd["part_of"].map(part_of) == 0).all()
+    assert len(odd) < 0.03 * len(with_parent)
+    assert (cities.loc[cities["kind"] != "city_part", "part_of"] == 0).all()
+    # every PPLX row is a part unless it is a Japanese city's only GeoNames point
+    pplx = cities[cities["feature_code"] == "PPLX"]
+    kept = pplx[pplx["kind"] == "city"]
+    assert set(kept["kind_rule"]) <= {"pplx_own_municipality", "cjk_city_name", "local"}
+    assert set(kept["country_code"]) <= {"JP", "CN", "KR", "TW"}
+
+
+def test_seat_towns_and_real_cities_stay_cities(cities):
+    c = cities.set_index("city_id")
+    for gid in (
+        1850147,  # Tokyo
+        5128581,  # New York City
+        3054643,  # Budapest
+        1796236,  # Shanghai
+        4931972,  # Cambridge, Massachusetts (beside Boston, its own city)
+        3461786,  # Guarulhos (beside São Paulo)
+        1849837,  # Toyonaka (beside Osaka)
+        1703417,  # Makati City
+        11837657,  # Ichikawa, Chiba: GeoNames' only point of the city (a PPLX)
+    ):
+        assert c.at[gid, "kind"] == "city", c.at[gid, "name"]
+
+
+def test_manifest_counts_kinds_and_rules(cities):
+    man = json.loads((data_dir() / "MANIFEST.json").read_text())
+    kinds = man["kinds"]
+    assert kinds["by_kind"] == {
+        k: int(v) for k, v in cities["kind"].value_counts().sort_index().items()
+    }
+    assert sum(sum(v.values()) for v in kinds["by_rule"].values()) == len(cities)
+    assert {"pplx", "reviewed", "proximity", "district_name", "default"} <= set(kinds["by_rule"])
+
+
+def test_medan_ichikawa_tie_is_with_the_city_of_ichikawa(cities):
+    ties = load_ties()
+    pair = ties[(ties["city_a_id"] == 1214520) & (ties["city_b_id"] == 11837657)]
+    assert len(pair) == 1
+    assert cities.set_index("city_id").at[11837657, "kind"] == "city"
+
+
+def test_padang_is_tied_to_one_suzhou_only():
+    ties = load_ties()
+    padang = ties[(ties["city_a_id"] == 1633419) | (ties["city_b_id"] == 1633419)]
+    other = set(np.where(padang["city_a_id"] == 1633419, padang["city_b_id"], padang["city_a_id"]))
+    assert 1793743 in other and 1886760 not in other
+
+
+def test_no_true_duplicates_left(cities):
+    from recommender.data.tables import fold
+
+    c = cities[cities["kind"] == "city"]
+    key = c["country_code"] + "|" + c["name"].map(fold)
+    dup = c[key.duplicated(keep=False)]
+    lat, lon = np.radians(dup["latitude"]), np.radians(dup["longitude"])
+    for _, g in dup.groupby(key[dup.index]):
+        la, lo = lat[g.index].to_numpy(), lon[g.index].to_numpy()
+        for i in range(len(g)):
+            d = 6371 * np.arccos(
+                np.clip(
+                    np.sin(la[i]) * np.sin(la) + np.cos(la[i]) * np.cos(la) * np.cos(lo - lo[i]),
+                    -1,
+                    1,
+                )
+            )
+            d[i] = np.inf
+            assert d.min() > 10, g["name"].iloc[0]
+    assert 8309983 not in set(cities["city_id"])  # the second Fuzhou (Fujian) entry
+
+
+def test_eligibility_table_covers_every_country(cities):
+    el = load_eligibility()
+    assert set(el["eligibility"]) <= set(ELIGIBILITY_VALUES)
+    assert set(cities["country_code"]) <= set(el["country_code"])
+    status = el.set_index("country_code")["eligibility"]
+    assert status["IL"] == "no" and status["XK"] == "no" and status["EH"] == "no"
+    assert status["TW"] == "restricted"
+    assert status["JP"] == "yes" and status["PS"] == "yes"
+    legal = el.set_index("country_code")["legal_source"]
+    assert "Permendagri 3/2008" in legal["IL"] and "Permenlu 3/2019" in legal["IL"]
+
+
+def test_default_pool_leaves_out_ineligible_and_parts_and_says_how_many():
+    df = recommend("Medan", top=50)
+    left = df.attrs["left_out"]
+    assert left["ineligible"] > 0 and left["city_parts"] > 0
+    assert (df["eligibility"] != "no").all() and (df["kind"] == "city").all()
+    assert "Jerusalem" not in set(df["name"]) and "Tel Aviv" not in set(df["name"])
+    back = recommend("Medan", top=10, include_ineligible=True, countries=["IL"])
+    assert (back["eligibility"] == "no").all() and len(back) > 0
+    parts = recommend("Medan", top=10, include_city_parts=True, countries=["HK"])
+    assert (parts["kind"] == "city_part").any()
+
+
+@pytest.mark.parametrize("city", ["Medan", "Bandung", "Surabaya"])
+def test_case_cities_top50_holds_no_city_part_under_any_preset(city):
+    for preset in preset_names():
+        df = recommend(city, preset, top=50)
+        assert (df["kind"] == "city").all(), (city, preset)
+        assert not set(df["city_id"]) & set(NAMED_PARTS), (city, preset)
+        assert (df["eligibility"] != "no").all(), (city, preset)
+
+
+def test_no_local_city_can_get_an_ineligible_candidate_under_any_preset(cities):
+    """The eligibility rule is a pool filter applied before any scoring, so checking the
+    pool of every local city under every preset covers every shortlist they can have."""
+    from recommender.data.tables import eligibility_of
+
+    local = cities[cities["is_local"]]
+    assert len(local) >= 100
+    presets = preset_names()
+    for k, row in enumerate(local.itertuples()):
+        # every preset for a spread of cities, the default one for all (same mask)
+        for preset in presets if k % 10 == 0 else presets[:1]:
+            pool = build_pool(int(row.city_id), preset)
+            elig = eligibility_of(pool.country)
+            assert not (elig == "no").any(), (row.name, preset)
+            assert (pool.cities["kind"].to_numpy()[pool.positions] == "city").all()
+
+
+def test_regional_gdp_one_known_value_per_source_country(cities):
+    c = cities.set_index("city_id")
+    xw = pd.read_csv(data_dir() / "kummu_crosswalk.csv", keep_default_na=False)
+
+    def check(gid, unit, level):
+        row = c.loc[gid]
+        assert row["gdp_per_capita_usd_level"] == level, row["name"]
+        assert f"of {unit} =" in row["gdp_per_capita_usd_source"], row["name"]
+        ratio = xw.loc[xw["unit"] == unit, "ratio"].iloc[0]
+        assert f"{ratio:.3f} x national" in row["gdp_per_capita_usd_source"]
+
+    check(1856057, "Aichi", "region")  # Nagoya
+    munich = xw.loc[xw["unit"].str.contains("nchen, Kreisfreie Stadt"), "unit"].iloc[0]
+    check(2867714, munich, "city")  # Munich: a kreisfreie Stadt is the city itself
+    check(5809844, "Seattle-Tacoma-Olympia, WA", "city")  # Seattle
+    check(1835848, "Seoul", "city")
+    check(1275339, "Maharashtra", "region")  # Mumbai
+    check(2643123, "Manchester", "region")  # ITL3 Manchester = GeoNames admin2 unit
+    check(3128760, "Barcelona", "region")
+    check(745044, "Istanbul", "region")
+    # value = national GDP per capita x ratio
+    nagoya = c.loc[1856057]
+    japan = c[(c["country_code"] == "JP") & (c["gdp_per_capita_usd_level"] == "country")]
+    ratio = xw.loc[xw["unit"] == "Aichi", "ratio"].iloc[0]
+    if len(japan):
+        assert nagoya["gdp_per_capita_usd"] == pytest.approx(
+            japan["gdp_per_capita_usd"].iloc[0] * ratio, rel=1e-3
+        )
+    # China keeps its prefecture figures
+    assert c.at[1815286, "gdp_per_capita_usd_level"] == "city"
+    assert "China City Macro" in c.at[1815286, "gdp_per_capita_usd_source"]
+
+
+def test_regional_gdp_coverage_of_the_1000_largest_candidates(cities):
+    cand = cities[(cities["kind"] == "city") & (cities["country_code"] != "ID")]
+    top = cand.nlargest(1000, "population")
+    fine = top["gdp_per_capita_usd_level"].isin(["city", "region"]).mean()
+    assert fine >= 0.5
