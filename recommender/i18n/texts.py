@@ -114,7 +114,6 @@ COLUMN_LABELS: dict[str, str] = {
     "coupling": N_("Coupling"),
     "distance_km": N_("Distance (km)"),
     "existing_partner": N_("Already a partner"),
-    "kind": N_("Kind"),
     "why": N_("Why"),
     "feasibility": N_("Feasibility"),
     "combined": N_("Combined score"),
