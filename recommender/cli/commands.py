@@ -1228,16 +1228,13 @@ def progress_bar(items, label: str):
 @cli.command()
 @click.option(
     "--local-cities",
+    "--cities",
     "which",
     default="all-kota",
     show_default=True,
     help="Which local cities: all-kota, capitals, all-local, or a CSV file with a city_id or "
-    "name column (comma or semicolon separated).",
-)
-@_renamed(
-    "--cities",
-    "--local-cities",
-    N_("which local cities: all-kota, capitals, all-local or a CSV of names or ids"),
+    "name column (comma or semicolon separated). --cities is the same option: on every "
+    "command it means which cities, never a data file (that is --user-data).",
 )
 @click.option("--top", default=10, show_default=True, type=int)
 @engine_options

@@ -61,12 +61,17 @@ def atlas_columns(why: bool = False) -> list[str]:
 def atlas_options(scenario=DEFAULT_SCENARIO, cities: pd.DataFrame | None = None, **options):
     """Validate the atlas's options once (those of ``recommend``; no feasibility, no overrides).
 
-    The atlas ranks by strategy fit, like ``recommend(..., fit_only=True)``.
+    The atlas ranks by strategy fit, like ``recommend(..., fit_only=True, robustness=0)``:
+    no learned feasibility and no robustness draws (100 re-rankings per city would multiply
+    its time; ``recommend`` gives both for any one city).
     """
-    for bad in ("feasibility", "blend", "overrides", "country"):
-        if options.get(bad) not in (None, False, {}):
+    for bad in ("feasibility", "blend", "overrides", "country", "fit_only"):
+        if options.get(bad) not in (None, False, {}, "auto"):
             raise FilterError(f"The atlas takes no {bad!r} option; it ranks by strategy fit.")
         options.pop(bad, None)
+    if options.get("robustness") not in (None, 0, False):
+        raise FilterError("The atlas takes no 'robustness' option; it computes no draws.")
+    options["robustness"] = 0
     return validate_options(scenario, comparable_cities(get_cities(cities)), **options)
 
 
