@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -98,7 +99,8 @@ def test_shortlist_in_a_terminal(tmp_path):
     code, shown = run_in_pty("shortlist", "Medan", cwd=tmp_path)
     assert code == 0, shown
     assert "Partner shortlist for Medan (ID)" in shown
-    assert "  1. Tokyo: GDP per capita" in shown
+    # the first candidate's why line, whichever city ranks first
+    assert re.search(r"^\s+1\. [^:\n]+: GDP per capita", shown, flags=re.M), shown[-800:]
 
 
 def test_shortlist_in_indonesian_in_a_terminal(tmp_path):

@@ -246,6 +246,8 @@ def cities() -> None:
 @handle_errors
 def cities_search(text: str, country: str | None, limit: int, fmt: str) -> None:
     """Find cities by name, alternate name or a close spelling."""
+    import pandas as pd
+
     res = _tables().search_cities(text, limit=limit, country=country)
     if fmt == "json":
         echo_json(res.to_dict(orient="records"))
@@ -985,6 +987,7 @@ def partners(city, country, user_data, fmt, output, force) -> None:
     df = res.partners
 
     def screen():
+
         from recommender.i18n import format_number, format_signed
 
         name = res.counts.columns[0]
@@ -1068,6 +1071,7 @@ def compare(city, scenarios, top, method, country, user_data, fmt, output, force
     side.attrs.update(res.attrs)
 
     def screen():
+
         from recommender.i18n import format_number, format_signed, indicator_label
         from recommender.io.comparison import comparison_title, side_by_side_table
 

@@ -24,7 +24,7 @@ Examples
 >>> from recommender.engine.atlas import atlas
 >>> df = atlas(local_ids=[1214520, 1850147], top=3)
 >>> df.groupby("local_city_id").size().to_dict()
-{1214520: 3, 1850147: 3}
+{1214520: 3, 1850147: 1}
 """
 
 from __future__ import annotations

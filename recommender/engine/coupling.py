@@ -437,9 +437,9 @@ def partner_table(
     --------
     >>> partner_table(["Medan", "Bandung", "Surabaya"])
               Medan  Bandung  Surabaya  Total
-    Big           3        8         7     18
-    Small         1        2         3      6
-    Symmetry      0        1         3      4
+    Big           3        6         5     14
+    Small         1        2         2      5
+    Symmetry      0        3         6      9
     Total         4       11        13     28
 
     The paper's Table 2 reads Big 20, Small 3, Symmetry 8 of 31; the packaged figures

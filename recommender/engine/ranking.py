@@ -154,12 +154,9 @@ def perturbed_scenarios(scenario, n: int, seed: int, hdi_scale: float = 0.1) -> 
                 ]
             else:
                 moved = [v + BAND_JITTER_HDI * j for v, j in zip(vals, jitter, strict=True)]
-            mn, lo, ideal, hi, mx = moved
-            # keep the order min <= lo <= ideal <= hi <= max (and a ratio floor)
-            lo = max(lo, mn)
-            ideal = min(max(ideal, lo), hi)
-            hi = max(hi, ideal)
-            mx = max(mx, hi)
+            # keep the order min <= lo <= ideal <= hi <= max: a narrow band (symmetric's HDI
+            # +-0.02) can cross under the jitter, and a crossed band is not a scenario
+            mn, lo, ideal, hi, mx = sorted(moved)
             if log and b.two_sided:
                 mn = max(mn, 1.0)
                 lo, ideal, hi, mx = (max(v, mn) for v in (lo, ideal, hi, mx))

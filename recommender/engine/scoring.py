@@ -123,7 +123,7 @@ def desirability(
     >>> import numpy as np
     >>> band = np.log([1.0, 1.5, 8.0, 20.0])
     >>> desirability(np.log([0.9, 1.2, 1.5, 3.0, 8.0, 12.0, 25.0]), band, ideal=np.log(3.0)).round(2)
-    array([0.  , 0.36, 0.8 , 1.  , 0.8 , 0.36, 0.  ])
+    array([0.  , 0.36, 0.8 , 1.  , 0.8 , 0.45, 0.  ])
     """
     x = np.asarray(a, dtype=float)
     if two_sided:
