@@ -1,0 +1,428 @@
+"""The candidate pool of one local city: filters, asymmetries, scores, coupling labels and
+the learned feasibility of the candidates that can still reach the shortlist.
+
+:func:`build_pool` validates the options (:mod:`~recommender.engine.options`) and calls
+:func:`pool_for`, which the atlas calls once per local city. Everything is computed over the
+whole pool at once with numpy on the table's column-major arrays
+(:mod:`recommender.engine.arrays`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from recommender.data.access import get_cities, get_ties, partner_ids, resolve_local
+from recommender.data.indicators import (
+    INDICATOR_NAMES,
+    LEVEL_QUALITY,
+    QUALITY_RANK,
+)
+from recommender.data.modelled import comparable_cities
+from recommender.engine.arrays import (
+    LEVEL_NAMES,
+    TableArrays,
+    table_arrays,
+    workspace,
+)
+from recommender.engine.coupling import (
+    pair_coupling,
+)
+from recommender.engine.features import HDI_SCALE
+from recommender.engine.options import Options, _float, apply_overrides, validate_options
+from recommender.engine.ranking import (
+    ROBUSTNESS_WINDOW,
+    diversify,
+)
+from recommender.engine.scenarios import DEFAULT_SCENARIO
+from recommender.engine.scoring import ScoreResult, score_columns
+from recommender.errors import FilterError
+
+ROUND_DECIMALS = 12
+"""Scores are compared at this precision when sorting, so that floating-point noise (e.g.
+a sum taken in another order) never reorders candidates that tie; ties go to the smaller
+``city_id``."""
+
+
+# --------------------------------------------------------------------------- the pool
+
+
+@dataclass
+class Pool:
+    """Everything computed about one local city against its candidate pool.
+
+    ``positions`` index the rows of ``cities``; the arrays are aligned with them.
+    """
+
+    local: pd.Series
+    options: Options
+    cities: pd.DataFrame
+    positions: np.ndarray
+    city_id: np.ndarray
+    country: np.ndarray
+    asym: np.ndarray
+    result: ScoreResult
+    is_partner: np.ndarray
+    n_pool: int
+    steps: list[tuple[str, int]]
+    feasibility: np.ndarray | None = None  # NaN where not needed (see _pool_feasibility)
+    coupling: np.ndarray | None = None  # the pair labels (coupling.pair_coupling)
+    uncertainty: np.ndarray | None = None  # (n, k) sd of each asymmetry (modelled values)
+    ties: pd.DataFrame | None = None
+    robustness: np.ndarray | None = None  # per chosen row, set by recommend()
+    left_out: dict = field(default_factory=dict)  # candidates the pool rules left out
+
+    @property
+    def score(self) -> np.ndarray:
+        return self.result.score
+
+    @property
+    def rank_score(self) -> np.ndarray:
+        """What the shortlist is ordered by: ``score``, or ``combined`` with feasibility
+        (-inf for a candidate whose feasibility was not needed: it cannot make the list)."""
+        if self.feasibility is None:
+            return self.result.score
+        b = self.options.blend
+        combined = (1.0 - b) * self.result.score + b * self.feasibility
+        return np.where(np.isnan(combined), -np.inf, combined)
+
+    def order(self, limit: int | None = None) -> np.ndarray:
+        """Eligible candidates, best first.
+
+        Score descending; equal scores (common: inside a scenario's band every value is
+        equally desirable, and most foreign GDP figures are national) are ordered by data
+        quality (more indicators known at city, region or user level), then by population
+        (the larger city first), then by GeoNames id, so the order is stable and meaningful.
+
+        With ``limit``, only (at least) the ``limit`` best are sorted: every candidate
+        scoring at least the ``limit``-th best score is kept, so ties at the cut are not
+        split arbitrarily.
+        """
+        eligible = self.result.eligible
+        n_elig = int(np.count_nonzero(eligible))
+        if limit is not None and limit < n_elig:
+            # the limit-th best over the whole pool (ineligible ones at -inf), partitioned
+            # in a workspace copy: no array of eligible positions the size of the pool
+            key = workspace(len(eligible))
+            np.copyto(key, self.rank_score)
+            key[~eligible] = -np.inf
+            key.partition(len(key) - limit)
+            kth = key[len(key) - limit]
+            np.copyto(key, self.rank_score)
+            # every candidate that rounds to at least the kth score (a superset of those
+            # that do: the final order below is on the rounded keys)
+            elig = np.flatnonzero(eligible & (key >= kth - 10.0**-ROUND_DECIMALS))
+        else:
+            elig = np.flatnonzero(eligible)
+        key = np.round(self.rank_score[elig], ROUND_DECIMALS)
+        fine, pop = tiebreak_keys(self.cities)
+        rows = self.positions[elig]
+        return elig[np.lexsort((self.city_id[elig], -pop[rows], -fine[rows], -key))]
+
+
+def tiebreak_keys(cities: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``cities``: the number of indicators known at city, region or user level,
+    and the population (NaN as 0). Kept with the table's arrays (:mod:`~recommender.engine.arrays`),
+    since it does not depend on the scenario.
+    """
+    arr = table_arrays(cities)
+    return arr.fine, arr.population
+
+
+_QUALITY_OF_CODE = np.array(
+    [QUALITY_RANK.get(str(name), len(LEVEL_QUALITY)) for name in LEVEL_NAMES], dtype=np.int64
+)
+
+
+def _level_ok(codes: np.ndarray, minimum: str) -> np.ndarray:
+    """Candidates whose data level is at least ``minimum`` in :data:`LEVEL_QUALITY` order
+    (a user value counts as city; a modelled one sits between region and country)."""
+    quality = _QUALITY_OF_CODE[codes.astype(np.int64)]
+    return (quality <= QUALITY_RANK[minimum]) & (quality < QUALITY_RANK["missing"])
+
+
+def _kind_array(cities: pd.DataFrame) -> np.ndarray:
+    """``kind`` per row; a table without the column (a user's own) is all cities."""
+    if "kind" not in cities.columns:
+        return np.full(len(cities), "city", dtype=object)
+    return cities["kind"].to_numpy(dtype=object)
+
+
+_ELIGIBILITY_CACHE: dict[int, tuple[pd.DataFrame, np.ndarray]] = {}
+
+
+def _eligibility_array(cities: pd.DataFrame) -> np.ndarray:
+    """Eligibility of each row's country (``data/eligibility.csv``), cached per table."""
+    hit = _ELIGIBILITY_CACHE.get(id(cities))
+    if hit is not None and hit[0] is cities:
+        return hit[1]
+    from recommender.data.tables import eligibility_of
+
+    arr = eligibility_of(cities["country_code"])
+    if len(_ELIGIBILITY_CACHE) > 4:
+        _ELIGIBILITY_CACHE.clear()
+    _ELIGIBILITY_CACHE[id(cities)] = (cities, arr)
+    return arr
+
+
+def _pool_rules(cities: pd.DataFrame, local_cc: str, opts: Options, keep, step) -> dict:
+    """City parts and (for an Indonesian local city) countries an Indonesian local
+    government may not sign with leave the pool unless asked; returns how many left."""
+    left: dict = {}
+    if not opts.include_city_parts:
+        is_city = _kind_array(cities) == "city"
+        left["city_parts"] = int((keep & ~is_city).sum())
+        step("cities only, not parts of cities (include_city_parts=True keeps them)", is_city)
+    if local_cc == "ID" and not opts.include_ineligible:
+        ok = _eligibility_array(cities) != "no"
+        left["ineligible"] = int((keep & ~ok).sum())
+        step("countries an Indonesian local government may sign with", ok)
+    return left
+
+
+def build_pool(
+    city,
+    scenario=DEFAULT_SCENARIO,
+    *,
+    cities: pd.DataFrame | None = None,
+    ties: pd.DataFrame | None = None,
+    country: str | None = None,
+    **options,
+) -> Pool:
+    """Resolve the local city, filter the candidates and score them all (vectorised).
+
+    GDP per capita is compared like with like (:func:`recommender.data.modelled.
+    comparable_cities`): a national figure becomes a modelled city figure first. The
+    scenario's ``couplings`` gate uses :func:`recommender.engine.coupling.pair_coupling`,
+    the one function that labels pairs everywhere.
+    """
+    raw_cities = get_cities(cities)
+    cities = comparable_cities(raw_cities)
+    if options.get("feasibility", None) == "auto":
+        options["feasibility"] = ties is None  # the model means something on real ties only
+    opts = validate_options(scenario, cities, **options)
+    local = apply_overrides(resolve_local(city, cities, country), opts.overrides)
+    return pool_for(local, opts, cities, get_ties(ties), raw_cities)
+
+
+def pool_for(
+    local: Mapping,
+    opts: Options,
+    cities: pd.DataFrame,
+    ties: pd.DataFrame,
+    raw_cities: pd.DataFrame | None = None,
+) -> Pool:
+    """The scored candidate pool of a resolved ``local`` city under validated ``opts``.
+
+    What :func:`build_pool` does after validating; the atlas calls it once per local city
+    with options validated once. ``cities`` is the like-with-like table
+    (:func:`recommender.data.modelled.comparable_cities`); ``raw_cities`` the table as
+    published, which the feasibility model scores (default: ``cities``).
+    """
+    raw_cities = cities if raw_cities is None else raw_cities
+    local_id = int(local["city_id"])
+    local_cc = str(local["country_code"])
+
+    arr = table_arrays(cities)
+    ids = arr.ids
+    keep = ids != local_id
+    steps: list[tuple[str, int]] = [("all cities but the local one", int(keep.sum()))]
+
+    def step(desc: str, mask: np.ndarray) -> None:
+        nonlocal keep
+        keep &= mask
+        steps.append((desc, int(keep.sum())))
+
+    if not opts.include_domestic:
+        step(
+            f"other countries than {local_cc} (include_domestic=True keeps them)",
+            arr.country != arr.country_code_of(local_cc),
+        )
+    left_out = _pool_rules(cities, local_cc, opts, keep, step)
+    if opts.countries:
+        step(f"countries={list(opts.countries)}", arr.country_mask(opts.countries)[arr.country])
+    if opts.exclude_countries:
+        step(
+            f"exclude_countries={list(opts.exclude_countries)}",
+            ~arr.country_mask(opts.exclude_countries)[arr.country],
+        )
+    if opts.continents:
+        if "continent" not in cities.columns:
+            raise FilterError("The cities table has no 'continent' column to filter on.")
+        step(
+            f"continents={list(opts.continents)}",
+            arr.isin("continent", opts.continents),
+        )
+    if opts.min_population is not None or opts.max_population is not None:
+        pop = arr.floats("population")
+        with np.errstate(invalid="ignore"):
+            ok = ~np.isnan(pop)
+            if opts.min_population is not None:
+                ok &= pop >= opts.min_population
+            if opts.max_population is not None:
+                ok &= pop <= opts.max_population
+        desc = f"population in [{opts.min_population or 0:g}, {opts.max_population or math.inf:g}]"
+        step(desc, ok)
+    for name, level in opts.min_level.items():
+        step(f"min_level {name}>={level}", _level_ok(arr.level[INDICATOR_NAMES.index(name)], level))
+    partners = partner_ids(local_id, ties)
+    is_partner_all = np.zeros(len(ids), dtype=bool)
+    is_partner_all[arr.positions_of(partners)] = True
+    if not opts.include_partners and len(partners):
+        step("not an existing partner (include_partners=True keeps them)", ~is_partner_all)
+
+    positions = arr.where(keep)
+    if len(positions) == 0:
+        # report the filters up to the one that emptied the pool
+        upto = next(i for i, (_, n) in enumerate(steps) if n == 0)
+        raise FilterError(
+            "No candidate city is left after the filters: "
+            + "; ".join(f"{d}: {n} left" for d, n in steps[: upto + 1])
+            + ". Relax one of them."
+        )
+    asym_t, missing_t, imputed_t = pool_asymmetry(arr, local, positions, opts.hdi_scale)
+    uncertainty_t = _uncertainty(arr, local, positions)
+    result = score_columns(
+        asym_t,
+        opts.scenario,
+        missing_t=missing_t,
+        imputed_t=imputed_t,
+        method=opts.method,
+        hdi_scale=opts.hdi_scale,
+        uncertainty_t=uncertainty_t,
+    )
+    coupling = pair_coupling(
+        asym_t.T,
+        _float(local.get("population")),
+        arr.floats("population")[positions],
+        tolerance=opts.scenario.tolerance,
+        hdi_scale=opts.hdi_scale,
+    )
+    if opts.scenario.couplings:
+        result.eligible &= np.isin(coupling, list(opts.scenario.couplings))
+    country = np.take(
+        arr.country_names,
+        np.take(arr.country, positions, out=workspace(len(positions), np.int32)),
+        out=workspace(len(positions), object),
+    )
+    feas = None
+    if opts.feasibility is not None:
+        # the model was trained on the table as published (national GDP where that is all
+        # there is), so it scores the raw rows, not the like-with-like ones
+        feas = _pool_feasibility(opts, local, raw_cities, ties, positions, result, country)
+    return Pool(
+        local=local,
+        options=opts,
+        cities=cities,
+        positions=positions,
+        city_id=np.take(ids, positions, out=workspace(len(positions), np.int64)),
+        country=country,
+        asym=asym_t.T,
+        result=result,
+        is_partner=np.take(is_partner_all, positions, out=workspace(len(positions), bool)),
+        n_pool=int(len(ids) - 1),
+        steps=steps,
+        feasibility=feas,
+        coupling=coupling,
+        uncertainty=uncertainty_t.T,
+        ties=ties,
+        left_out=left_out,
+    )
+
+
+def _uncertainty(arr: TableArrays, local: pd.Series, positions: np.ndarray) -> np.ndarray:
+    """Standard deviation of each asymmetry, (k, n): a modelled figure's, else 0."""
+    out = np.zeros((len(arr.indicators), len(positions)))
+    for j, n in enumerate(arr.indicators):
+        col = f"{n}_sd"
+        cand = np.nan_to_num(arr.floats(col)[positions], nan=0.0)
+        loc = _float(local.get(col)) if local.get(f"{n}_level") == "modelled" else 0.0
+        loc = 0.0 if math.isnan(loc) else loc
+        np.sqrt(cand**2 + loc**2, out=out[j])
+    return out
+
+
+def pool_asymmetry(
+    arr: TableArrays, local: pd.Series, positions: np.ndarray, hdi_scale: float = HDI_SCALE
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Signed asymmetries of the candidates at ``positions`` against ``local``, column-major.
+
+    Returns ``(asym_t, missing_t, imputed_t)``, each of shape (k, n): one gather and one
+    subtraction per indicator over the table's precomputed log values (no (n, k)
+    temporaries). Missing where either side is; imputed where either side's level is.
+    """
+    k, n = len(arr.indicators), len(positions)
+    asym_t = workspace((k, n))
+    missing_t = workspace((k, n), bool)
+    imputed_t = workspace((k, n), bool)
+    bits = np.take(arr.imputed_bits, positions, out=workspace(n, np.uint8))
+    scratch = workspace(n, np.uint8)
+    for j, name in enumerate(arr.indicators):
+        lv = _float(local.get(name))
+        np.take(arr.values[j], positions, out=asym_t[j])
+        if arr.is_log[j]:
+            loc = math.log(lv) if lv > 0 else math.nan
+            asym_t[j] -= loc
+        else:
+            asym_t[j] -= lv
+            asym_t[j] /= hdi_scale
+        if math.isnan(lv) or (arr.is_log[j] and not lv > 0):
+            asym_t[j] = np.nan
+        np.isnan(asym_t[j], out=missing_t[j])  # the table's NaN (or not positive) or the local's
+        if local.get(f"{name}_level") == "imputed":
+            imputed_t[j] = True
+        else:
+            np.bitwise_and(bits, 1 << j, out=scratch)
+            np.not_equal(scratch, 0, out=imputed_t[j])
+    return asym_t, missing_t, imputed_t
+
+
+def _pool_feasibility(
+    opts: Options,
+    local: pd.Series,
+    cities: pd.DataFrame,
+    ties: pd.DataFrame,
+    positions: np.ndarray,
+    result: ScoreResult,
+    country: np.ndarray,
+) -> np.ndarray:
+    """Feasibility of every eligible candidate that can still reach the shortlist (NaN for
+    the others), so that the model scores a few hundred pairs rather than the whole pool.
+
+    Exact: candidates are scored in descending order of ``score``, in chunks. After each
+    chunk ``c`` is the smallest *adjusted* combined score of the diversified shortlist of
+    those scored so far (:func:`~recommender.engine.ranking.diversify`: each pick's
+    adjusted score is at least ``c``). A candidate with ``(1 - blend) * score + blend < c``
+    can never win a pick (its adjusted score is at most its combined score), and neither
+    can any candidate after it; so the greedy choice over the scored candidates is the
+    choice over the whole pool. The window for the robustness draws
+    (:data:`~recommender.engine.ranking.ROBUSTNESS_WINDOW`) is always scored. The local
+    city's own ties are hidden from the model (``cold``), as in the evaluation.
+    """
+    model, b = opts.feasibility, opts.blend
+    p = np.full(len(positions), np.nan)
+    s = result.score
+    elig = np.flatnonzero(result.eligible)
+    elig = elig[np.argsort(-s[elig], kind="stable")]
+    chunk = max(256, ROBUSTNESS_WINDOW if opts.robustness else 0, 8 * opts.top)
+    c, done = -np.inf, 0
+    while done < len(elig) and (1.0 - b) * s[elig[done]] + b >= c - 1e-9:
+        batch = elig[done : done + chunk]
+        p[batch] = model.score_candidates(local, cities, ties, positions[batch])
+        done += len(batch)
+        seen = elig[:done]
+        comb = (1.0 - b) * s[seen] + b * p[seen]
+        order = seen[np.argsort(-comb, kind="stable")]
+        full = np.full(len(s), -np.inf)
+        full[seen] = comb
+        chosen = diversify(
+            order, country, full, opts.top, opts.diversity, opts.max_per_country, adjusted=True
+        )
+        if len(chosen[0]) == opts.top:
+            c = float(chosen[1].min())
+        chunk *= 2  # few rounds even when the bound is loose
+    return p
