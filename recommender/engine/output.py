@@ -29,7 +29,7 @@ from recommender.engine.features import HDI_SCALE, haversine_km
 from recommender.engine.options import _float
 from recommender.engine.pool import Pool, _eligibility_array, _kind_array
 from recommender.engine.ranking import (
-    candidate_context,
+    context_columns,
     context_text,
     robustness_text,
 )
@@ -297,10 +297,13 @@ def frame_columns(pool: Pool, chosen: np.ndarray, *, why: bool = True) -> dict[s
     local_gdp = _float(pool.local.get("gdp_per_capita_usd"))
     cols["gdp_per_capita_usd_ratio_low"] = low / local_gdp
     cols["gdp_per_capita_usd_ratio_high"] = high / local_gdp
-    ctx = candidate_context(pool.city_id[chosen], pool.local, pool.cities, pool.ties)
+    ctx = context_columns(pool.city_id[chosen], pool.local, pool.cities, pool.ties)
     for c in CONTEXT_COLUMNS[:-1]:
-        cols[c] = ctx[c].to_numpy()
-    cols["context"] = np.array([context_text(r) for r in ctx.to_dict("records")], dtype=object)
+        cols[c] = ctx[c]
+    cols["context"] = np.array(
+        [context_text({c: ctx[c][i] for c in CONTEXT_COLUMNS[:-1]}) for i in range(m)],
+        dtype=object,
+    )
     rob = pool.robustness if pool.robustness is not None else np.full(m, np.nan)
     cols["robustness"] = rob
     cols["robustness_text"] = np.array([robustness_text(r, m) for r in rob], dtype=object)

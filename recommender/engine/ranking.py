@@ -219,6 +219,7 @@ def candidate_context(
     ``partners_in_country`` (how many of its partners are in the local city's country) and
     ``partners_in_country_names`` (up to ``max_names``, "Bandung, Surabaya"),
     ``partners_in_region_names`` (those in the local city's own first-order region).
+    The same as :func:`context_columns`, as a DataFrame.
 
     Examples
     --------
@@ -229,52 +230,110 @@ def candidate_context(
        n_partners partners_in_country_names
     0           1                         K
     """
+    return pd.DataFrame(context_columns(cand_ids, local, cities, ties, max_names))
+
+
+class _PartnerIndex:
+    """Every city's distinct partners (a tie to itself left out), sorted by city id, with
+    the partner's country, first-order region and name: built once per pair of tables."""
+
+    def __init__(self, cities: pd.DataFrame, ties: pd.DataFrame):
+        a = ties["city_a_id"].to_numpy(dtype=np.int64)
+        b = ties["city_b_id"].to_numpy(dtype=np.int64)
+        cand = np.concatenate([a, b])
+        other = np.concatenate([b, a])
+        keep = cand != other
+        cand, other = cand[keep], other[keep]
+        order = np.lexsort((other, cand))
+        cand, other = cand[order], other[order]
+        first = np.ones(len(cand), dtype=bool)
+        first[1:] = (cand[1:] != cand[:-1]) | (other[1:] != other[:-1])
+        self.cand, self.other = cand[first], other[first]
+        # the partner's row: the first row of its id, as a lookup by id would give
+        ids = cities["city_id"].to_numpy(dtype=np.int64)
+        by_id = pd.Index(ids)
+        if not by_id.is_unique:
+            by_id = by_id[~by_id.duplicated()]
+            rows = np.flatnonzero(~pd.Index(ids).duplicated())
+        else:
+            rows = np.arange(len(ids))
+        at = by_id.get_indexer(self.other)
+        found = at >= 0
+        pos = np.where(found, rows[np.maximum(at, 0)], 0)
+
+        def column(name: str) -> np.ndarray:
+            out = np.full(len(pos), np.nan, dtype=object)
+            if name in cities.columns and len(pos):
+                vals = cities[name].to_numpy(dtype=object)
+                out[found] = vals[pos[found]]
+            return out
+
+        self.cc = column("country_code")
+        self.adm = column("admin1_code")
+        self.name = column("name")
+
+    def span(self, city_id: int) -> slice:
+        lo = int(np.searchsorted(self.cand, city_id, side="left"))
+        hi = int(np.searchsorted(self.cand, city_id, side="right"))
+        return slice(lo, hi)
+
+
+_PARTNER_INDEX: dict[tuple[int, int], tuple[pd.DataFrame, pd.DataFrame, _PartnerIndex]] = {}
+
+
+def _partner_index(cities: pd.DataFrame, ties: pd.DataFrame) -> _PartnerIndex:
+    key = (id(cities), id(ties))
+    hit = _PARTNER_INDEX.get(key)
+    if hit is not None and hit[0] is cities and hit[1] is ties:
+        return hit[2]
+    index = _PartnerIndex(cities, ties)
+    if len(_PARTNER_INDEX) >= 4:
+        _PARTNER_INDEX.clear()
+    _PARTNER_INDEX[key] = (cities, ties, index)
+    return index
+
+
+def context_columns(
+    cand_ids: Sequence[int],
+    local,
+    cities: pd.DataFrame,
+    ties: pd.DataFrame,
+    max_names: int = 4,
+) -> dict[str, np.ndarray]:
+    """The columns of :func:`candidate_context` as arrays (the shortlist's fast path).
+
+    The partners of every city are indexed once per pair of tables; a call then looks up
+    each candidate's few partners.
+    """
     ids = np.asarray(cand_ids, dtype=np.int64)
-    out = pd.DataFrame(
-        {
-            "n_partners": np.zeros(len(ids), dtype=np.int64),
-            "partners_in_country": np.zeros(len(ids), dtype=np.int64),
-            "partners_in_country_names": [""] * len(ids),
-            "partners_in_region_names": [""] * len(ids),
-        }
-    )
-    if len(ids) == 0 or ties is None or len(ties) == 0:
+    m = len(ids)
+    out = {
+        "n_partners": np.zeros(m, dtype=np.int64),
+        "partners_in_country": np.zeros(m, dtype=np.int64),
+        "partners_in_country_names": np.array([""] * m, dtype=object),
+        "partners_in_region_names": np.array([""] * m, dtype=object),
+    }
+    if m == 0 or ties is None or len(ties) == 0:
         return out
-    a = ties["city_a_id"].to_numpy(dtype=np.int64)
-    b = ties["city_b_id"].to_numpy(dtype=np.int64)
-    mine = np.isin(a, ids) | np.isin(b, ids)
-    a, b = a[mine], b[mine]
-    cand = np.concatenate([a, b])
-    other = np.concatenate([b, a])
-    keep = np.isin(cand, ids) & (cand != other)
-    cand, other = cand[keep], other[keep]
-    pairs = pd.DataFrame({"cand": cand, "other": other}).drop_duplicates()
-    info = cities.set_index("city_id")
-    info = info[~info.index.duplicated()]
-    cc = info["country_code"].reindex(pairs["other"]).to_numpy(dtype=object)
-    adm = (
-        info["admin1_code"].reindex(pairs["other"]).to_numpy(dtype=object)
-        if "admin1_code" in info.columns
-        else np.full(len(pairs), None, dtype=object)
-    )
-    nm = info["name"].reindex(pairs["other"]).to_numpy(dtype=object)
+    index = _partner_index(cities, ties)
     local_cc = str(local.get("country_code", ""))
     local_adm = local.get("admin1_code")
     local_id = int(local.get("city_id", -1))
-    pairs = pairs.assign(cc=cc, adm=adm, name=nm)
-    for k, cid in enumerate(ids):
-        p = pairs[pairs["cand"] == cid]
-        out.loc[k, "n_partners"] = len(p)
-        dom = p[(p["cc"] == local_cc) & (p["other"] != local_id)]
-        out.loc[k, "partners_in_country"] = len(dom)
-        out.loc[k, "partners_in_country_names"] = _names(dom["name"], max_names)
-        if local_adm is not None and local_adm == local_adm:
-            reg = dom[dom["adm"] == local_adm]
-            out.loc[k, "partners_in_region_names"] = _names(reg["name"], max_names)
+    has_region = local_adm is not None and local_adm == local_adm
+    for k, cid in enumerate(ids.tolist()):
+        span = index.span(cid)
+        other = index.other[span]
+        out["n_partners"][k] = len(other)
+        dom = (index.cc[span] == local_cc) & (other != local_id)
+        out["partners_in_country"][k] = int(dom.sum())
+        out["partners_in_country_names"][k] = _names(index.name[span][dom], max_names)
+        if has_region:
+            reg = dom & (index.adm[span] == local_adm)
+            out["partners_in_region_names"][k] = _names(index.name[span][reg], max_names)
     return out
 
 
-def _names(names: pd.Series, max_names: int) -> str:
+def _names(names, max_names: int) -> str:
     vals = sorted(str(n) for n in names if isinstance(n, str))
     if len(vals) <= max_names:
         return ", ".join(vals)
@@ -297,6 +356,7 @@ def context_text(row) -> str:
 __all__ = [
     "DEFAULT_DECAY",
     "candidate_context",
+    "context_columns",
     "context_text",
     "diversify",
     "perturbed_scenarios",

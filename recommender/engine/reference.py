@@ -18,8 +18,21 @@ from recommender.data.access import get_cities, get_ties, partner_ids, resolve_l
 from recommender.data.indicators import BY_NAME, INDICATOR_NAMES, QUALITY_RANK
 from recommender.data.modelled import Z80, comparable_cities
 from recommender.engine.coupling import pair_coupling
+from recommender.engine.ranking import (
+    ROBUSTNESS_SEED,
+    ROBUSTNESS_WINDOW,
+    diversify,
+    perturbed_scenarios,
+)
+from recommender.engine.ranking import _names as _ranking_names
 from recommender.engine.scenarios import DEFAULT_SCENARIO, Scenario
-from recommender.engine.scoring import EDGE_DESIRABILITY, ScoreResult, topsis, wsm_contributions
+from recommender.engine.scoring import (
+    EDGE_DESIRABILITY,
+    ScoreResult,
+    score_columns,
+    topsis,
+    wsm_contributions,
+)
 from recommender.engine.shortlist import (
     ROUND_DECIMALS,
     Pool,
@@ -289,4 +302,118 @@ def _topsis_naive(D: list[list[float]], w: list[float]) -> list[float]:
     return out
 
 
-__all__ = ["recommend_naive"]
+def robustness_naive(pool: Pool, chosen: np.ndarray, n_draws: int | None = None) -> np.ndarray:
+    """The reference for :func:`recommender.engine.robustness.robustness_of`, draw by draw.
+
+    Share of seeded plausible variants of the scenario in which each chosen candidate
+    stays in the top k (see :mod:`recommender.engine.ranking`).
+
+    Each draw re-scores the best :data:`~recommender.engine.ranking.ROBUSTNESS_WINDOW`
+    candidates by the ranking score (same gates, data, feasibility, blend and diversity)
+    under jittered weights and bands. Seeded by the local city's id, so the same inputs
+    give the same numbers. One :class:`~recommender.engine.scenarios.Scenario` per draw
+    (:func:`~recommender.engine.ranking.perturbed_scenarios`), scored by
+    :func:`~recommender.engine.scoring.score_columns` and diversified by
+    :func:`~recommender.engine.ranking.diversify`: the straightforward computation.
+    """
+    opts = pool.options
+    n_draws = opts.robustness if n_draws is None else n_draws
+    if n_draws <= 0 or len(chosen) == 0:
+        return np.full(len(chosen), np.nan)
+    window = pool.order(ROBUSTNESS_WINDOW)[:ROBUSTNESS_WINDOW]
+    window = np.union1d(window, chosen)
+    asym_t = np.ascontiguousarray(pool.asym[window].T)
+    missing_t = np.ascontiguousarray(pool.result.missing[window].T)
+    imputed_t = np.ascontiguousarray(pool.result.imputed[window].T)
+    unc_t = None if pool.uncertainty is None else np.ascontiguousarray(pool.uncertainty[window].T)
+    coupling = None if pool.coupling is None else pool.coupling[window]
+    feas = None if pool.feasibility is None else pool.feasibility[window]
+    fine, pop = tiebreak_keys(pool.cities)
+    rows = pool.positions[window]
+    ids = pool.city_id[window]
+    seed = [ROBUSTNESS_SEED, int(pool.local["city_id"]) % (2**32)]
+    top = len(chosen)
+    wanted = np.searchsorted(window, chosen)
+    hits = np.zeros(len(chosen), dtype=np.int64)
+    for scen in perturbed_scenarios(opts.scenario, n_draws, seed, opts.hdi_scale):
+        res = score_columns(
+            asym_t,
+            scen,
+            missing_t=missing_t,
+            imputed_t=imputed_t,
+            method="wsm" if opts.method == "topsis" else opts.method,
+            hdi_scale=opts.hdi_scale,
+            uncertainty_t=unc_t,
+        )
+        elig = res.eligible.copy()
+        if scen.couplings and coupling is not None:
+            elig &= np.isin(coupling, list(scen.couplings))
+        key = res.score
+        if feas is not None:
+            b = opts.blend
+            key = np.where(np.isnan(feas), -np.inf, (1.0 - b) * key + b * feas)
+        e = np.flatnonzero(elig)
+        k = np.round(key[e], ROUND_DECIMALS)
+        order = e[np.lexsort((ids[e], -pop[rows[e]], -fine[rows[e]], -k))]
+        picked = diversify(
+            order, pool.country[window], key, top, opts.diversity, opts.max_per_country
+        )
+        hits += np.isin(wanted, picked)
+    return hits / n_draws
+
+
+def candidate_context_naive(
+    cand_ids: Sequence[int],
+    local: pd.Series,
+    cities: pd.DataFrame,
+    ties: pd.DataFrame,
+    max_names: int = 4,
+) -> pd.DataFrame:
+    """The reference for :func:`recommender.engine.ranking.candidate_context`: the same
+    table built with pandas, candidate by candidate."""
+    ids = np.asarray(cand_ids, dtype=np.int64)
+    out = pd.DataFrame(
+        {
+            "n_partners": np.zeros(len(ids), dtype=np.int64),
+            "partners_in_country": np.zeros(len(ids), dtype=np.int64),
+            "partners_in_country_names": [""] * len(ids),
+            "partners_in_region_names": [""] * len(ids),
+        }
+    )
+    if len(ids) == 0 or ties is None or len(ties) == 0:
+        return out
+    a = ties["city_a_id"].to_numpy(dtype=np.int64)
+    b = ties["city_b_id"].to_numpy(dtype=np.int64)
+    mine = np.isin(a, ids) | np.isin(b, ids)
+    a, b = a[mine], b[mine]
+    cand = np.concatenate([a, b])
+    other = np.concatenate([b, a])
+    keep = np.isin(cand, ids) & (cand != other)
+    cand, other = cand[keep], other[keep]
+    pairs = pd.DataFrame({"cand": cand, "other": other}).drop_duplicates()
+    info = cities.set_index("city_id")
+    info = info[~info.index.duplicated()]
+    cc = info["country_code"].reindex(pairs["other"]).to_numpy(dtype=object)
+    adm = (
+        info["admin1_code"].reindex(pairs["other"]).to_numpy(dtype=object)
+        if "admin1_code" in info.columns
+        else np.full(len(pairs), None, dtype=object)
+    )
+    nm = info["name"].reindex(pairs["other"]).to_numpy(dtype=object)
+    local_cc = str(local.get("country_code", ""))
+    local_adm = local.get("admin1_code")
+    local_id = int(local.get("city_id", -1))
+    pairs = pairs.assign(cc=cc, adm=adm, name=nm)
+    for k, cid in enumerate(ids):
+        p = pairs[pairs["cand"] == cid]
+        out.loc[k, "n_partners"] = len(p)
+        dom = p[(p["cc"] == local_cc) & (p["other"] != local_id)]
+        out.loc[k, "partners_in_country"] = len(dom)
+        out.loc[k, "partners_in_country_names"] = _ranking_names(dom["name"], max_names)
+        if local_adm is not None and local_adm == local_adm:
+            reg = dom[dom["adm"] == local_adm]
+            out.loc[k, "partners_in_region_names"] = _ranking_names(reg["name"], max_names)
+    return out
+
+
+__all__ = ["candidate_context_naive", "recommend_naive", "robustness_naive"]

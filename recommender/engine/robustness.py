@@ -1,19 +1,183 @@
 """Robustness of a shortlist: how often each chosen candidate stays in the top k when the
 scenario's weights and bands vary (the seeded Monte Carlo of :mod:`recommender.engine.ranking`).
+
+All draws are computed at once, as matrices of (draws x window): the draws' weights and
+bands as arrays (no :class:`~recommender.engine.scenarios.Scenario` per draw), the
+desirability and weighted sum of every draw in a few numpy passes, one sort of every draw's
+window, and the greedy soft diversity run on all draws together (``top`` steps of an argmax
+over draws x countries). It is the same computation as the draw-by-draw reference
+(:func:`recommender.engine.reference.robustness_naive`): the same random numbers in the same
+order, the same floating-point operations in the same order (``math.exp`` / ``math.log``
+where the scenario code uses them, since numpy's vectorised ``exp`` may differ in the last
+bit), so the shares are identical; ``tests/test_robustness.py`` checks it.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from recommender.data.indicators import BY_NAME, INDICATOR_NAMES
+from recommender.data.modelled import Z80
+from recommender.engine.coupling import asymmetry_tolerance
 from recommender.engine.pool import ROUND_DECIMALS, Pool, tiebreak_keys
 from recommender.engine.ranking import (
+    BAND_JITTER_HDI,
+    BAND_JITTER_LOG,
     ROBUSTNESS_SEED,
     ROBUSTNESS_WINDOW,
-    diversify,
-    perturbed_scenarios,
+    WEIGHT_CONCENTRATION,
 )
-from recommender.engine.scoring import score_columns
+from recommender.engine.scoring import EDGE_DESIRABILITY
+
+
+def draw_parameters(scenario, n: int, seed, hdi_scale: float, indicators=INDICATOR_NAMES):
+    """The ``n`` perturbed scenarios of :func:`~recommender.engine.ranking.perturbed_scenarios`
+    as arrays, in the kernel's units.
+
+    Returns ``(weights, bands, ideals)``: ``weights`` (n, k); ``bands`` (n, k, 4) as
+    ``(min, lo, hi, max)`` in asymmetry units (log ratio, or HDI difference / ``hdi_scale``);
+    ``ideals`` (n, k). An indicator without a band has weight 0 and NaN bounds (never used).
+    The random numbers are drawn in the reference's order (per draw: the Dirichlet weights,
+    then five uniforms per band).
+    """
+    rng = np.random.default_rng(seed)
+    names = [k for k, w in scenario.weights.items() if w > 0]
+    w = np.array([scenario.weights[k] for k in names], dtype=float)
+    w = w / w.sum()
+    banded = list(scenario.bands.items())
+    nb = len(banded)
+    new_w = np.empty((n, len(names)))
+    jitter = np.empty((n, nb, 5))
+    for d in range(n):
+        new_w[d] = rng.dirichlet(w * WEIGHT_CONCENTRATION) if len(w) > 1 else w
+        for b in range(nb):
+            jitter[d, b] = rng.uniform(-1.0, 1.0, 5)
+    k = len(indicators)
+    col = {name: j for j, name in enumerate(indicators)}
+    weights = np.zeros((n, k))
+    for i, name in enumerate(names):
+        weights[:, col[name]] = new_w[:, i]
+    bands = np.full((n, k, 4), np.nan)
+    ideals = np.zeros((n, k))
+    for b, (ind, band) in enumerate(banded):
+        log = BY_NAME[ind].transform == "log"
+        base = np.array([band.min, band.lo, band.ideal_value(ind), band.hi, band.max])
+        if log:
+            steps = [math.exp(BAND_JITTER_LOG * j) for j in jitter[:, b].ravel().tolist()]
+            moved = base * np.array(steps).reshape(n, 5)
+            fixed = ~((base > 0) & (base < math.inf))  # 0 and inf do not move
+            moved[:, fixed] = base[fixed]
+        else:
+            moved = base + BAND_JITTER_HDI * jitter[:, b]
+        moved.sort(axis=1)  # the reference keeps min <= lo <= ideal <= hi <= max
+        if band.two_sided:
+            floor = 1.0 if log else 0.0
+            np.maximum(moved, floor, out=moved)
+        j = col[ind]
+        bounds = moved[:, [0, 1, 3, 4]]
+        if log:
+            with np.errstate(divide="ignore"):
+                bands[:, j] = np.log(bounds)
+            ideals[:, j] = [math.log(v) for v in moved[:, 2].tolist()]
+        else:
+            bands[:, j] = bounds / hdi_scale
+            ideals[:, j] = moved[:, 2] / hdi_scale
+    return weights, bands, ideals
+
+
+def desirability_draws(x, mn, lo, hi, mx, m, two_sided: bool) -> np.ndarray:
+    """:func:`recommender.engine.scoring.desirability` of one indicator's asymmetries ``x``
+    (window,) under every draw's band (each parameter (draws, 1)); shape (draws, window).
+
+    The same formula and operations as the kernel, with the kernel's scalar branches
+    (``lo > min``, an infinite ``min``...) as per-draw masks.
+    """
+    if two_sided:
+        x = np.abs(x)
+    q = EDGE_DESIRABILITY
+    with np.errstate(divide="ignore", invalid="ignore"):
+        below = x < m
+        above = x > m
+        left = np.where(m > lo, (x - m) / (lo - m), np.where(below, np.inf, 0.0))
+        right = np.where(hi > m, (x - m) / (hi - m), np.where(above, np.inf, 0.0))
+        t = np.where(below, left, right)
+        np.minimum(t, 1.0, out=t)
+        t *= t
+        t *= -(1.0 - q)
+        t += 1.0  # the peak: 1 - (1 - q) * min(t, 1) ** 2
+        up = np.where(lo > mn, (x - mn) / (lo - mn), np.where(x >= lo, 1.0, 0.0))
+        down = np.where(mx > hi, (mx - x) / (mx - hi), np.where(x <= hi, 1.0, 0.0))
+        d = np.where(x < lo, q * up, np.where(x > hi, q * down, t))
+        d[np.isneginf(mn) & below] = 1.0
+        d[np.isposinf(mx) & above] = 1.0
+    # NaN only where x is NaN (missing: set to 0 by the caller), as in the kernel
+    np.clip(d, 0.0, 1.0, out=d)
+    return d
+
+
+def diversify_draws(
+    order: np.ndarray,
+    n_live: np.ndarray,
+    codes: np.ndarray,
+    key: np.ndarray,
+    top: int,
+    decay: float,
+    max_per_country: int | None,
+) -> np.ndarray:
+    """:func:`~recommender.engine.ranking.diversify` of every draw at once.
+
+    ``order`` (draws, W): each draw's candidates (window indices) best first, of which the
+    first ``n_live[d]`` are eligible; ``codes`` (W,) country codes 0..C-1; ``key`` (draws, W)
+    the ranking score by window index. Returns the picks (draws, top), -1 where a draw
+    picked fewer. Each step takes, in every draw, the country whose next candidate has the
+    best adjusted score (``key * decay ** chosen``), ties to the candidate earlier in the
+    order, exactly as the one-draw kernel does.
+    """
+    n_d, w = order.shape
+    n_c = int(codes.max()) + 1 if len(codes) else 0
+    rows = np.arange(n_d)[:, None]
+    cs = codes[order]
+    cs[np.arange(w)[None, :] >= n_live[:, None]] = n_c  # not eligible: a country of its own
+    s = np.take_along_axis(key, order, axis=1)  # key in order
+    # per draw: each country's candidates in order, linked (first, next)
+    g = np.argsort(cs, axis=1, kind="stable")
+    gc = np.take_along_axis(cs, g, axis=1)
+    nxt = np.full((n_d, w + 1), w, dtype=np.int64)  # position -> next of its country
+    same = gc[:, 1:] == gc[:, :-1]
+    dr, di = np.nonzero(same)
+    nxt[dr, g[dr, di]] = g[dr, di + 1]
+    head = np.full((n_d, n_c + 1), w, dtype=np.int64)
+    start = np.ones_like(gc, dtype=bool)
+    start[:, 1:] = ~same
+    sr, si = np.nonzero(start)
+    head[sr, gc[sr, si]] = g[sr, si]
+    head = head[:, :n_c]
+    count = np.zeros((n_d, n_c), dtype=np.int64)
+    cap = np.inf if max_per_country is None else max_per_country
+    s_pad = np.concatenate([s, np.full((n_d, 1), -np.inf)], axis=1)
+    picks = np.full((n_d, top), -1, dtype=np.int64)
+    active = np.ones(n_d, dtype=bool)
+    for step in range(top):
+        live = (head < w) & (count < cap)
+        if decay == 0:
+            live &= count == 0
+        any_live = live.any(axis=1)
+        active &= any_live
+        if not active.any():
+            break
+        factor = np.power(decay, count) if decay > 0 else np.ones((n_d, n_c))
+        adj = np.where(live, s_pad[rows, head] * factor, -np.inf)
+        best = adj.max(axis=1, keepdims=True)
+        tie = live & (adj == best)
+        c = np.where(tie, head, w + 1).argmin(axis=1)
+        at = head[np.arange(n_d), c]
+        r = np.flatnonzero(active)
+        picks[r, step] = order[r, at[r]]
+        count[r, c[r]] += 1
+        head[r, c[r]] = nxt[r, at[r]]
+    return picks
 
 
 def robustness_of(pool: Pool, chosen: np.ndarray, n_draws: int | None = None) -> np.ndarray:
@@ -23,49 +187,116 @@ def robustness_of(pool: Pool, chosen: np.ndarray, n_draws: int | None = None) ->
     Each draw re-scores the best :data:`~recommender.engine.ranking.ROBUSTNESS_WINDOW`
     candidates by the ranking score (same gates, data, feasibility, blend and diversity)
     under jittered weights and bands. Seeded by the local city's id, so the same inputs
-    give the same numbers.
+    give the same numbers. All draws at once (see the module docstring); the draw-by-draw
+    computation is :func:`recommender.engine.reference.robustness_naive`.
     """
     opts = pool.options
+    scen = opts.scenario
     n_draws = opts.robustness if n_draws is None else n_draws
     if n_draws <= 0 or len(chosen) == 0:
         return np.full(len(chosen), np.nan)
     window = pool.order(ROBUSTNESS_WINDOW)[:ROBUSTNESS_WINDOW]
     window = np.union1d(window, chosen)
+    n_w = len(window)
     asym_t = np.ascontiguousarray(pool.asym[window].T)
     missing_t = np.ascontiguousarray(pool.result.missing[window].T)
-    imputed_t = np.ascontiguousarray(pool.result.imputed[window].T)
+    imputed_t = pool.result.imputed[window].T & ~missing_t
     unc_t = None if pool.uncertainty is None else np.ascontiguousarray(pool.uncertainty[window].T)
-    coupling = None if pool.coupling is None else pool.coupling[window]
-    feas = None if pool.feasibility is None else pool.feasibility[window]
+    seed = [ROBUSTNESS_SEED, int(pool.local["city_id"]) % (2**32)]
+    hdi_scale = opts.hdi_scale
+    weights, bands, ideals = draw_parameters(scen, n_draws, seed, hdi_scale)
+    k = len(INDICATOR_NAMES)
+    two_sided = {n: b.two_sided for n, b in scen.bands.items()}
+    base_w = scen.weight_array()
+    penalty = scen.imputed_penalty
+    # desirability (0 where missing) and the weighted sum, every draw at once
+    D = np.zeros((k, n_draws, n_w))
+    for j, name in enumerate(INDICATOR_NAMES):
+        if name not in scen.bands:
+            continue
+        p = bands[:, j, :, None]
+        D[j] = desirability_draws(
+            asym_t[j], p[:, 0], p[:, 1], p[:, 2], p[:, 3], ideals[:, j, None], two_sided[name]
+        )
+        D[j][:, missing_t[j]] = 0.0
+    num = np.zeros((n_draws, n_w))
+    den = np.zeros((n_draws, n_w))
+    for j in range(k):
+        if base_w[j] == 0:
+            continue
+        wj = np.repeat(weights[:, j, None], n_w, axis=1)
+        if penalty:
+            np.multiply(wj, 1.0 - penalty, out=wj, where=imputed_t[j])
+        wj[:, missing_t[j]] = 0.0
+        den += wj
+        wj *= D[j]
+        num += wj
+    np.divide(num, den, out=num, where=den > 0)
+    num[den <= 0] = 0.0
+    np.minimum(num, 1.0, out=num)
+    # the gates under each draw
+    wsum = weights.sum(axis=1)
+    eligible = np.ones((n_draws, n_w), dtype=bool)
+    known = np.zeros((n_draws, n_w))
+    for j in range(k):
+        if base_w[j]:
+            np.add(known, weights[:, j, None], out=known, where=~missing_t[j])
+    known /= wsum[:, None]
+    eligible &= known >= scen.min_coverage - 1e-12
+    for name in scen.required:
+        j = INDICATOR_NAMES.index(name)
+        ok = D[j] > 0
+        if unc_t is not None:
+            sd = unc_t[j]
+            unc = np.isfinite(sd) & (sd > 0) & ~missing_t[j]
+            if unc.any():
+                h = np.nan_to_num(Z80 * sd, nan=0.0)
+                a = asym_t[j]
+                lo, hi = a - h, a + h
+                if two_sided[name]:
+                    straddle = (lo <= 0) & (hi >= 0)
+                    lo, hi = (
+                        np.where(straddle, 0.0, np.minimum(np.abs(lo), np.abs(hi))),
+                        np.maximum(np.abs(lo), np.abs(hi)),
+                    )
+                with np.errstate(invalid="ignore"):
+                    inside = (hi > bands[:, j, 0, None]) & (lo < bands[:, j, 3, None])
+                ok |= unc & inside
+        eligible &= ok
+    if scen.require_complementary:
+        tol = asymmetry_tolerance(scen.tolerance, INDICATOR_NAMES, hdi_scale)
+        with np.errstate(invalid="ignore"):
+            ahead = (asym_t > tol[:, None]).any(axis=0)
+            behind = (asym_t < -tol[:, None]).any(axis=0)
+        eligible &= ahead & behind
+    if scen.couplings and pool.coupling is not None:
+        eligible &= np.isin(pool.coupling[window], list(scen.couplings))
+    key = num
+    if pool.feasibility is not None:
+        b = opts.blend
+        feas = pool.feasibility[window]
+        key = np.where(np.isnan(feas), -np.inf, (1.0 - b) * key + b * feas)
+    # each draw's order: eligible first, by rounded key, then the fixed tie-break
     fine, pop = tiebreak_keys(pool.cities)
     rows = pool.positions[window]
     ids = pool.city_id[window]
-    seed = [ROBUSTNESS_SEED, int(pool.local["city_id"]) % (2**32)]
-    top = len(chosen)
+    tb = np.empty(n_w, dtype=np.int64)
+    tb[np.lexsort((ids, -pop[rows], -fine[rows]))] = np.arange(n_w)
+    rounded = np.round(key, ROUND_DECIMALS)
+    order = np.lexsort((np.broadcast_to(tb, key.shape), -rounded, ~eligible), axis=-1)
+    codes = np.unique(pool.country[window], return_inverse=True)[1].astype(np.int64)
+    picks = diversify_draws(
+        order,
+        eligible.sum(axis=1),
+        codes,
+        key,
+        len(chosen),
+        opts.diversity,
+        opts.max_per_country,
+    )
     wanted = np.searchsorted(window, chosen)
-    hits = np.zeros(len(chosen), dtype=np.int64)
-    for scen in perturbed_scenarios(opts.scenario, n_draws, seed, opts.hdi_scale):
-        res = score_columns(
-            asym_t,
-            scen,
-            missing_t=missing_t,
-            imputed_t=imputed_t,
-            method="wsm" if opts.method == "topsis" else opts.method,
-            hdi_scale=opts.hdi_scale,
-            uncertainty_t=unc_t,
-        )
-        elig = res.eligible.copy()
-        if scen.couplings and coupling is not None:
-            elig &= np.isin(coupling, list(scen.couplings))
-        key = res.score
-        if feas is not None:
-            b = opts.blend
-            key = np.where(np.isnan(feas), -np.inf, (1.0 - b) * key + b * feas)
-        e = np.flatnonzero(elig)
-        k = np.round(key[e], ROUND_DECIMALS)
-        order = e[np.lexsort((ids[e], -pop[rows[e]], -fine[rows[e]], -k))]
-        picked = diversify(
-            order, pool.country[window], key, top, opts.diversity, opts.max_per_country
-        )
-        hits += np.isin(wanted, picked)
+    hits = (picks[:, :, None] == wanted[None, None, :]).any(axis=1).sum(axis=0)
     return hits / n_draws
+
+
+__all__ = ["draw_parameters", "desirability_draws", "diversify_draws", "robustness_of"]
