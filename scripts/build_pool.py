@@ -51,6 +51,14 @@ PROXIMITY_KM = 15.0
 PROXIMITY_FACTOR = 5.0
 PART_PARENT_KM = 20.0
 DUPLICATE_KM = 10.0
+MAX_REACH_KM = 40.0
+
+
+def reach_km(population: float) -> float:
+    """How far a city's parts may lie from its GeoNames point: 20 km, growing with the
+    city's size to 40 km for 7 million people (megacities span 30-40 km)."""
+    return float(np.clip(15.0 * np.sqrt(max(population, 0.0) / 1e6), 20.0, MAX_REACH_KM))
+
 
 GEONAMES_COLUMNS = [
     "geonameid",
@@ -296,6 +304,22 @@ def classify_kinds(c: pd.DataFrame) -> pd.DataFrame:
         while kind[parent[i]] == "city_part" and parent[parent[i]] >= 0 and seen < 10:
             parent[i] = parent[parent[i]]
             seen += 1
+    # a parent that is a section GeoNames lists without any bigger place nearby (suburbs
+    # of Melbourne grouped under "Pakenham") is no city: take the biggest city of the same
+    # admin1 within reach instead (a big city reaches further: reach_km)
+    section = (fcode == "PPLX") & (kind == "city_part") & (parent < 0)
+    far = tree.query_ball_point(xyz[parent >= 0], _chord(MAX_REACH_KM))
+    for i, around in zip(np.flatnonzero(parent >= 0), far):
+        if not section[parent[i]]:
+            continue
+        best, best_pop = -1, pop[i]
+        for j in around:
+            if j == i or cc[j] != cc[i] or a1[j] != a1[i] or kind[j] != "city":
+                continue
+            if pop[j] > best_pop and np.linalg.norm(xyz[i] - xyz[j]) <= _chord(reach_km(pop[j])):
+                best, best_pop = j, pop[j]
+        if best >= 0:
+            parent[i] = best
     part_of = np.where(parent >= 0, ids[np.maximum(parent, 0)], 0)
     return pd.DataFrame({"kind": kind, "kind_rule": rule, "part_of": part_of}, index=c.index)
 

@@ -27,7 +27,11 @@ The units are of several kinds, matched to GeoNames as follows (first that appli
 
 A finer match wins over a coarser one (a Kreis over a Land, a county over England). China
 keeps its prefecture figures (city level); other Chinese places get their province.
-Mojibake in the input (U+FFFD shown as "ÔøΩ") matches any one letter or "ss".
+Mojibake in the input (U+FFFD shown as "ÔøΩ") matches any one letter or "ss"; for display
+the lost letter is restored from a GeoNames name of the same country that has the word
+(``Bad DÔøΩrkheim`` -> ``Bad Dürkheim``, ``ÔøΩanakkale`` -> ``Çanakkale``), else shown as
+U+FFFD. The crosswalk keeps the input's spelling in ``unit`` and the repaired one in
+``unit_name``.
 """
 
 from __future__ import annotations
@@ -85,6 +89,46 @@ def _pattern(name: str) -> re.Pattern:
     """A folded-name pattern: mojibake matches one letter (or 'ss' for ß)."""
     parts = [re.escape(fold(p)) for p in name.split(MOJIBAKE)]
     return re.compile(r"^" + r"(?:[a-z]{1,2}e?)".join(parts) + r"$")
+
+
+_WORD = re.compile(r"[^\W\d_]*" + MOJIBAKE + r"(?:[^\W\d_]|" + MOJIBAKE + r")*")
+
+
+def word_vocabulary(names) -> dict[int, dict[str, tuple[str, int]]]:
+    """Words of ``names`` by length: lower-cased word -> (most frequent spelling, count)."""
+    counts: dict[str, dict[str, int]] = {}
+    for name in names:
+        for w in re.findall(r"[^\W\d_]+", name):
+            counts.setdefault(w.lower(), {}).setdefault(w, 0)
+            counts[w.lower()][w] += 1
+    out: dict[int, dict[str, str]] = {}
+    for low, spellings in sorted(counts.items()):
+        best = sorted(spellings.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        out.setdefault(len(low), {})[low] = (best, sum(spellings.values()))
+    return out
+
+
+def repair_mojibake(unit: str, vocabulary: dict[int, dict[str, tuple[str, int]]]) -> str:
+    """``unit`` with each lost letter restored from ``vocabulary`` (see module docstring).
+
+    A word with lost letters takes them from the most frequent word of the same length
+    that fits (lower-cased, any one letter in each gap); a word no GeoNames name has keeps
+    U+FFFD where the letter was.
+    """
+
+    def fix(m: re.Match) -> str:
+        word = m.group(0).replace(MOJIBAKE, "\ufffd")
+        # the lost letter was not ASCII (only non-ASCII letters were damaged)
+        gap = "(?![a-z])[^\\W\\d_]"
+        pat = re.compile("".join(gap if ch == "\ufffd" else re.escape(ch) for ch in word.lower()))
+        words = vocabulary.get(len(word), {})
+        hits = [low for low in words if pat.fullmatch(low)]
+        if not hits:
+            return word
+        got = words[min(hits, key=lambda low: (-words[low][1], low))][0]
+        return "".join(g if ch == "\ufffd" else ch for ch, g in zip(word, got))
+
+    return _WORD.sub(fix, unit)
 
 
 def _core(folded: str) -> str:
@@ -209,10 +253,25 @@ def regional_gdp(
         ]
     )
 
+    vocab: dict[str, dict] = {}
+
+    def shown(u) -> str:
+        """The unit's name with letters lost in the input restored where possible."""
+        if MOJIBAKE not in u.unit:
+            return u.unit
+        if u.country_code not in vocab:
+            rows = np.flatnonzero(cc == u.country_code)
+            names = [c["name"].iat[i] for i in rows]
+            names += [a for i in rows for a in c["alternatenames"].iat[i] if is_latinish(a)]
+            names += list(c["admin1_name"].iloc[rows].unique())
+            names += list(a2names.loc[a2names["country_code"] == u.country_code, "admin2"])
+            vocab[u.country_code] = word_vocabulary(names)
+        return repair_mojibake(u.unit, vocab[u.country_code])
+
     def assign(rows: np.ndarray, u, how: str, lvl: str) -> int:
         p = PRIO[how if how in PRIO else how.split("_")[0]]
         take = rows[prio[rows] > p]
-        ratio[take], level[take], unit_name[take] = u.ratio, lvl, u.unit
+        ratio[take], level[take], unit_name[take] = u.ratio, lvl, shown(u)
         year[take], method[take], prio[take] = u.year, how, p
         return len(rows)
 
@@ -284,7 +343,10 @@ def regional_gdp(
                 n_rows += assign(np.array(named[:1]), u, "metro_city", "city")
         if how == "none" and u.iso3 not in ("USA", "DEU"):
             for v in variants:
-                hit = in_c & ((a1_f == v) | (a1_core == v))
+                if MOJIBAKE in v:
+                    hit = in_c & np.array([_names_match(v, x) for x in a1_f])
+                else:
+                    hit = in_c & ((a1_f == v) | (a1_core == v))
                 if hit.any():
                     codes = sorted(set(a1[hit]))
                     rows = np.flatnonzero(in_c & np.isin(a1, codes))
@@ -298,7 +360,10 @@ def regional_gdp(
         if how == "none" and u.iso3 not in ("USA", "DEU"):
             sub = a2names[a2names["country_code"] == code]
             for v in variants:
-                hit = sub[sub["admin2_fold"] == _core(v)]
+                if MOJIBAKE in v:
+                    hit = sub[[_names_match(v, x) for x in sub["admin2_fold"]]]
+                else:
+                    hit = sub[sub["admin2_fold"] == _core(v)]
                 if len(hit) == 1:
                     r = hit.iloc[0]
                     rows = np.flatnonzero(in_c & (a1 == r.admin1_code) & (a2 == r.admin2_code))
@@ -323,6 +388,7 @@ def regional_gdp(
                 "country_code": code,
                 "gid": int(u.gid),
                 "unit": u.unit,
+                "unit_name": shown(u),
                 "year": int(u.year),
                 "ratio": round(float(u.ratio), 6),
                 "method": how,

@@ -144,6 +144,12 @@ MANUAL_OVERRIDES: dict[tuple[str, str], tuple[int | None, str]] = {
         "Thurmaston is not in cities500; the fuzzy rule would take the neighbouring, "
         "different village Thurcaston (ratio 90, 4.5 km)",
     ),
+    ("Hamm", "Germany"): (
+        2911240,
+        "geocoded onto the Eifel village of Hamm (Rhineland-Palatinate, ~250 people); the "
+        "partners listed (Bradford, Toul, Chattanooga, Kalisz, Mazatlán, Neufchâteau, Santa "
+        "Monica, Afyonkarahisar) are those of the city of Hamm, North Rhine-Westphalia",
+    ),
     ("Fujimi", "Japan"): (
         None,
         "Fujimi, Saitama is not in cities500; its neighbour Fujimino, a different city, "
