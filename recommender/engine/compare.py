@@ -317,7 +317,7 @@ def sensitivity(
        factor  overlap
     0     0.0      0.5
     1     1.0      1.0
-    2     3.0      0.8
+    2     3.0      0.7
     """
     if indicator not in INDICATOR_NAMES:
         raise ScenarioError(
