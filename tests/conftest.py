@@ -296,12 +296,6 @@ def _english_locale(monkeypatch):
 # entry must then go) with the reason, so that the rest of the suite guards the merge.
 
 KNOWN_FAILURES: dict[str, str] = {
-    "tests/test_feasibility.py::test_recommend_with_feasibility_adds_columns_and_ranks_by_combined": (
-        "soft diversity reorders the blended list, the test still expects pure combined order"
-    ),
-    "tests/test_feasibility.py::test_pruned_feasibility_gives_the_exact_shortlist": (
-        "pruned feasibility path and full path disagree after soft diversity"
-    ),
     "tests/test_features.py::test_feature_builder_outputs": (
         "FeatureBuilder now sees modelled (like-with-like) GDP on the toy table"
     ),

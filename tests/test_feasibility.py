@@ -14,7 +14,6 @@ import pytest
 from recommender.engine.features import make_pairs
 from recommender.engine.shortlist import (
     FEASIBILITY_COLUMNS,
-    cap_per_country,
     output_columns,
     recommend,
     tiebreak_keys,
@@ -281,17 +280,30 @@ def test_train_refuses_bad_parameters(world, tmp_path):
 
 
 def test_recommend_with_feasibility_adds_columns_and_ranks_by_combined(world, model):
+    # "complementary": in this world the local city (2.5 million people) is larger than
+    # nearly every random city, so small-big's couplings gate (SB pairs only) leaves 6
+    # candidates; this scenario leaves hundreds, enough for 15 rows
     cities, ties = world
-    plain = recommend(1, cities=cities, ties=ties, top=15)
-    df = recommend(1, cities=cities, ties=ties, top=15, feasibility=model)
+    scen = "complementary"
+    plain = recommend(1, scen, cities=cities, ties=ties, top=15)
+    df = recommend(1, scen, cities=cities, ties=ties, top=15, feasibility=model, diversity=1.0)
     assert list(plain.columns) == output_columns()
     assert list(df.columns) == output_columns() + FEASIBILITY_COLUMNS
     b = df.attrs["feasibility"]["blend"]
     assert b == 0.3
     assert np.allclose(df["combined"], 0.7 * df["score"] + 0.3 * df["feasibility"])
+    # no diversity: ranked by combined
     assert (np.diff(df["combined"].to_numpy()) <= 1e-12).all()
     assert df["rank"].tolist() == list(range(1, 16))
     assert ((df["feasibility"] >= 0) & (df["feasibility"] <= 1)).all()
+    # the default soft diversity: ranked by combined x decay ** (earlier picks of the country)
+    soft = recommend(1, scen, cities=cities, ties=ties, top=15, feasibility=model)
+    assert soft["rank"].tolist() == list(range(1, 16))
+    decay = soft.attrs["filters"]["diversity"]
+    before = soft.groupby("country_code").cumcount().to_numpy()
+    adjusted = soft["combined"].to_numpy() * decay**before
+    assert (np.diff(adjusted) <= 1e-12).all()
+    assert soft["country_code"].nunique() > df["country_code"].nunique()
     # score and contributions stay the pure strategy fit
     contrib = [c for c in df.columns if c.endswith("_contribution")]
     assert np.allclose(df[contrib].sum(axis=1), df["score"])
@@ -313,31 +325,66 @@ def test_recommend_without_feasibility_is_unchanged(world):
         assert "feasibility" not in b.attrs
 
 
-def test_pruned_feasibility_gives_the_exact_shortlist(world, model):
+def _greedy_soft_diversity(order, country, key, top, decay, cap):
+    """The soft diversity written plainly: repeatedly take the best adjusted score
+    (``key * decay ** chosen in its country``), ties to the earlier candidate in ``order``."""
+    picks, counts, left = [], {}, list(order)
+    while len(picks) < top:
+        best, best_value = None, None
+        for i in left:
+            n = counts.get(country[i], 0)
+            if (cap is not None and n >= cap) or (decay == 0 and n > 0):
+                continue
+            value = key[i] * (decay**n if n else 1.0)
+            if best is None or value > best_value:
+                best, best_value = i, value
+        if best is None:
+            break
+        picks.append(best)
+        left.remove(best)
+        counts[country[best]] = counts.get(country[best], 0) + 1
+    return picks
+
+
+def test_pruned_feasibility_gives_the_exact_shortlist(tie_world, model):
     """Only candidates that can still make the list are scored; the result equals the
-    shortlist ranked by combined over every eligible candidate."""
+    shortlist over every eligible candidate scored (soft diversity and cap included)."""
     from recommender.engine.shortlist import build_pool
 
-    cities, ties = world
-    for scenario, blend, top, cap in [
-        ("small-big", 0.3, 10, 2),
-        ("symmetric", 0.6, 25, 3),
-        ("complementary", 1.0, 8, 1),
+    # a world large enough that the pruning stops early (the module's world is scored whole)
+    cities, ties = tie_world(4000, 3000, 1)
+    pruned = 0
+    # a small blend lets the bound (1 - blend) * score + blend fall below the shortlist's
+    # last adjusted score early; without robustness draws the chunks are smaller
+    for scenario, blend, top, cap, decay, draws in [
+        ("complementary", 0.3, 10, None, 0.5, 100),
+        ("complementary", 0.05, 10, 2, 0.5, 0),
+        ("complementary", 0.1, 25, 3, 0.8, 0),
+        ("complementary", 0.05, 8, 1, 1.0, 100),
+        ("complementary", 0.1, 12, None, 0.0, 0),
+        ("complementary", 1.0, 10, None, 0.5, 0),
+        ("small-big", 0.3, 10, None, 0.5, 100),
     ]:
         df = recommend(
             1, scenario, cities=cities, ties=ties, feasibility=model, blend=blend, top=top,
-            max_per_country=cap,
+            max_per_country=cap, diversity=decay, robustness=draws,
         )  # fmt: skip
         pool = build_pool(1, scenario, cities=cities, ties=ties, top=top, max_per_country=cap)
         elig = np.flatnonzero(pool.result.eligible)
         p = model.score_candidates(pool.local, cities, ties, pool.positions[elig])
-        comb = np.round((1 - blend) * pool.score[elig] + blend * p, 12)
+        key = np.full(len(pool.score), -np.inf)
+        key[elig] = (1 - blend) * pool.score[elig] + blend * p
         fine, pop = tiebreak_keys(cities)
         rows = pool.positions[elig]
+        comb = np.round(key[elig], 12)
         order = elig[np.lexsort((pool.city_id[elig], -pop[rows], -fine[rows], -comb))]
-        want = cap_per_country(order, pool.country, cap, top)
-        assert df["city_id"].tolist() == pool.city_id[want].tolist()
-        assert df.attrs["feasibility"]["n_scored"] <= len(elig)
+        want = _greedy_soft_diversity(order, pool.country, key, top, decay, cap)
+        assert df["city_id"].tolist() == pool.city_id[want].tolist(), scenario
+        assert np.allclose(df["feasibility"], p[np.searchsorted(elig, want)])
+        n_scored = df.attrs["feasibility"]["n_scored"]
+        assert n_scored <= len(elig)
+        pruned += n_scored < len(elig)
+    assert pruned >= 3  # the test exercises the pruning, not only the whole pool
 
 
 def test_feasibility_and_blend_options_are_validated(world, model):

@@ -161,3 +161,65 @@ def test_context_of_cities_missing_from_the_table_and_self_ties(make_cities, mak
     for c, v in fast.items():
         assert v.tolist() == slow[c].tolist(), c
     assert fast["n_partners"].tolist() == [2, 1, 0]
+
+
+def _plain_greedy(order, country, key, top, decay, cap):
+    picks, counts, left = [], {}, list(order)
+    while len(picks) < top:
+        best, best_value = None, None
+        for i in left:
+            n = counts.get(country[i], 0)
+            if (cap is not None and n >= cap) or (decay == 0 and n > 0):
+                continue
+            value = key[i] * (decay**n if n else 1.0)
+            if best is None or value > best_value:
+                best, best_value = i, value
+        if best is None:
+            break
+        picks.append(best)
+        left.remove(best)
+        counts[country[best]] = counts.get(country[best], 0) + 1
+    return np.array(picks, dtype=np.int64)
+
+
+@pytest.mark.slow
+def test_default_shortlist_equals_the_straightforward_computation_for_local_cities():
+    """recommend() (pruned feasibility, per-city cache, draws at once, partner index)
+    against the slow way: every eligible candidate scored by the model, a plain greedy soft
+    diversity, one Scenario per robustness draw, the context with pandas."""
+    from recommender.data.access import get_cities, get_ties
+    from recommender.engine.batch import local_cities_from
+    from recommender.engine.feasibility import load_model
+    from recommender.engine.shortlist import recommend, tiebreak_keys
+
+    cities, ties, model = get_cities(None), get_ties(None), load_model()
+    locals_ = local_cities_from("all-local", cities)
+    for local in locals_[::7]:
+        cid = int(local["city_id"])
+        got = recommend(cid)
+        pool = build_pool(cid, feasibility=False)
+        elig = np.flatnonzero(pool.result.eligible)
+        feas = np.full(len(pool.positions), np.nan)
+        feas[elig] = model.score_candidates(pool.local, cities, ties, pool.positions[elig])
+        pool.feasibility, pool.options.feasibility = feas, model
+        b = pool.options.blend
+        key = np.full(len(pool.positions), -np.inf)
+        key[elig] = (1 - b) * pool.score[elig] + b * feas[elig]
+        fine, pop = tiebreak_keys(pool.cities)
+        rows = pool.positions[elig]
+        order = elig[
+            np.lexsort((pool.city_id[elig], -pop[rows], -fine[rows], -np.round(key[elig], 12)))
+        ]
+        opts = pool.options
+        chosen = _plain_greedy(
+            order, pool.country, key, opts.top, opts.diversity, opts.max_per_country
+        )
+        assert got["city_id"].tolist() == pool.city_id[chosen].tolist(), local["name"]
+        assert np.array_equal(got["score"], pool.score[chosen])
+        assert np.array_equal(got["feasibility"], feas[chosen])
+        assert np.array_equal(got["combined"], (1 - b) * pool.score[chosen] + b * feas[chosen])
+        rob = robustness_naive(pool, chosen)
+        assert np.array_equal(got["robustness"], rob), local["name"]
+        ctx = candidate_context_naive(pool.city_id[chosen], pool.local, pool.cities, ties)
+        for c in ctx.columns:
+            assert got[c].tolist() == ctx[c].tolist(), c

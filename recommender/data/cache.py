@@ -368,6 +368,32 @@ def codes_of(df: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray] | N
     return hit[1].get(column)
 
 
+_SOURCES: dict[int, tuple[weakref.ref, str, Path | None]] = {}
+
+
+def register_source(df: pd.DataFrame, sha256: str, folder: Path | None) -> None:
+    """Remember that ``df`` is the packaged table whose file has this SHA-256 (verified
+    against MANIFEST.json), and the folder of that file."""
+    for key in [k for k, v in _SOURCES.items() if v[0]() is None]:
+        del _SOURCES[key]
+    _SOURCES[id(df)] = (weakref.ref(df), sha256, folder)
+
+
+def source_of(df: pd.DataFrame) -> tuple[str, Path | None] | None:
+    """``(sha256, data folder)`` of a packaged table loaded through :func:`cached_table`;
+    ``None`` for any other table (a user's, a test's, or a copy): results computed from a
+    packaged table may be cached under its checksum, from any other never."""
+    hit = _SOURCES.get(id(df))
+    if hit is None or hit[0]() is not df:
+        return None
+    return hit[1], hit[2]
+
+
+def atomic_write(path: Path, write: Callable[[object], None]) -> None:
+    """Write ``path`` through a temporary file in its folder and a rename (all or nothing)."""
+    _atomic_write(Path(path), write)
+
+
 def find_code(uniques: np.ndarray | bytes, key: str) -> int:
     """The code of ``key`` among distinct values (an array, or a block of the cache); -1 if absent.
 
@@ -431,6 +457,7 @@ def cached_table(
             pass  # unreadable or stale: rebuild below
         else:
             register_codes(df, codes)
+            register_source(df, digest, path.parent)
             return df
     df = read(path)
     more = dict(extras(df)) if extras is not None else {}
@@ -440,11 +467,15 @@ def cached_table(
         except (OSError, TypeError, ValueError):
             pass  # a table the format cannot hold is simply read from CSV each time
     register_codes(df, {k: string_codes(v) for k, v in more.items()})
+    register_source(df, digest, path.parent)
     return df
 
 
 __all__ = [
     "CACHE_VERSION",
+    "atomic_write",
+    "register_source",
+    "source_of",
     "cache_dir",
     "cached_table",
     "file_digest",

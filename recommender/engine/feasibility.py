@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.data.access import get_cities, get_ties
+from recommender.data.indicators import INDICATOR_NAMES
 from recommender.engine.pair_features import (
     FEATURE_NAMES,
     FEATURE_VERSION,
@@ -420,8 +421,81 @@ def feasibility_for_pool(
     return model.score_candidates(local, cities, ties, positions, cold=True)
 
 
+# --------------------------------------------------------------------------- per-city cache
+
+POOL_CACHE_VERSION = 1
+
+
+def pool_vector_key(model: FeasibilityModel, local, cities: pd.DataFrame, ties: pd.DataFrame):
+    """``(file name, cache folder)`` of the cached feasibility vector of ``local`` against
+    ``cities``, or ``None`` when it must not be cached.
+
+    Only for the packaged tables as verified against their MANIFEST.json
+    (:func:`recommender.data.cache.source_of`: a user's table or a copy is never cached)
+    and a model read from a verified bundle. The key is the SHA-256 of the model's arrays,
+    of both tables' files, of the feature version and of the local city's feature row as
+    as the model reads it (values, levels, place; what-if values included), so any change
+    makes a new file.
+    """
+    from recommender.data.cache import cache_dir, source_of
+
+    sha = (model.manifest or {}).get("arrays_sha256")
+    src_c, src_t = source_of(cities), source_of(ties)
+    if not sha or src_c is None or src_t is None:
+        return None
+    folder = cache_dir(src_c[1])
+    if folder is None:  # SISTERCITY_CACHE_DIR=off, or nowhere writable
+        return None
+    # what the model reads of the local city (pair_features.row_block), as given
+    fields = ["city_id", "country_code", "latitude", "longitude", "is_capital"]
+    fields += [c for n in INDICATOR_NAMES for c in (n, f"{n}_level")]
+    row = {c: repr(local.get(c)) for c in fields}
+    head = [f"v{POOL_CACHE_VERSION}", f"f{FEATURE_VERSION}", sha, src_c[0], src_t[0]]
+    text = json.dumps([head, row], sort_keys=True)
+    return f"feasibility-{hashlib.sha256(text.encode()).hexdigest()[:40]}.npy", folder
+
+
+def pool_vector(
+    model: FeasibilityModel, local, cities: pd.DataFrame, ties: pd.DataFrame
+) -> np.ndarray | None:
+    """Feasibility of ``local`` with every row of the packaged ``cities`` (NaN at the local
+    city's own row), from the user's cache folder, or computed and saved there on first use.
+
+    The file is a plain ``.npy`` of float64, read with ``allow_pickle=False`` (it cannot run
+    code); a file that is unreadable or of the wrong shape is computed again. Returns
+    ``None`` when the inputs are not cacheable (:func:`pool_vector_key`); the caller then
+    scores the candidates it needs. The values equal :meth:`FeasibilityModel.score_candidates`
+    of the same rows exactly (each row's features and trees do not depend on the others).
+    """
+    from recommender.data.cache import atomic_write
+
+    key = pool_vector_key(model, local, cities, ties)
+    if key is None:
+        return None
+    name, folder = key
+    path = Path(folder) / name
+    n = len(cities)
+    try:
+        vec = np.load(path, allow_pickle=False)
+        if vec.shape == (n,) and vec.dtype == np.float64:
+            return vec
+    except (OSError, ValueError, EOFError):
+        pass
+    ids = cities["city_id"].to_numpy(dtype=np.int64)
+    own = ids == int(local["city_id"])
+    vec = np.full(n, np.nan)
+    rows = np.flatnonzero(~own)
+    vec[rows] = model.score_candidates(local, cities, ties, rows, cold=True)
+    try:
+        atomic_write(path, lambda fh: np.save(fh, vec, allow_pickle=False))
+    except OSError:
+        pass  # a read-only cache folder: computed again next time
+    return vec
+
+
 __all__ = [
     "FORMAT",
+    "POOL_CACHE_VERSION",
     "MODEL_FILE",
     "FeasibilityModel",
     "arrays_sha256",
@@ -431,5 +505,6 @@ __all__ = [
     "load_model",
     "model_from_bundle",
     "models_dir",
+    "pool_vector",
     "read_bundle",
 ]

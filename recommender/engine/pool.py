@@ -399,20 +399,40 @@ def _pool_feasibility(
     adjusted score is at least ``c``). A candidate with ``(1 - blend) * score + blend < c``
     can never win a pick (its adjusted score is at most its combined score), and neither
     can any candidate after it; so the greedy choice over the scored candidates is the
-    choice over the whole pool. The window for the robustness draws
-    (:data:`~recommender.engine.ranking.ROBUSTNESS_WINDOW`) is always scored. The local
-    city's own ties are hidden from the model (``cold``), as in the evaluation.
+    choice over the whole pool. With robustness draws, the same bound keeps scoring until
+    no candidate left can enter their window (the best
+    :data:`~recommender.engine.ranking.ROBUSTNESS_WINDOW` by combined score), so the draws
+    see the same window as with every candidate scored. The local city's own ties are
+    hidden from the model (``cold``), as in the evaluation.
+
+    With the packaged tables and model, the values come from the local city's cached
+    vector (:func:`recommender.engine.feasibility.pool_vector`: the whole table scored on
+    first use and kept in the user's cache folder): the same numbers, read instead of
+    computed; the candidates left NaN are the same.
     """
     model, b = opts.feasibility, opts.blend
+    cached = None
+    if not opts.overrides:  # what-if values are explored, not cached
+        from recommender.engine.feasibility import pool_vector
+
+        cached = pool_vector(model, local, cities, ties)
+    if cached is not None:
+        score = lambda rows: cached[rows]  # noqa: E731 (the per-city cache: same values)
+    else:
+        score = lambda rows: model.score_candidates(local, cities, ties, rows)  # noqa: E731
     p = np.full(len(positions), np.nan)
     s = result.score
     elig = np.flatnonzero(result.eligible)
     elig = elig[np.argsort(-s[elig], kind="stable")]
     chunk = max(256, ROBUSTNESS_WINDOW if opts.robustness else 0, 8 * opts.top)
     c, done = -np.inf, 0
-    while done < len(elig) and (1.0 - b) * s[elig[done]] + b >= c - 1e-9:
+    # with robustness draws, the window (the best ROBUSTNESS_WINDOW by combined) must be
+    # exact too: scoring goes on until no candidate left can reach its last place
+    window = ROBUSTNESS_WINDOW if opts.robustness else 0
+    c_window = np.inf if window else -np.inf
+    while done < len(elig) and (1.0 - b) * s[elig[done]] + b >= min(c, c_window) - 1e-9:
         batch = elig[done : done + chunk]
-        p[batch] = model.score_candidates(local, cities, ties, positions[batch])
+        p[batch] = score(positions[batch])
         done += len(batch)
         seen = elig[:done]
         comb = (1.0 - b) * s[seen] + b * p[seen]
@@ -424,5 +444,7 @@ def _pool_feasibility(
         )
         if len(chosen[0]) == opts.top:
             c = float(chosen[1].min())
+        if window and len(comb) >= window:
+            c_window = float(np.partition(comb, len(comb) - window)[len(comb) - window])
         chunk *= 2  # few rounds even when the bound is loose
     return p
