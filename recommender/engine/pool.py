@@ -429,7 +429,7 @@ def _pool_feasibility(
     # with robustness draws, the window (the best ROBUSTNESS_WINDOW by combined) must be
     # exact too: scoring goes on until no candidate left can reach its last place
     window = ROBUSTNESS_WINDOW if opts.robustness else 0
-    c_window = np.inf if window else -np.inf
+    c_window = -np.inf if window else np.inf  # unknown until a window is scored
     while done < len(elig) and (1.0 - b) * s[elig[done]] + b >= min(c, c_window) - 1e-9:
         batch = elig[done : done + chunk]
         p[batch] = score(positions[batch])
