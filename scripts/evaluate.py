@@ -12,7 +12,7 @@ byte for byte. The committed models/evaluation.* come from
 Usage::
 
     python scripts/evaluate.py [--seed 0] [--max-cities 400] [--models hgb,logreg]
-                               [-o DIR] [--force] [--no-indonesia]
+                               [-o DIR] [--force] [--no-indonesia] [--grid]
 """
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-cities", type=int, default=400, help="0: all held-out cities")
     ap.add_argument("--models", default="hgb,logreg", help="comma-separated: hgb, logreg")
     ap.add_argument("--no-indonesia", action="store_true", help="skip the Indonesian split")
+    ap.add_argument(
+        "--grid",
+        action="store_true",
+        help="also measure every blend x diversity on a validation split and report the choice",
+    )
+    ap.add_argument("--grid-seed", type=int, default=None, help="default: seed + 1")
     ap.add_argument("-o", "--out-dir", type=Path, default=Path("."), help="default: .")
     ap.add_argument("--force", action="store_true", help="replace existing evaluation files")
     args = ap.parse_args(argv)
@@ -53,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         max_cities=args.max_cities or None,
         models=tuple(m.strip() for m in args.models.split(",") if m.strip()),
         indonesia=not args.no_indonesia,
+        grid=args.grid,
+        grid_seed=args.grid_seed,
     )
     paths = res.save(args.out_dir, force=args.force)
     print(res.to_markdown())

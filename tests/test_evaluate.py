@@ -10,8 +10,11 @@ import pytest
 
 from recommender.errors import OutputError, RecommenderError
 from recommender.learn.evaluate import (
+    DEVELOPING,
     METRICS,
     PRESET_BASELINES,
+    SHORTLIST,
+    SHORTLIST_FIT,
     bootstrap_ci,
     city_metrics,
     evaluate,
@@ -53,8 +56,13 @@ def test_mrr_golden_values():
 
 def test_city_metrics_columns():
     m = city_metrics(RANKS)
-    assert list(m.columns) == list(METRICS)
+    assert list(m.columns) == [x for x in METRICS if x != "pct_rank"]
     assert m["mrr"].tolist() == pytest.approx([1.0, 1 / 12])
+    m = city_metrics(RANKS, [100, 200])
+    assert list(m.columns) == [*METRICS, "pcts"]
+    # a partner outside the pool counts as the last percentile
+    assert [p.tolist() for p in m["pcts"]] == [[1.0, 3.0, 60.0], [100.0, 6.0]]
+    assert m["pct_rank"].tolist() == pytest.approx([float(np.median(p)) for p in m["pcts"]])
 
 
 def test_rank_of_breaks_ties_by_the_tiebreak_key():
@@ -102,8 +110,16 @@ def test_evaluate_reports_every_method_with_intervals(result):
     for m in METRICS:
         col = m.replace("@", "_at_")
         assert ((t[col + "_lo"] <= t[col] + 1e-12) & (t[col] <= t[col + "_hi"] + 1e-12)).all()
-    assert set(t["subset"]) == {"all held-out cities", "Indonesian local cities"}
+    assert set(t["subset"]) == {"all held-out cities", "Indonesian local cities", DEVELOPING}
     assert "Indonesian cities held out as a group" in set(t["split"])
+    # the engine's own default ranking, and its margins over the two baselines to beat
+    assert {SHORTLIST, SHORTLIST_FIT} <= methods
+    m = result.margins
+    for b in ("gravity", "popularity"):
+        got = m[m["comparison"] == f"default shortlist over {b}"]
+        assert set(got["metric"]) == set(METRICS)
+    # pct_rank: lower is better, and a margin "apart" is also "better"
+    assert not (m["intervals_apart"] & ~m["better"]).any()
 
 
 def test_the_learned_model_beats_chance_on_a_learnable_world(result):
@@ -142,8 +158,9 @@ def test_evaluation_files_are_never_replaced_without_force(result, tmp_path):
 def test_evaluation_summary_is_a_short_table(result):
     text = result.summary()
     assert text.startswith("random split: all held-out cities (")
-    assert "learned (hgb)" in text and "margin on recall@50 over" in text
-    assert len(text.splitlines()) < 60
+    assert "learned (hgb)" in text and "gravity" in text
+    assert "recall@50: default shortlist" in text and "median pct rank" in text
+    assert len(text.splitlines()) < 80  # 4 groups x 7 methods and the margins
 
 
 def test_evaluation_progress_reaches_the_total(tie_world):
@@ -163,8 +180,8 @@ def test_evaluation_result_writes_its_tables(result, tmp_path):
     data = json.loads(paths[1].read_text())
     assert data["info"]["seed"] == 0 and len(data["table"]) == len(result.table)
     md = paths[2].read_text()
-    assert md.startswith("# Feasibility model: evaluation on held-out cities")
-    assert "| learned (hgb) |" in md and "Margin of the learned model" in md
+    assert md.startswith("# Evaluation on held-out cities")
+    assert "| learned (hgb) |" in md and "Learned model over the best baseline" in md
 
 
 def test_evaluate_refuses_bad_parameters(tie_world):

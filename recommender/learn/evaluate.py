@@ -74,7 +74,19 @@ from recommender.learn.training import (
 )
 
 PRESET_BASELINES = ("small-big", "big-small", "asymmetric", "symmetric", "complementary")
-METRICS = ("recall@10", "recall@50", "ndcg@50", "mrr")
+METRICS = ("recall@10", "recall@50", "ndcg@50", "mrr", "pct_rank")
+LOWER_IS_BETTER = ("pct_rank",)
+"""``pct_rank``: the median percentile rank of the held-out partners (0 = first of the
+pool, 100 = last; a partner missing from the pool counts as 100), pooled over all
+partners of the cities; its interval resamples cities. Lower is better."""
+HIGH_INCOME_GDP = 14_005.0
+"""World Bank's high-income threshold (GNI per capita, FY2025, current US$), applied to GDP
+per capita as a proxy: held-out cities of countries below it form the subset that looks
+most like the tool's users (Indonesia: about 4,900 US$)."""
+DEVELOPING = "cities of low- and middle-income countries"
+SHORTLIST = "default shortlist"
+SHORTLIST_FIT = "default shortlist (fit only)"
+BASELINES_TO_BEAT = ("gravity", "popularity")
 DEFAULT_BLEND = 0.3
 ROUND_DECIMALS = 12  # as in recommender.engine.shortlist: equal scores stay equal
 
@@ -138,9 +150,27 @@ def reciprocal_rank(ranks: Sequence[np.ndarray]) -> np.ndarray:
     return np.where(np.isfinite(best), 1.0 / best, 0.0)
 
 
-def city_metrics(ranks: Sequence[np.ndarray]) -> pd.DataFrame:
-    """The four metrics of :data:`METRICS`, one row per city."""
-    return pd.DataFrame(
+def percentile_ranks(ranks: Sequence[np.ndarray], sizes: Sequence[int]) -> list[np.ndarray]:
+    """Per city: the percentile rank of each true partner, ``100 * rank / pool size``
+    (100 for a partner that is not in the pool).
+
+    Examples
+    --------
+    >>> [a.tolist() for a in percentile_ranks([np.array([1.0, np.inf])], [200])]
+    [[0.5, 100.0]]
+    """
+    out = []
+    for r, n in zip(ranks, sizes):
+        r = np.asarray(r, dtype=float)
+        out.append(np.where(np.isfinite(r), 100.0 * r / max(int(n), 1), 100.0))
+    return out
+
+
+def city_metrics(ranks: Sequence[np.ndarray], sizes: Sequence[int] | None = None) -> pd.DataFrame:
+    """The metrics of :data:`METRICS`, one row per city (``pct_rank``: the median over the
+    city's partners; column ``pcts`` keeps every partner's, for the pooled median). Without
+    ``sizes`` the percentile ranks are left out."""
+    out = pd.DataFrame(
         {
             "recall@10": recall_at_k(ranks, 10),
             "recall@50": recall_at_k(ranks, 50),
@@ -148,6 +178,50 @@ def city_metrics(ranks: Sequence[np.ndarray]) -> pd.DataFrame:
             "mrr": reciprocal_rank(ranks),
         }
     )
+    if sizes is not None:
+        pcts = percentile_ranks(ranks, sizes)
+        out["pct_rank"] = [float(np.median(p)) if len(p) else np.nan for p in pcts]
+        out["pcts"] = pcts
+    return out
+
+
+def pooled_median(pcts: Sequence[np.ndarray]) -> float:
+    """Median of all partners' percentile ranks, pooled over cities."""
+    allp = np.concatenate([np.asarray(p, float) for p in pcts]) if len(pcts) else np.empty(0)
+    return float(np.median(allp)) if len(allp) else math.nan
+
+
+def bootstrap_median_ci(
+    pcts: Sequence[np.ndarray],
+    other: Sequence[np.ndarray] | None = None,
+    n_boot: int = 2000,
+    seed: int = DEFAULT_SEED,
+    level: float = 0.95,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of :func:`pooled_median`, resampling cities; with
+    ``other`` (the same cities under another method) the interval of the difference of
+    the two pooled medians (paired: the same resampled cities for both)."""
+    n = len(pcts)
+    if n == 0:
+        return (math.nan, math.nan)
+    rng = np.random.default_rng(seed)
+    lens = np.array([len(p) for p in pcts])
+    flat = np.concatenate([np.asarray(p, float) for p in pcts])
+    flat_o = None if other is None else np.concatenate([np.asarray(p, float) for p in other])
+    starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    stats = np.empty(n_boot)
+    for b in range(n_boot):
+        pick = rng.integers(0, n, n)
+        idx = np.concatenate([np.arange(starts[i], starts[i] + lens[i]) for i in pick])
+        if len(idx) == 0:
+            stats[b] = math.nan
+            continue
+        v = float(np.median(flat[idx]))
+        if flat_o is not None:
+            v -= float(np.median(flat_o[idx]))
+        stats[b] = v
+    a = (1 - level) / 2
+    return float(np.nanquantile(stats, a)), float(np.nanquantile(stats, 1 - a))
 
 
 def bootstrap_ci(
@@ -220,66 +294,77 @@ class EvaluationResult:
     timings: dict = field(default_factory=dict)
 
     def summary(self) -> str:
-        """A short human summary: recall@50 and NDCG@50 per method of each split, the
-        learned model's margins, and the time taken (the full tables: ``to_markdown``)."""
+        """A short human summary: recall@50, NDCG@50 and the median percentile rank per
+        method of each split, the margins, and the time taken (the full tables:
+        ``to_markdown``)."""
         lines = []
+        shown = ("recall@50", "ndcg@50", "pct_rank")
         for (split, subset), part in self.table.groupby(["split", "subset"], sort=False):
             lines.append(f"{split}: {subset} ({int(part['n_cities'].iloc[0])} cities)")
-            lines.append(f"  {'method':<26} {'recall@50':>19}  {'NDCG@50':>19}")
+            lines.append(
+                f"  {'method':<30} {'recall@50':>19}  {'NDCG@50':>19}  {'median pct rank':>21}"
+            )
             for r in part.itertuples(index=False):
-                cells = [
-                    f"{getattr(r, c):.3f} [{getattr(r, c + '_lo'):.3f}, {getattr(r, c + '_hi'):.3f}]"
-                    for c in ("recall_at_50", "ndcg_at_50")
-                ]
-                lines.append(f"  {r.method:<26} {cells[0]:>19}  {cells[1]:>19}")
-            mg = self.margins[(self.margins["split"] == split) & (self.margins["subset"] == subset)]
-            for r in mg[mg["metric"].isin(["recall@50", "ndcg@50"])].itertuples(index=False):
-                lines.append(
-                    f"  margin on {r.metric} over {r.best_baseline}: {r.margin:+.3f} "
-                    f"[{r.margin_lo:+.3f}, {r.margin_hi:+.3f}]"
-                )
+                if r.method in ("random", *PRESET_BASELINES, "small-big + feasibility"):
+                    continue  # in the full tables (to_markdown)
+                cells = [_cell(r, m) for m in shown]
+                lines.append(f"  {r.method:<30} {cells[0]:>19}  {cells[1]:>19}  {cells[2]:>21}")
+            for r in self._margins_of(split, subset).itertuples(index=False):
+                if r.metric in shown and r.method.startswith(SHORTLIST):
+                    lines.append(f"  {r.metric}: {_margin_text(r)}")
             lines.append("")
+        grid = self.info.get("grid")
+        if grid:
+            lines.append(_grid_choice_text(self.info))
         if self.timings:
             lines.append(f"Evaluated in {self.timings.get('seconds', 0):.0f} s.")
         return "\n".join(lines).rstrip() + "\n"
 
+    def _margins_of(self, split: str, subset: str) -> pd.DataFrame:
+        if self.margins.empty:
+            return self.margins
+        return self.margins[(self.margins["split"] == split) & (self.margins["subset"] == subset)]
+
     def to_markdown(self) -> str:
-        """The tables as Markdown: mean [95% CI] per cell."""
-        lines = ["# Feasibility model: evaluation on held-out cities", ""]
+        """The tables as Markdown: statistic [95% CI] per cell."""
+        lines = [
+            "# Evaluation on held-out cities: the default shortlist, the feasibility model and baselines",
+            "",
+        ]
         info = self.info
         lines += [
             f"Seed {info.get('seed')}; held out: {info.get('holdout_share')} of the "
             f"{info.get('n_eligible')} cities with >= {info.get('min_partners')} cross-country "
-            f"partners; ranked: {info.get('n_ranked')} of them; pool per city: all cities of "
-            f"other countries (about {info.get('pool_size', 0):,}). Mean over cities "
-            f"[95% bootstrap CI].",
+            f"partners; ranked: {info.get('n_ranked')} of them (a seeded sample of "
+            f"{info.get('n_sampled')} and all {info.get('n_developing')} of low- and "
+            f"middle-income countries: national GDP per capita under {HIGH_INCOME_GDP:,.0f} "
+            "US$, the World Bank's high-income line); pool per city: all cities of "
+            f"other countries (about {info.get('pool_size', 0):,}). Recall, NDCG and MRR: mean "
+            "over cities; pct_rank: median percentile rank of the held-out partners (0 = top "
+            "of the pool, lower is better), pooled over partners. [95% bootstrap CI, "
+            "resampling cities.]",
             "",
         ]
         for (split, subset), part in self.table.groupby(["split", "subset"], sort=False):
             lines += [f"## {split}: {subset} (n = {int(part['n_cities'].iloc[0])} cities)", ""]
-            header = ["method", *METRICS]
+            metrics = [m for m in METRICS if _col(m) in part.columns]
+            header = ["method", *metrics]
             lines.append("| " + " | ".join(header) + " |")
             lines.append("|" + "---|" * len(header))
             for r in part.itertuples(index=False):
-                cells = [
-                    f"{getattr(r, _col(m)):.3f} [{getattr(r, _col(m) + '_lo'):.3f}, "
-                    f"{getattr(r, _col(m) + '_hi'):.3f}]"
-                    for m in METRICS
-                ]
-                lines.append(f"| {r.method} | " + " | ".join(cells) + " |")
+                lines.append(f"| {r.method} | " + " | ".join(_cell(r, m) for m in metrics) + " |")
             lines.append("")
-            mg = self.margins[(self.margins["split"] == split) & (self.margins["subset"] == subset)]
-            if len(mg):
+            mg = self._margins_of(split, subset)
+            for label, g in mg.groupby("comparison", sort=False) if len(mg) else []:
                 lines.append(
-                    "Margin of the learned model over the best baseline (paired bootstrap):"
+                    f"{label[0].upper() + label[1:]} (paired bootstrap of the difference):"
                 )
                 lines.append("")
-                for r in mg.itertuples(index=False):
-                    lines.append(
-                        f"- {r.metric}: {r.margin:+.3f} [{r.margin_lo:+.3f}, {r.margin_hi:+.3f}] "
-                        f"over {r.best_baseline}"
-                    )
+                for r in g.itertuples(index=False):
+                    lines.append(f"- {r.metric}: {_margin_text(r)}")
                 lines.append("")
+        if info.get("grid"):
+            lines += _grid_markdown(info)
         for note in info.get("notes", []):
             lines.append(f"- {note}")
         return "\n".join(lines).rstrip() + "\n"
@@ -321,8 +406,76 @@ def check_save_targets(out_dir: str | Path, *, force: bool = False) -> list[Path
     return paths
 
 
+def national_gdp_per_capita(cities: pd.DataFrame) -> np.ndarray:
+    """Per row: its country's national GDP per capita, the median of the rows whose figure
+    is at country level (NaN for a country without any)."""
+    lvl = cities["gdp_per_capita_usd_level"].astype(str).to_numpy()
+    val = pd.to_numeric(cities["gdp_per_capita_usd"], errors="coerce")
+    cc = cities["country_code"].astype(str)
+    nat = val.where(lvl == "country").groupby(cc).median()
+    return cc.map(nat).to_numpy(dtype=float)
+
+
 def _col(metric: str) -> str:
     return metric.replace("@", "_at_")
+
+
+def _cell(r, metric: str) -> str:
+    c = _col(metric)
+    v, lo, hi = (
+        getattr(r, c, math.nan),
+        getattr(r, c + "_lo", math.nan),
+        getattr(r, c + "_hi", math.nan),
+    )
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    fmt = "{:.1f}" if metric == "pct_rank" else "{:.3f}"
+    return f"{fmt.format(v)} [{fmt.format(lo)}, {fmt.format(hi)}]"
+
+
+def _margin_text(r) -> str:
+    fmt = "{:+.1f}" if r.metric == "pct_rank" else "{:+.3f}"
+    verdict = (
+        "better, intervals apart"
+        if r.intervals_apart
+        else ("better (paired), intervals overlap" if r.better else "not shown better")
+    )
+    return (
+        f"{r.method} {fmt.format(r.margin)} [{fmt.format(r.margin_lo)}, "
+        f"{fmt.format(r.margin_hi)}] vs {r.baseline} ({verdict})"
+    )
+
+
+def _grid_choice_text(info: dict) -> str:
+    ch = info.get("grid_choice", {})
+    return (
+        f"Default chosen on the validation split (seed {info.get('grid_seed')}, "
+        f"{info.get('grid_n_cities')} held-out cities of low- and middle-income countries, none of them in the reported split): "
+        f"blend {ch.get('blend')}, decay {ch.get('decay')}."
+    )
+
+
+def _grid_markdown(info: dict) -> list[str]:
+    lines = [
+        "## Choosing the blend and the diversity",
+        "",
+        _grid_choice_text(info),
+        "",
+        f"Rule: {info.get('grid_rule')}",
+        "",
+        "| blend | diversity | recall@10 | recall@50 | ndcg@50 | pct_rank | top-10 mean fit |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for g in info["grid"]:
+        blend = "fit only" if g["blend"] is None else f"{g['blend']:g}"
+        div = f"cap {g['cap']}" if g.get("cap") is not None else f"decay {g['decay']:g}"
+        mark = " **(chosen)**" if g.get("chosen") else ""
+        lines.append(
+            f"| {blend}{mark} | {div} | {g['recall@10']:.3f} | {g['recall@50']:.3f} | "
+            f"{g['ndcg@50']:.3f} | {g['pct_rank']:.1f} | {g['top10_fit']:.3f} |"
+        )
+    lines.append("")
+    return lines
 
 
 def _records(df: pd.DataFrame) -> list[dict]:
@@ -410,6 +563,7 @@ def _run_split(
     batch_rows: int,
     estimator_params=None,
     tick=None,
+    configs: Sequence = (),
 ) -> tuple[pd.DataFrame, dict, dict]:
     """Retrain without the held-out cities' ties, rank the pool for each query city.
 
@@ -467,6 +621,14 @@ def _run_split(
     methods += ["random", "popularity", "gravity", *PRESET_BASELINES, "small-big + feasibility"]
     ranks: dict[str, list[np.ndarray]] = {m: [] for m in methods}
     n_cands, n_unreachable = [], []
+    # the engine's own ranking (fit, gates, blend, soft diversity) for each config
+    ranker = None
+    if configs:
+        from recommender.learn.shortlist_eval import DefaultShortlistRanker
+
+        ranker = DefaultShortlistRanker(cities, train_ties)
+    cfg_ranks: dict = {cfg: [] for cfg in configs}
+    cfg_fit10: dict = {cfg: [] for cfg in configs}
     t1 = time.perf_counter()
 
     def flush(batch: list[tuple[int, np.ndarray]]) -> None:
@@ -515,6 +677,11 @@ def _run_split(
                     s, tb = grav[seg], random_tb[c]
                 r = rank_of(s, tb, targets).astype(float) if len(targets) else np.empty(0)
                 ranks[name].append(np.concatenate([r, np.full(n_miss, np.inf)]))
+            if ranker is not None:
+                got = ranker.ranks(q, c, scores[methods[0]][seg], targets, configs, random_tb)
+                for cfg, (r, fit10) in got.items():
+                    cfg_ranks[cfg].append(np.concatenate([r, np.full(n_miss, np.inf)]))
+                    cfg_fit10[cfg].append(fit10)
             start = stop
 
     batch: list[tuple[int, np.ndarray]] = []
@@ -530,15 +697,29 @@ def _run_split(
             batch, rows = [], 0
     flush(batch)
     tick(len(batch), f"{split.name}: ranked")
+    named = [cfg for cfg in configs if getattr(cfg, "name", None)]
+    for cfg in named:
+        methods.append(cfg.name)
+        ranks[cfg.name] = cfg_ranks[cfg]
     frames = []
     for name in methods:
-        m = city_metrics(ranks[name])
+        m = city_metrics(ranks[name], n_cands)
         m.insert(0, "method", name)
         m.insert(1, "city_id", A.ids[split.queries])
         m.insert(2, "n_partners", [len(partners[int(q)]) for q in split.queries])
         frames.append(m)
     per_city = pd.concat(frames, ignore_index=True)
     per_city.insert(0, "split", split.name)
+    grid_frames = []
+    for cfg in configs:
+        m = city_metrics(cfg_ranks[cfg], n_cands)
+        m.insert(0, "config", cfg.label)
+        m.insert(1, "blend", np.nan if cfg.blend is None else cfg.blend)
+        m.insert(2, "decay", cfg.decay)
+        m.insert(3, "cap", np.nan if cfg.cap is None else cfg.cap)
+        m.insert(4, "city_id", A.ids[split.queries])
+        m["top10_fit"] = cfg_fit10[cfg]
+        grid_frames.append(m)
     info = {
         "n_held_out": int(len(split.held)),
         "n_ranked": int(len(split.queries)),
@@ -550,6 +731,8 @@ def _run_split(
         "mean_pool_size": float(np.mean(n_cands)) if n_cands else 0.0,
         "models": fit_info,
     }
+    if grid_frames:
+        info["configs_per_city"] = pd.concat(grid_frames, ignore_index=True)
     timings = {
         "train_seconds": round(train_seconds, 1),
         "rank_seconds": round(time.perf_counter() - t1, 1),
@@ -569,39 +752,87 @@ def _dist(A, i, j) -> np.ndarray:
 def summarise(
     per_city: pd.DataFrame, *, n_boot: int = 2000, seed: int = DEFAULT_SEED
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Mean and bootstrap CI per (split, subset, method); paired margins of the learned
-    model over the best baseline (by mean) for each metric."""
+    """Statistic and bootstrap CI per (split, subset, method) — the mean over cities, or
+    for ``pct_rank`` the pooled median over partners — and paired margins: the learned
+    model over the best baseline, and the default shortlist over gravity and popularity,
+    for each metric (a margin is "better" when its paired interval excludes 0, and
+    "apart" when, besides, the two methods' own intervals do not overlap)."""
     rows, margins = [], []
     for (split, subset), part in per_city.groupby(["split", "subset"], sort=False):
         by_method = {m: g.reset_index(drop=True) for m, g in part.groupby("method", sort=False)}
+        stats: dict[tuple[str, str], tuple[float, float, float]] = {}
         for method, g in by_method.items():
             row = {"split": split, "subset": subset, "method": method, "n_cities": len(g)}
             for metric in METRICS:
-                v = g[metric].to_numpy()
-                lo, hi = bootstrap_ci(v, n_boot, seed)
-                row[_col(metric)] = float(v.mean())
+                if metric == "pct_rank":
+                    if "pcts" not in g:
+                        continue
+                    est = pooled_median(list(g["pcts"]))
+                    lo, hi = bootstrap_median_ci(list(g["pcts"]), n_boot=n_boot, seed=seed)
+                else:
+                    v = g[metric].to_numpy()
+                    est = float(v.mean())
+                    lo, hi = bootstrap_ci(v, n_boot, seed)
+                stats[(method, metric)] = (est, lo, hi)
+                row[_col(metric)] = est
                 row[_col(metric) + "_lo"], row[_col(metric) + "_hi"] = lo, hi
             rows.append(row)
-        learned = next((m for m in by_method if m.startswith("learned")), None)
-        baselines = [m for m in by_method if not m.startswith("learned") and "+" not in m]
-        if learned is None or not baselines:
-            continue
-        for metric in METRICS:
-            best = max(baselines, key=lambda m: by_method[m][metric].mean())
-            diff = by_method[learned][metric].to_numpy() - by_method[best][metric].to_numpy()
-            lo, hi = bootstrap_ci(diff, n_boot, seed)
+
+        def margin(
+            a: str,
+            b: str,
+            metric: str,
+            label: str,
+            stats=stats,
+            by_method=by_method,
+            split=split,
+            subset=subset,
+        ) -> None:
+            if (a, metric) not in stats or (b, metric) not in stats:
+                return
+            if metric == "pct_rank":
+                pa, pb = list(by_method[a]["pcts"]), list(by_method[b]["pcts"])
+                diff = pooled_median(pa) - pooled_median(pb)
+                lo, hi = bootstrap_median_ci(pa, pb, n_boot=n_boot, seed=seed)
+            else:
+                d = by_method[a][metric].to_numpy() - by_method[b][metric].to_numpy()
+                diff = float(d.mean())
+                lo, hi = bootstrap_ci(d, n_boot, seed)
+            lower = metric in LOWER_IS_BETTER
+            better = (hi < 0) if lower else (lo > 0)
+            (_, alo, ahi), (_, blo, bhi) = stats[(a, metric)], stats[(b, metric)]
+            apart = better and ((ahi < blo) if lower else (alo > bhi))
             margins.append(
                 {
                     "split": split,
                     "subset": subset,
                     "metric": metric,
-                    "learned": learned,
-                    "best_baseline": best,
-                    "margin": float(diff.mean()),
+                    "comparison": label,
+                    "method": a,
+                    "baseline": b,
+                    "margin": float(diff),
                     "margin_lo": lo,
                     "margin_hi": hi,
+                    "better": bool(better),
+                    "intervals_apart": bool(apart),
                 }
             )
+
+        learned = next((m for m in by_method if m.startswith("learned")), None)
+        baselines = [
+            m
+            for m in by_method
+            if not m.startswith("learned") and "+" not in m and not m.startswith(SHORTLIST)
+        ]
+        for metric in METRICS:
+            if learned is not None and baselines and (learned, metric) in stats:
+                pick = min if metric in LOWER_IS_BETTER else max
+                best = pick(baselines, key=lambda m: stats.get((m, metric), (math.nan,))[0])
+                margin(learned, best, metric, "learned model over the best baseline")
+            if SHORTLIST in by_method:
+                for b in BASELINES_TO_BEAT:
+                    if b in by_method:
+                        margin(SHORTLIST, b, metric, f"default shortlist over {b}")
     return pd.DataFrame(rows), pd.DataFrame(margins)
 
 
@@ -622,6 +853,9 @@ def evaluate(
     context: str = DEFAULT_CONTEXT,
     blend: float = DEFAULT_BLEND,
     indonesia: bool = True,
+    shortlist: bool = True,
+    grid: bool = False,
+    grid_seed: int | None = None,
     n_boot: int = 2000,
     batch_rows: int = 1_000_000,
     estimator_params: dict | None = None,
@@ -643,8 +877,9 @@ def evaluate(
     min_partners : int, default 3
         Eligible cities have at least this many cross-country partners.
     max_cities : int, optional
-        Rank only this many of the held-out cities (a seeded sample) to save time; the
-        model is still trained without the ties of every held-out city. All 899 held-out
+        Rank only this many of the held-out cities (a seeded sample) to save time, and at
+        most as many of those of low- and middle-income countries (all of them are ranked
+        otherwise); the model is still trained without the ties of every held-out city. All 899 held-out
         cities of the packaged data take about 9 minutes on 2 cores (36 million pairs
         scored per learned model), 400 about 4.
     models : sequence of {"hgb", "logreg"}
@@ -655,6 +890,16 @@ def evaluate(
         Weight of feasibility in the ``small-big + feasibility`` row (as in recommend).
     indonesia : bool, default True
         Also run the dedicated split holding out the Indonesian local cities as a group.
+    shortlist : bool, default True
+        Rank with the engine's default shortlist too (``default shortlist``: fit, gates,
+        feasibility blend and soft diversity as ``recommend`` has them by default; and
+        ``default shortlist (fit only)``), see :mod:`recommender.learn.shortlist_eval`.
+    grid : bool, default False
+        Also measure every blend x diversity combination on a *validation* split (seed
+        ``grid_seed``, default ``seed + 1``; its ranked cities exclude every city held out
+        in the reported split) and choose one by :data:`~recommender.learn.shortlist_eval.
+        GRID_RULE`; the choice is reported, the engine's defaults are what the
+        ``default shortlist`` row measures.
     n_boot : int, default 2000
         Bootstrap resamples.
     batch_rows : int, default 1 million
@@ -687,9 +932,17 @@ def evaluate(
     )
     held = np.sort(A.positions(held_ids))
     rng = np.random.default_rng(seed + 2)
-    queries = held
+    sample = held
     if max_cities is not None and max_cities < len(held):
-        queries = np.sort(rng.choice(held, max_cities, replace=False))
+        sample = np.sort(rng.choice(held, max_cities, replace=False))
+    # every held-out city of a low- or middle-income country is ranked (the tool's users
+    # are Indonesian cities; a sample of the mostly European held-out cities says little
+    # about them), besides the random sample
+    developing = national_gdp_per_capita(cities) < HIGH_INCOME_GDP
+    held_dev = held[developing[held]]
+    if max_cities is not None and max_cities < len(held_dev):
+        held_dev = np.sort(rng.choice(held_dev, max_cities, replace=False))
+    queries = np.union1d(sample, held_dev)
     common = dict(
         seed=seed,
         models=tuple(models),
@@ -716,14 +969,66 @@ def evaluate(
             progress(done[0], total, what)
 
     common["tick"] = tick
-    per_city, info_random, time_random = _run_split(
-        _Split("random split", held, queries), cities, ties, **common
+    from recommender.engine.ranking import DEFAULT_DECAY
+    from recommender.engine.shortlist import DEFAULT_BLEND as ENGINE_BLEND
+    from recommender.learn.shortlist_eval import (
+        GRID_RULE,
+        RankingConfig,
+        grid_configs,
+        summarise_grid,
     )
+
+    grid_info: dict = {}
+    if grid:
+        gseed = seed + 1 if grid_seed is None else grid_seed
+        g_ids, _ = holdout_split(
+            cities, ties, seed=gseed, holdout_share=holdout_share, min_partners=min_partners
+        )
+        g_held = np.sort(A.positions(g_ids))
+        # the cities the choice is made for: those of low- and middle-income countries
+        # held out in the validation split, never a city of the reported split
+        g_queries = np.setdiff1d(g_held[developing[g_held]], held)
+        if max_cities is not None and max_cities < len(g_queries):
+            g_queries = np.sort(
+                np.random.default_rng(gseed + 2).choice(g_queries, max_cities, replace=False)
+            )
+        total += 1 + len(g_queries)
+        _, g_info, timings_grid = _run_split(
+            _Split("validation split", g_held, g_queries),
+            cities,
+            ties,
+            configs=grid_configs(),
+            **common,
+        )
+        rows, chosen = summarise_grid(g_info.pop("configs_per_city"))
+        grid_info = {
+            "grid": rows,
+            "grid_choice": chosen,
+            "grid_seed": gseed,
+            "grid_n_cities": int(len(g_queries)),
+            "grid_rule": GRID_RULE,
+        }
+    configs = (
+        [
+            RankingConfig(ENGINE_BLEND, DEFAULT_DECAY, name=SHORTLIST),
+            RankingConfig(None, DEFAULT_DECAY, name=SHORTLIST_FIT),
+        ]
+        if shortlist
+        else []
+    )
+    per_city, info_random, time_random = _run_split(
+        _Split("random split", held, queries), cities, ties, configs=configs, **common
+    )
+    info_random.pop("configs_per_city", None)
+    dev_rows = per_city[per_city["city_id"].isin(set(A.ids[held_dev].tolist()))].copy()
+    dev_rows["subset"] = DEVELOPING
+    per_city = per_city[per_city["city_id"].isin(set(A.ids[sample].tolist()))].copy()
     per_city.insert(1, "subset", "all held-out cities")
     local_ids = set(A.ids[is_local].tolist())
     local_rows = per_city[per_city["city_id"].isin(local_ids)].copy()
     local_rows["subset"] = "Indonesian local cities"
-    parts = [per_city, local_rows]
+    dev_rows.insert(1, "subset", dev_rows.pop("subset"))
+    parts = [per_city, dev_rows, local_rows]
     infos = {"random split": info_random}
     timings = {"random split": time_random}
     if run_id:
@@ -731,8 +1036,10 @@ def evaluate(
             _Split("Indonesian cities held out as a group", id_eligible, id_eligible),
             cities,
             ties,
+            configs=configs,
             **common,
         )
+        info_id.pop("configs_per_city", None)
         pc.insert(1, "subset", "Indonesian local cities")
         parts.append(pc)
         infos["Indonesian cities held out as a group"] = info_id
@@ -746,8 +1053,15 @@ def evaluate(
         "they count as misses for every method.",
         "Presets and the blend order equal scores as recommend() does (data quality, "
         "population, id); the other methods break ties at random (seeded).",
-        f"Blend: combined = {1 - blend:.2f} x small-big score + {blend:.2f} x feasibility, "
-        "with the small-big gates.",
+        f"small-big + feasibility: combined = {1 - blend:.2f} x small-big score (on the "
+        f"table as published) + {blend:.2f} x feasibility, with the small-big band gates.",
+        f"{SHORTLIST}: the engine's own default ranking (recommend's like-with-like fit of "
+        f"small-big, band, interval and coupling gates, blend {ENGINE_BLEND:g} with the "
+        f"retrained model's feasibility, soft diversity decay {DEFAULT_DECAY:g}; "
+        "recommender.learn.shortlist_eval): its top 50 exactly as recommend(top=50) lists "
+        "them, then the rest of the gated pool, then gated-out candidates, then parts of "
+        "cities and ineligible countries; "
+        f"{SHORTLIST_FIT}: the same with --fit-only.",
     ]
     n_local_held = int(is_local[held].sum())
     n_local_ranked = int(is_local[queries].sum())
@@ -769,13 +1083,17 @@ def evaluate(
         "n_eligible": int(len(eligible)),
         "n_held_out": int(len(held)),
         "n_ranked": int(len(queries)),
+        "n_sampled": int(len(sample)),
+        "n_developing": int(len(held_dev)),
         "pool_size": int(round(info_random["mean_pool_size"])),
         "models": list(models),
         "neg_ratio": neg_ratio,
         "hard_share": hard_share,
         "context": context,
         "blend": blend,
+        "shortlist_defaults": {"blend": ENGINE_BLEND, "decay": DEFAULT_DECAY},
         "n_boot": n_boot,
+        **grid_info,
         "indonesian_eligible": [int(x) for x in A.ids[id_eligible]],
         "splits": infos,
         "notes": notes,

@@ -1,0 +1,236 @@
+"""The default shortlist's ranking of a held-out city's pool, as :func:`recommend` builds it.
+
+:mod:`recommender.learn.evaluate` asks where a held-out city's real partners land in each
+method's ranking. For the engine's *default shortlist* the ranking is not a single score:
+it is the like-with-like fit of the default scenario, its gates (band, coupling), the blend
+with the learned feasibility and the soft per-country diversity. Re-implementing that here
+would measure a copy; so this module runs the engine's own pieces
+(:func:`~recommender.engine.shortlist.pool_for`, :meth:`~recommender.engine.shortlist.Pool.order`,
+:func:`~recommender.engine.shortlist.select`) on the training ties, with the retrained
+model's probabilities in place of the packaged model's.
+
+The full ranking of one held-out city's candidates (needed for percentile ranks) is:
+
+1. the shortlist itself, ``select(pool, top=depth)``: gated, blended and diversified, as
+   ``recommend(top=depth)`` shows it;
+2. the other candidates that pass the scenario's gates, by the ranking score (fit, or the
+   blend), ties broken as the engine does;
+3. the candidates the gates leave out, by the same ranking score;
+4. candidates the engine's pool leaves out by default (parts of cities, countries an
+   Indonesian local government may not sign with), in a seeded random order: the default
+   shortlist never shows them.
+
+Only the top ``depth`` (50) depends on the diversity; recall@10/50 and NDCG@50 read the
+shortlist exactly as a planner asking for ``--top 50`` would see it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from recommender.data.modelled import comparable_cities
+from recommender.engine.shortlist import ROUND_DECIMALS, pool_for, select, validate_options
+
+DEPTH = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class RankingConfig:
+    """One way of ranking: ``blend`` of feasibility (None: fit only), soft-diversity
+    ``decay`` and an optional hard ``cap`` per country."""
+
+    blend: float | None
+    decay: float
+    cap: int | None = None
+    name: str | None = dataclasses.field(default=None, compare=False)
+
+    @property
+    def label(self) -> str:
+        b = "fit only" if self.blend is None else f"blend {self.blend:g}"
+        d = f"cap {self.cap}" if self.cap is not None else f"decay {self.decay:g}"
+        return f"{b}, {d}"
+
+
+class DefaultShortlistRanker:
+    """Ranks held-out cities' candidates the way :func:`recommend` would, on ``ties``.
+
+    Parameters
+    ----------
+    cities : pandas.DataFrame
+        The cities table as published (the feasibility scores come from it; the fit uses
+        its like-with-like version, as ``recommend`` does).
+    ties : pandas.DataFrame
+        The training ties (the held-out cities have none left): existing partners are
+        excluded from the pool as in ``recommend``.
+    scenario : str
+        The default scenario (``small-big``).
+    """
+
+    def __init__(self, cities: pd.DataFrame, ties: pd.DataFrame, scenario: str = "small-big"):
+        self.raw = cities
+        self.cities = comparable_cities(cities)
+        self.ties = ties
+        self.opts = validate_options(scenario, self.cities, top=DEPTH, robustness=0)
+        self.ids = self.cities["city_id"].to_numpy(dtype=np.int64)
+
+    def ranks(
+        self,
+        q: int,
+        cand: np.ndarray,
+        feas: np.ndarray,
+        targets: np.ndarray,
+        configs: Sequence[RankingConfig],
+        random_tb: np.ndarray,
+    ) -> dict[RankingConfig, tuple[np.ndarray, float]]:
+        """For each config: the 1-based ranks of ``targets`` (indices into ``cand``) among
+        the candidates ``cand`` (row positions of the table, the evaluation's pool for the
+        held-out city at row ``q``), and the mean fit score of the top 10.
+
+        ``feas`` holds the retrained model's probability for each entry of ``cand``.
+        """
+        local = self.cities.iloc[int(q)]
+        pool = pool_for(local, self.opts, self.cities, self.ties, self.raw)
+        n = len(self.ids)
+        # the evaluation's candidate set, in table positions, and each one's feasibility
+        in_cand = np.zeros(n, dtype=bool)
+        in_cand[cand] = True
+        p_row = np.full(n, np.nan)
+        p_row[cand] = feas
+        rows = pool.positions
+        usable = in_cand[rows]
+        gated_in = pool.result.eligible & usable
+        gated_out = ~pool.result.eligible & usable
+        # positions in ``cand`` of each pool entry, to read off the targets' ranks
+        where = np.full(n, -1, dtype=np.int64)
+        where[cand] = np.arange(len(cand))
+        # the engine's pool leaves some of the evaluation's candidates out (city parts,
+        # ineligible countries): they come last, in a seeded random order
+        in_pool = np.zeros(n, dtype=bool)
+        in_pool[rows[usable]] = True
+        outside = cand[~in_pool[cand]]
+        outside = outside[np.argsort(random_tb[outside], kind="stable")]
+        fine, pop = _tiebreak(pool)
+        out: dict[RankingConfig, tuple[np.ndarray, float]] = {}
+        eligible_saved = pool.result.eligible.copy()
+        for cfg in configs:
+            pool.options = dataclasses.replace(
+                self.opts, blend=cfg.blend or 0.0, diversity=cfg.decay, max_per_country=cfg.cap
+            )
+            pool.feasibility = None if cfg.blend is None else p_row[rows]
+            pool.result.eligible[:] = gated_in
+            chosen = select(pool, top=DEPTH) if gated_in.any() else np.empty(0, np.int64)
+            key = pool.rank_score
+            rest_in = np.flatnonzero(gated_in)
+            rest_in = rest_in[~np.isin(rest_in, chosen)]
+            rest_out = np.flatnonzero(gated_out)
+            order = np.concatenate(
+                [
+                    chosen,
+                    _sorted(rest_in, key, fine, pop, pool.city_id),
+                    _sorted(rest_out, _gated_key(pool, cfg), fine, pop, pool.city_id),
+                ]
+            )
+            ranked_rows = np.concatenate([rows[order], outside])
+            pos = where[ranked_rows]
+            rank = np.empty(len(cand), dtype=np.int64)
+            rank[pos] = np.arange(1, len(pos) + 1)
+            fit10 = float(np.mean(pool.result.score[chosen[:10]])) if len(chosen) else 0.0
+            out[cfg] = (rank[targets].astype(float), fit10)
+        pool.result.eligible[:] = eligible_saved
+        return out
+
+
+def _tiebreak(pool) -> tuple[np.ndarray, np.ndarray]:
+    from recommender.engine.shortlist import tiebreak_keys
+
+    fine, pop = tiebreak_keys(pool.cities)
+    return fine[pool.positions], pop[pool.positions]
+
+
+def _gated_key(pool, cfg: RankingConfig) -> np.ndarray:
+    """The ranking score for candidates the gates leave out (the engine gives them none):
+    the same fit, or blend, computed on their scores."""
+    s = pool.result.score
+    if cfg.blend is None or pool.feasibility is None:
+        return s
+    return (1.0 - cfg.blend) * s + cfg.blend * np.nan_to_num(pool.feasibility, nan=0.0)
+
+
+def _sorted(idx, key, fine, pop, ids) -> np.ndarray:
+    """``idx`` in the engine's order: rounded key desc, data quality desc, population desc,
+    id asc."""
+    if len(idx) == 0:
+        return idx
+    k = np.round(np.nan_to_num(key[idx], nan=-np.inf, neginf=-np.inf), ROUND_DECIMALS)
+    return idx[np.lexsort((ids[idx], -pop[idx], -fine[idx], -k))]
+
+
+GRID_BLENDS = (None, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+GRID_DECAYS = (1.0, 0.95, 0.9, 0.75, 0.5, 0.25, 0.0)
+FIT_SHARE = 0.9
+GRID_RULE = (
+    "the highest NDCG@50 among the combinations whose top-10 mean strategy fit is at least "
+    f"{FIT_SHARE:.0%} of the fit-only list's (blend none, no diversity): feasibility may "
+    "reorder candidates of similar fit, not replace the strategy"
+)
+
+
+def grid_configs() -> list[RankingConfig]:
+    """Every blend x diversity combination the grid measures (and a hard cap of 2)."""
+    out = [RankingConfig(b, d) for b in GRID_BLENDS for d in GRID_DECAYS]
+    out += [RankingConfig(b, 1.0, 2) for b in GRID_BLENDS]
+    return out
+
+
+def summarise_grid(per_city: pd.DataFrame) -> tuple[list[dict], dict]:
+    """Mean metrics per combination (median pooled percentile rank) and the choice by
+    :data:`GRID_RULE`."""
+    rows = []
+    for (label, blend, decay, cap), g in per_city.groupby(
+        ["config", "blend", "decay", "cap"], sort=False, dropna=False
+    ):
+        pcts = np.concatenate([np.asarray(p, float) for p in g["pcts"]])
+        rows.append(
+            {
+                "config": label,
+                "blend": None if pd.isna(blend) else float(blend),
+                "decay": float(decay),
+                "cap": None if pd.isna(cap) else int(cap),
+                "recall@10": float(g["recall@10"].mean()),
+                "recall@50": float(g["recall@50"].mean()),
+                "ndcg@50": float(g["ndcg@50"].mean()),
+                "pct_rank": float(np.median(pcts)) if len(pcts) else float("nan"),
+                "top10_fit": float(g["top10_fit"].mean()),
+            }
+        )
+    ref = max(
+        (
+            r["top10_fit"]
+            for r in rows
+            if r["blend"] is None and r["cap"] is None and r["decay"] == 1.0
+        ),
+        default=0.0,
+    )
+    ok = [r for r in rows if r["top10_fit"] >= FIT_SHARE * ref and r["blend"] is not None]
+    best = max(ok, key=lambda r: (round(r["ndcg@50"], 12), round(r["recall@50"], 12)), default=None)
+    for r in rows:
+        r["chosen"] = r is best
+    chosen = (
+        {} if best is None else {"blend": best["blend"], "decay": best["decay"], "cap": best["cap"]}
+    )
+    chosen["fit_reference"] = ref
+    return rows, chosen
+
+
+__all__ = [
+    "DEPTH",
+    "DefaultShortlistRanker",
+    "GRID_RULE",
+    "RankingConfig",
+    "grid_configs",
+    "summarise_grid",
+]

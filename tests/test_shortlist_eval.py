@@ -1,0 +1,95 @@
+"""The evaluation's "default shortlist" ranking is recommend()'s ranking, not a copy of it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recommender.data.access import get_cities, get_ties
+from recommender.engine.feasibility import load_model
+from recommender.engine.pair_features import candidate_pool_mask
+from recommender.engine.ranking import DEFAULT_DECAY
+from recommender.engine.shortlist import DEFAULT_BLEND, recommend
+from recommender.learn.shortlist_eval import (
+    DefaultShortlistRanker,
+    RankingConfig,
+    grid_configs,
+    summarise_grid,
+)
+
+
+@pytest.fixture(scope="module")
+def world():
+    cities, ties = get_cities(None), get_ties(None)
+    return cities, ties, load_model()
+
+
+def _setup(world, name):
+    cities, ties, model = world
+    q = int(np.flatnonzero(cities["name"].to_numpy() == name)[0])
+    cc = cities["country_code"].to_numpy()
+    pool = candidate_pool_mask(cities, ties)
+    cand = np.flatnonzero(pool & (cc != cc[q]))
+    cand = cand[cand != q]
+    p = model.score_candidates(cities.iloc[q], cities, ties, cand)
+    return cities, ties, q, cand, p
+
+
+@pytest.mark.parametrize("name", ["Medan", "Bandung"])
+def test_ranker_top_10_is_recommends_top_10(world, name):
+    cities, ties, q, cand, p = _setup(world, name)
+    shown = recommend(name, robustness=0, top=10)
+    assert shown.attrs["feasibility"]["blend"] == DEFAULT_BLEND
+    where = {int(c): k for k, c in enumerate(cities["city_id"].to_numpy()[cand])}
+    targets = np.array([where[int(i)] for i in shown["city_id"]])
+    ranker = DefaultShortlistRanker(cities, ties)
+    tb = np.arange(len(cities))
+    got = ranker.ranks(q, cand, p, targets, [RankingConfig(DEFAULT_BLEND, DEFAULT_DECAY)], tb)
+    ranks, fit10 = next(iter(got.values()))
+    assert ranks.tolist() == list(range(1, 11))
+    assert fit10 == pytest.approx(float(shown["score"].mean()), abs=1e-12)
+
+
+def test_ranker_ranks_every_candidate_once_and_fit_only_differs(world):
+    cities, ties, q, cand, p = _setup(world, "Surabaya")
+    ranker = DefaultShortlistRanker(cities, ties)
+    tb = np.random.default_rng(0).permutation(len(cities))
+    cfgs = [RankingConfig(DEFAULT_BLEND, DEFAULT_DECAY), RankingConfig(None, DEFAULT_DECAY)]
+    got = ranker.ranks(q, cand, p, np.arange(len(cand)), cfgs, tb)
+    for ranks, _ in got.values():  # a permutation of 1..n: every candidate has one rank
+        assert sorted(ranks.astype(int).tolist()) == list(range(1, len(cand) + 1))
+    blended, fit_only = (got[c][0] for c in cfgs)
+    assert not np.array_equal(blended, fit_only)
+    # the fit-only top 10 has at least the blended one's mean fit
+    assert got[cfgs[1]][1] >= got[cfgs[0]][1] - 1e-12
+
+
+def test_grid_choice_respects_the_fit_floor():
+    import pandas as pd
+
+    rows = []
+    for cfg, ndcg, fit in [
+        (RankingConfig(None, 1.0), 0.01, 1.00),
+        (RankingConfig(0.5, 1.0), 0.05, 0.95),
+        (RankingConfig(1.0, 1.0), 0.09, 0.80),  # best NDCG, but below 90% of the fit
+    ]:
+        rows.append(
+            {
+                "config": cfg.label,
+                "blend": np.nan if cfg.blend is None else cfg.blend,
+                "decay": cfg.decay,
+                "cap": np.nan,
+                "city_id": 1,
+                "recall@10": 0.0,
+                "recall@50": ndcg,
+                "ndcg@50": ndcg,
+                "mrr": 0.0,
+                "pct_rank": 5.0,
+                "pcts": np.array([5.0]),
+                "top10_fit": fit,
+            }
+        )
+    table, chosen = summarise_grid(pd.DataFrame(rows))
+    assert chosen["blend"] == 0.5 and chosen["decay"] == 1.0
+    assert [r["chosen"] for r in table] == [False, True, False]
+    assert len(grid_configs()) == len({(c.blend, c.decay, c.cap) for c in grid_configs()})
