@@ -191,7 +191,9 @@ def test_evaluate_in_a_terminal_shows_progress_and_writes_the_files(tmp_path, sm
         assert f"Wrote {out / name}" in shown
         assert (out / name).stat().st_size > 0
     info = json.loads((out / "evaluation.json").read_text(encoding="utf-8"))["info"]
-    assert info["n_ranked"] == 3 and info["max_cities"] == 3  # three sampled cities ranked
+    # three sampled cities ranked, and at most three of low- and middle-income countries
+    assert info["n_sampled"] == 3 and info["max_cities"] == 3
+    assert 3 <= info["n_ranked"] <= 3 + info["n_developing"] and info["n_developing"] <= 3
     table = pd.read_csv(out / "evaluation.csv")
     assert {"learned (hgb)", "gravity", "small-big"} <= set(table["method"])
 
