@@ -345,5 +345,10 @@ def test_packaged_data_medan():
     assert (df["gdp_per_capita_usd_ratio"] > 1).all()
     assert (df["country_code"] != "ID").all()
     assert not df["existing_partner"].any()
-    assert (df["country_code"].value_counts() <= 2).all()
+    assert (df["coupling"] == "SB").all()  # the scenario's gate holds for every row
     assert df.attrs["n_candidates"] > 30_000
+    # no per-country spread by default (chosen on held-out cities); a planner can ask for one
+    one_each = recommend("Medan", cities=cities, ties=ties, diversity=0.0)
+    assert one_each["country_code"].is_unique and len(one_each) == 10
+    capped = recommend("Medan", cities=cities, ties=ties, max_per_country=2)
+    assert (capped["country_code"].value_counts() <= 2).all()

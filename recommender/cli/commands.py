@@ -500,7 +500,7 @@ def engine_options(fn):
             type=float,
             default=None,
             help="Soft diversity: each further city of a country counts this much less "
-            "(0-1; 1 = none, 0 = one per country; default 0.5).",
+            "(0-1; 1 = none, the default, chosen on held-out cities; 0 = one per country).",
         ),
         click.option(
             "--include-partners",
@@ -725,9 +725,10 @@ def print_shortlist(df: pd.DataFrame) -> None:
     )
     if f.get("max_per_country"):
         notes.append(_("at most {n} per country").format(n=f.get("max_per_country")))
-    notes.append(
-        _("soft diversity {d} per country").format(d=format_number(f.get("diversity", 0.5), 2))
-    )
+    if f.get("diversity", 1.0) < 1.0:
+        notes.append(_("soft diversity {d} per country").format(d=format_number(f["diversity"], 2)))
+    else:
+        notes.append(_("no per-country spread (--diversity 0.5 spreads the list)"))
     if a.get("overrides"):
         notes.append(
             _("what-if: {values}").format(
@@ -761,7 +762,7 @@ def print_shortlist(df: pd.DataFrame) -> None:
     n_top = int((df["score"].round(9) == df["score"].round(9).max()).sum())
     feas = a.get("feasibility")
     if isinstance(feas, dict) and "combined" in df.columns:
-        blend = feas.get("blend", 0.3)
+        blend = feas.get("blend", 0.7)
         click.echo(
             _(
                 "Ranked by combined = {w_fit} × score (strategy fit) + {w_feas} × feasibility "

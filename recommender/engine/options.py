@@ -53,7 +53,7 @@ class Options:
     overrides: dict[str, float] = field(default_factory=dict)
     hdi_scale: float = HDI_SCALE
     feasibility: object = None  # a loaded FeasibilityModel, or None
-    blend: float = 0.3
+    blend: float = 0.7  # DEFAULT_BLEND
     diversity: float = DEFAULT_DECAY
     robustness: int = ROBUSTNESS_DRAWS
 
@@ -262,10 +262,12 @@ def apply_overrides(local: pd.Series, overrides: Mapping[str, float]) -> pd.Seri
 
 # --------------------------------------------------------------------------- feasibility
 
-DEFAULT_BLEND = 0.3
-"""Weight of the learned feasibility in ``combined`` (see the module docstring): enough to
-reorder candidates of similar fit, too little to lift a poor fit above a good one (a fit
-gap of 0.3 needs a feasibility gap of 0.7 to be made up)."""
+DEFAULT_BLEND = 0.7
+"""Weight of the learned feasibility in ``combined``, chosen on held-out cities
+(``python scripts/evaluate.py --grid``, ``models/evaluation.md``): the blend with the best
+NDCG@50 whose top 10 keep at least 90% of the fit-only top 10's strategy fit. The scenario's
+gates still hold for every row (a small-big list holds only Small-Big pairs); inside them,
+feasibility decides most of the order."""
 
 
 def _feasibility_model(value):

@@ -17,7 +17,7 @@ With ``feasibility=True`` the learned probability that such a pair becomes partn
 (:mod:`recommender.engine.feasibility`) is added as its own column, never folded into ``score``:
 the shortlist is then ranked by
 
-    combined = (1 - blend) * score + blend * feasibility        (blend = 0.3 by default)
+    combined = (1 - blend) * score + blend * feasibility        (blend = 0.7 by default)
 
 The raw calibrated probability is blended, not its rank among the candidates, so that a
 pair's combined score does not depend on which other cities the filters left in the pool,
