@@ -315,9 +315,9 @@ def sensitivity(
     --------
     >>> sensitivity("Medan", "small-big", "hdi", (0, 1, 3))[["factor", "overlap"]]
        factor  overlap
-    0     0.0      0.7
+    0     0.0      0.6
     1     1.0      1.0
-    2     3.0      0.9
+    2     3.0      1.0
     """
     if indicator not in INDICATOR_NAMES:
         raise ScenarioError(
