@@ -13,6 +13,7 @@ import pytest
 
 from recommender.engine.features import make_pairs
 from recommender.engine.shortlist import (
+    DEFAULT_BLEND,
     FEASIBILITY_COLUMNS,
     output_columns,
     recommend,
@@ -290,14 +291,14 @@ def test_recommend_with_feasibility_adds_columns_and_ranks_by_combined(world, mo
     assert list(plain.columns) == output_columns()
     assert list(df.columns) == output_columns() + FEASIBILITY_COLUMNS
     b = df.attrs["feasibility"]["blend"]
-    assert b == 0.3
-    assert np.allclose(df["combined"], 0.7 * df["score"] + 0.3 * df["feasibility"])
+    assert b == DEFAULT_BLEND
+    assert np.allclose(df["combined"], (1 - b) * df["score"] + b * df["feasibility"])
     # no diversity: ranked by combined
     assert (np.diff(df["combined"].to_numpy()) <= 1e-12).all()
     assert df["rank"].tolist() == list(range(1, 16))
     assert ((df["feasibility"] >= 0) & (df["feasibility"] <= 1)).all()
-    # the default soft diversity: ranked by combined x decay ** (earlier picks of the country)
-    soft = recommend(1, scen, cities=cities, ties=ties, top=15, feasibility=model)
+    # a soft diversity: ranked by combined x decay ** (earlier picks of the country)
+    soft = recommend(1, scen, cities=cities, ties=ties, top=15, feasibility=model, diversity=0.5)
     assert soft["rank"].tolist() == list(range(1, 16))
     decay = soft.attrs["filters"]["diversity"]
     before = soft.groupby("country_code").cumcount().to_numpy()
@@ -312,7 +313,7 @@ def test_recommend_with_feasibility_adds_columns_and_ranks_by_combined(world, mo
     for c in ["score", *contrib]:
         assert np.allclose(both[c], both[c + "_f"])
     first = df.iloc[0]
-    assert first["why_feasibility"].startswith(f"Combined {first['combined']:.2f} = 0.70 × fit")
+    assert first["why_feasibility"].startswith(f"Combined {first['combined']:.2f} = {1 - b:.2f} × fit")
     assert "from strategy fit" in first["why_feasibility"]
 
 
