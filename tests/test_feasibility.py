@@ -313,7 +313,9 @@ def test_recommend_with_feasibility_adds_columns_and_ranks_by_combined(world, mo
     for c in ["score", *contrib]:
         assert np.allclose(both[c], both[c + "_f"])
     first = df.iloc[0]
-    assert first["why_feasibility"].startswith(f"Combined {first['combined']:.2f} = {1 - b:.2f} × fit")
+    assert first["why_feasibility"].startswith(
+        f"Combined {first['combined']:.2f} = {1 - b:.2f} × fit"
+    )
     assert "from strategy fit" in first["why_feasibility"]
 
 

@@ -93,3 +93,27 @@ def test_grid_choice_respects_the_fit_floor():
     assert chosen["blend"] == 0.5 and chosen["decay"] == 1.0
     assert [r["chosen"] for r in table] == [False, True, False]
     assert len(grid_configs()) == len({(c.blend, c.decay, c.cap) for c in grid_configs()})
+
+
+def test_explain_says_where_a_candidate_stands_in_the_default_shortlist():
+    """explain's feasibility, combined score, place and robustness are the shortlist's own
+    numbers for a listed candidate; an unlisted one gets its own share of weightings."""
+    from recommender.engine.explain import explain
+
+    shown = recommend("Medan")
+    for k in (0, 4, 9):
+        row = shown.iloc[k]
+        s = explain("Medan", int(row["city_id"])).summary
+        assert s["shortlist_rank"] == k + 1 and s["shortlist_top"] == 10
+        assert s["feasibility"] == pytest.approx(row["feasibility"], abs=1e-12)
+        assert s["combined"] == pytest.approx(row["combined"], abs=1e-12)
+        assert s["robustness"] == pytest.approx(row["robustness"], abs=1e-12)
+        assert s["robustness_text"] in s["standing"]
+    # a candidate further down: not listed, a share of its own (0 to 1), and its combined
+    # score below the last listed one
+    fit_only = recommend("Medan", fit_only=True, top=50)
+    below = fit_only[~fit_only["city_id"].isin(shown["city_id"])].iloc[0]
+    s = explain("Medan", int(below["city_id"])).summary
+    assert s["shortlist_rank"] is None and s["standing"].startswith("Not in the default top 10")
+    assert 0.0 <= s["robustness"] <= 1.0
+    assert s["combined"] <= shown["combined"].min() + 1e-12

@@ -891,9 +891,13 @@ def explain(
             coupling=s["coupling"],
         )
     )
+    if s.get("standing"):
+        click.echo(_("Default shortlist: {standing}").format(standing=s["standing"]))
+    if s.get("why_feasibility"):
+        click.echo(s["why_feasibility"])
     if s["eligible"]:
         click.echo(
-            _("Rank {rank} of {n} eligible candidates (before the per-country cap)").format(
+            _("Rank {rank} of {n} eligible candidates by strategy fit alone").format(
                 rank=format_number(s["rank_among_eligible"]), n=format_number(s["n_eligible"])
             )
         )

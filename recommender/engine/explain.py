@@ -20,10 +20,19 @@ from recommender.data.access import get_cities
 from recommender.data.indicators import BY_NAME, INDICATOR_NAMES
 from recommender.data.modelled import Z80, comparable_cities, rule_text
 from recommender.data.tables import eligibility_of, load_eligibility, resolve_city
+from recommender.engine.ranking import robustness_text
 from recommender.engine.scenarios import DEFAULT_SCENARIO
 from recommender.engine.scoring import effective_weights, interval_in_band
-from recommender.engine.shortlist import _frame_for, _kind_array, build_pool
+from recommender.engine.shortlist import (
+    _frame_for,
+    _kind_array,
+    build_pool,
+    robustness_of,
+    select,
+    why_feasibility,
+)
 from recommender.errors import FilterError
+from recommender.i18n import _
 
 
 @dataclass
@@ -79,7 +88,8 @@ def explain(
     it (same pool, so TOPSIS references agree), with domestic cities and existing partners
     kept in the pool so that any pair can be explained.
     """
-    cities = comparable_cities(get_cities(cities))
+    raw_cities = get_cities(cities)
+    cities = comparable_cities(raw_cities)
     cand = resolve_city(candidate, candidate_country, cities, prefer_local=False)
     pool = build_pool(
         city,
@@ -106,7 +116,7 @@ def explain(
     local = pool.local
 
     # rank among eligible candidates of the default pool (other countries, no partners),
-    # before the per-country cap: "how good is this pair among all"
+    # by the strategy fit alone: "how good is this pair among all"
     default_mask = res.eligible & ~pool.is_partner & (pool.country != local["country_code"])
     default_mask &= _kind_array(cities)[pool.positions] == "city"
     if local["country_code"] == "ID":
@@ -194,7 +204,91 @@ def explain(
         "why": row["why"].iloc[0],
         "like_with_like": rule_text(),
     }
+    summary.update(
+        shortlist_standing(
+            city,
+            scenario,
+            int(cand["city_id"]),
+            cities=raw_cities,
+            ties=ties,
+            country=country,
+            method=method,
+            overrides=overrides,
+        )
+    )
     return Explanation(summary=summary, breakdown=breakdown, row=row)
+
+
+def shortlist_standing(
+    city,
+    scenario,
+    candidate_id: int,
+    *,
+    cities: pd.DataFrame,
+    ties: pd.DataFrame | None,
+    country: str | None,
+    method: str,
+    overrides=None,
+) -> dict:
+    """Where the candidate stands in the *default* shortlist of ``city`` (the list
+    ``recommend`` shows: fit and feasibility blended, gates, diversity): its place in the
+    list (or none), its feasibility and combined score, and its robustness, the share of
+    the seeded weightings in which it is in the top k, the same number the shortlist shows
+    for a listed candidate.
+
+    Keys: ``feasibility``, ``combined``, ``why_feasibility``, ``shortlist_rank`` (1-based,
+    or None when the candidate is not in the top k), ``shortlist_top`` (k),
+    ``robustness``, ``robustness_text`` and ``standing`` (one sentence). A candidate the
+    default pool leaves out (a partner already, domestic, a part of a city, an ineligible
+    country) or that the scenario's gates exclude has only ``standing``.
+    """
+    pool = build_pool(
+        city, scenario, cities=cities, ties=ties, country=country, method=method,
+        overrides=overrides, feasibility="auto",
+    )  # fmt: skip
+    top = pool.options.top
+    out: dict = {
+        "feasibility": None,
+        "combined": None,
+        "why_feasibility": "",
+        "shortlist_rank": None,
+        "shortlist_top": top,
+        "robustness": None,
+        "robustness_text": "",
+    }
+    hit = np.flatnonzero(pool.city_id == candidate_id)
+    if len(hit) == 0 or not pool.result.eligible[hit[0]]:
+        out["standing"] = _("Not a candidate of the default shortlist (see above).")
+        return out
+    i = int(hit[0])
+    model = pool.options.feasibility
+    if model is not None and not np.isfinite(pool.feasibility[i]):
+        # the pruned pool did not need it: the model scores this one pair (on the table
+        # as published, as the pool does)
+        pool.feasibility[i] = float(
+            model.score_candidates(pool.local, cities, pool.ties, pool.positions[[i]])[0]
+        )
+    chosen = select(pool)
+    place = np.flatnonzero(chosen == i)
+    share = float(robustness_of(pool, np.array([i]), top=top)[0])
+    out["robustness"] = share
+    out["robustness_text"] = robustness_text(share, top)
+    if pool.feasibility is not None:
+        b = pool.options.blend
+        p = float(pool.feasibility[i])
+        out["feasibility"] = p
+        out["combined"] = (1.0 - b) * float(pool.score[i]) + b * p
+        out["why_feasibility"] = why_feasibility(float(pool.score[i]), p, b)
+    if len(place):
+        out["shortlist_rank"] = int(place[0]) + 1
+        out["standing"] = _("#{rank} of the default top {top}; {robust}").format(
+            rank=out["shortlist_rank"], top=top, robust=out["robustness_text"]
+        )
+    else:
+        out["standing"] = _("Not in the default top {top}; {robust}").format(
+            top=top, robust=out["robustness_text"]
+        )
+    return out
 
 
 def _eligibility_reason(country_code: str) -> str:

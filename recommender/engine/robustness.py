@@ -180,9 +180,15 @@ def diversify_draws(
     return picks
 
 
-def robustness_of(pool: Pool, chosen: np.ndarray, n_draws: int | None = None) -> np.ndarray:
+def robustness_of(
+    pool: Pool, chosen: np.ndarray, n_draws: int | None = None, top: int | None = None
+) -> np.ndarray:
     """Share of seeded plausible variants of the scenario in which each chosen candidate
     stays in the top k (see :mod:`recommender.engine.ranking`).
+
+    ``top`` (default: ``len(chosen)``, the shortlist's length) is k: :func:`recommender.
+    engine.explain.explain` asks it for one candidate, shortlisted or not, with the
+    shortlist's k, and gets the same share the shortlist shows for it.
 
     Each draw re-scores the best :data:`~recommender.engine.ranking.ROBUSTNESS_WINDOW`
     candidates by the ranking score (same gates, data, feasibility, blend and diversity)
@@ -290,7 +296,7 @@ def robustness_of(pool: Pool, chosen: np.ndarray, n_draws: int | None = None) ->
         eligible.sum(axis=1),
         codes,
         key,
-        len(chosen),
+        len(chosen) if top is None else int(top),
         opts.diversity,
         opts.max_per_country,
     )
