@@ -427,8 +427,8 @@ POOL_CACHE_VERSION = 1
 
 
 def pool_vector_key(model: FeasibilityModel, local, cities: pd.DataFrame, ties: pd.DataFrame):
-    """``(file name, cache folder)`` of the cached feasibility vector of ``local`` against
-    ``cities``, or ``None`` when it must not be cached.
+    """``(file name, cache folder)`` of the cached feasibility of ``local`` against the rows
+    of ``cities`` (:class:`CachedScores`), or ``None`` when it must not be cached.
 
     Only for the packaged tables as verified against their MANIFEST.json
     (:func:`recommender.data.cache.source_of`: a user's table or a copy is never cached)
@@ -455,42 +455,75 @@ def pool_vector_key(model: FeasibilityModel, local, cities: pd.DataFrame, ties: 
     return f"feasibility-{hashlib.sha256(text.encode()).hexdigest()[:40]}.npy", folder
 
 
-def pool_vector(
-    model: FeasibilityModel, local, cities: pd.DataFrame, ties: pd.DataFrame
-) -> np.ndarray | None:
-    """Feasibility of ``local`` with every row of the packaged ``cities`` (NaN at the local
-    city's own row), from the user's cache folder, or computed and saved there on first use.
+class CachedScores:
+    """Feasibility of one local city with rows of the packaged ``cities``, remembered in a
+    file of the user's cache folder (see :func:`cached_scores`).
 
-    The file is a plain ``.npy`` of float64, read with ``allow_pickle=False`` (it cannot run
-    code); a file that is unreadable or of the wrong shape is computed again. Returns
-    ``None`` when the inputs are not cacheable (:func:`pool_vector_key`); the caller then
-    scores the candidates it needs. The values equal :meth:`FeasibilityModel.score_candidates`
-    of the same rows exactly (each row's features and trees do not depend on the others).
+    The file is a plain ``.npy`` of float64 pairs (row position, feasibility) for the rows
+    scored so far; read with ``allow_pickle=False`` (it cannot run code), and ignored unless
+    every position is a row of the table and every value a probability. Calling the object with row
+    positions returns their feasibility, scoring only the rows the file does not have yet;
+    :meth:`save` writes the file back when rows were added (through a temporary file and a
+    rename; a read-only folder is no error). The numbers equal
+    :meth:`FeasibilityModel.score_candidates` of the same rows exactly: each row's features
+    and trees do not depend on the other rows scored with it (tested).
     """
-    from recommender.data.cache import atomic_write
 
+    def __init__(self, model: FeasibilityModel, local, cities, ties, path: Path):
+        self.model, self.local, self.cities, self.ties, self.path = model, local, cities, ties, path
+        n = len(cities)
+        self.vector = np.full(n, np.nan)
+        self.added = 0
+        try:
+            saved = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError):
+            return
+        # (m, 2): row position, feasibility; anything else is not ours and is ignored
+        if saved.ndim != 2 or saved.shape[1] != 2 or saved.dtype != np.float64:
+            return
+        pos, val = saved[:, 0], saved[:, 1]
+        if not (np.all(pos == np.floor(pos)) and np.all((pos >= 0) & (pos < n))):
+            return
+        if not np.all((val >= 0) & (val <= 1)):
+            return
+        self.vector[pos.astype(np.int64)] = val
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64)
+        need = rows[np.isnan(self.vector[rows])]
+        if len(need):
+            self.vector[need] = self.model.score_candidates(
+                self.local, self.cities, self.ties, need, cold=True
+            )
+            self.added += len(need)
+        return self.vector[rows]
+
+    def save(self) -> None:
+        if not self.added:
+            return
+        from recommender.data.cache import atomic_write
+
+        known = np.flatnonzero(~np.isnan(self.vector))
+        table = np.column_stack([known.astype(np.float64), self.vector[known]])
+        try:
+            atomic_write(self.path, lambda fh: np.save(fh, table, allow_pickle=False))
+        except OSError:
+            pass  # a read-only cache folder: scored again next time
+        self.added = 0
+
+
+def cached_scores(model: FeasibilityModel, local, cities, ties) -> CachedScores | None:
+    """The :class:`CachedScores` of ``local`` (``None`` when not cacheable, see
+    :func:`pool_vector_key`: the caller then scores the rows it needs itself).
+
+    The first shortlist of a city scores the candidates it needs (the pruned path) and
+    keeps them; the next one with the same tables and model reads them.
+    """
     key = pool_vector_key(model, local, cities, ties)
     if key is None:
         return None
     name, folder = key
-    path = Path(folder) / name
-    n = len(cities)
-    try:
-        vec = np.load(path, allow_pickle=False)
-        if vec.shape == (n,) and vec.dtype == np.float64:
-            return vec
-    except (OSError, ValueError, EOFError):
-        pass
-    ids = cities["city_id"].to_numpy(dtype=np.int64)
-    own = ids == int(local["city_id"])
-    vec = np.full(n, np.nan)
-    rows = np.flatnonzero(~own)
-    vec[rows] = model.score_candidates(local, cities, ties, rows, cold=True)
-    try:
-        atomic_write(path, lambda fh: np.save(fh, vec, allow_pickle=False))
-    except OSError:
-        pass  # a read-only cache folder: computed again next time
-    return vec
+    return CachedScores(model, local, cities, ties, Path(folder) / name)
 
 
 __all__ = [
@@ -505,6 +538,7 @@ __all__ = [
     "load_model",
     "model_from_bundle",
     "models_dir",
-    "pool_vector",
+    "cached_scores",
+    "CachedScores",
     "read_bundle",
 ]

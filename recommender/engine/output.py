@@ -33,7 +33,15 @@ from recommender.engine.ranking import (
     context_text,
     robustness_text,
 )
-from recommender.i18n import N_, _, format_number, format_percent, format_signed
+from recommender.i18n import (
+    N_,
+    _,
+    current_language,
+    format_number,
+    format_percent,
+    format_signed,
+    language,
+)
 
 # indicators in the order people read them in the "why" text: the economy first
 _WHY_ORDER = ("gdp_per_capita_usd", "hdi", "population", "area_km2")
@@ -239,8 +247,15 @@ def _frame_for(pool: Pool, chosen: np.ndarray) -> pd.DataFrame:
 def frame_columns(pool: Pool, chosen: np.ndarray, *, why: bool = True) -> dict[str, np.ndarray]:
     """The columns of the output for pool indices ``chosen``, in order, as arrays.
 
-    ``why=False`` leaves out the ``why`` text (the atlas computes it only on demand).
+    ``why=False`` leaves out the ``why`` text (the atlas computes it only on demand). The
+    language in force is looked up once for all the texts (not from the environment for
+    each of the few hundred words).
     """
+    with language(current_language()):
+        return _frame_columns(pool, chosen, why=why)
+
+
+def _frame_columns(pool: Pool, chosen: np.ndarray, *, why: bool) -> dict[str, np.ndarray]:
     opts = pool.options
     names = INDICATOR_NAMES
     chosen = np.asarray(chosen, dtype=np.int64)

@@ -405,19 +405,18 @@ def _pool_feasibility(
     see the same window as with every candidate scored. The local city's own ties are
     hidden from the model (``cold``), as in the evaluation.
 
-    With the packaged tables and model, the values come from the local city's cached
-    vector (:func:`recommender.engine.feasibility.pool_vector`: the whole table scored on
-    first use and kept in the user's cache folder): the same numbers, read instead of
-    computed; the candidates left NaN are the same.
+    With the packaged tables and model, scored values are kept per local city in the user's
+    cache folder (:func:`recommender.engine.feasibility.cached_scores`) and read the next
+    time instead of computed: the same numbers, and the same candidates left NaN.
     """
     model, b = opts.feasibility, opts.blend
     cached = None
     if not opts.overrides:  # what-if values are explored, not cached
-        from recommender.engine.feasibility import pool_vector
+        from recommender.engine.feasibility import cached_scores
 
-        cached = pool_vector(model, local, cities, ties)
+        cached = cached_scores(model, local, cities, ties)
     if cached is not None:
-        score = lambda rows: cached[rows]  # noqa: E731 (the per-city cache: same values)
+        score = cached  # the per-city cache: the same values, scored once
     else:
         score = lambda rows: model.score_candidates(local, cities, ties, rows)  # noqa: E731
     p = np.full(len(positions), np.nan)
@@ -447,4 +446,6 @@ def _pool_feasibility(
         if window and len(comb) >= window:
             c_window = float(np.partition(comb, len(comb) - window)[len(comb) - window])
         chunk *= 2  # few rounds even when the bound is loose
+    if cached is not None:
+        cached.save()
     return p

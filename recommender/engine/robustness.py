@@ -286,10 +286,12 @@ def robustness_of(
     fine, pop = tiebreak_keys(pool.cities)
     rows = pool.positions[window]
     ids = pool.city_id[window]
-    tb = np.empty(n_w, dtype=np.int64)
-    tb[np.lexsort((ids, -pop[rows], -fine[rows]))] = np.arange(n_w)
-    rounded = np.round(key, ROUND_DECIMALS)
-    order = np.lexsort((np.broadcast_to(tb, key.shape), -rounded, ~eligible), axis=-1)
+    # the window in tie-break order, then one stable sort per draw by the rounded key with
+    # the ineligible last (NaN sorts after everything, -inf keys included)
+    perm = np.lexsort((ids, -pop[rows], -fine[rows]))
+    sort_key = -np.round(key[:, perm], ROUND_DECIMALS)
+    sort_key[~eligible[:, perm]] = np.nan
+    order = perm[np.argsort(sort_key, axis=1, kind="stable")]
     codes = np.unique(pool.country[window], return_inverse=True)[1].astype(np.int64)
     picks = diversify_draws(
         order,

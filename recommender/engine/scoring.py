@@ -131,21 +131,29 @@ def desirability(
     mn, lo, hi, mx = (float(v) for v in band)
     m = (lo + hi) / 2.0 if ideal is None else float(ideal)
     q = EDGE_DESIRABILITY
+    # the band's shape decides which formulas apply (Python conditions, so that only the
+    # branches in use are computed); NaN stays NaN throughout
     with np.errstate(divide="ignore", invalid="ignore"):
+        below = x < m
         # peak: 1 at the ideal, q at the band's edges (a degenerate side is a point)
-        left = np.where(m > lo, (x - m) / (lo - m), np.where(x < m, np.inf, 0.0))
-        right = np.where(hi > m, (x - m) / (hi - m), np.where(x > m, np.inf, 0.0))
-        t = np.where(x < m, left, right)
-        peak = 1.0 - (1.0 - q) * np.minimum(t, 1.0) ** 2
+        left = (x - m) / (lo - m) if m > lo else np.where(below, np.inf, 0.0)
+        right = (x - m) / (hi - m) if hi > m else np.where(x > m, np.inf, 0.0)
+        t = np.where(below, left, right)
+        np.minimum(t, 1.0, out=t)
+        t *= t
+        t *= -(1.0 - q)
+        t += 1.0  # 1 - (1 - q) * min(t, 1) ** 2
         up = (x - mn) / (lo - mn) if lo > mn else np.where(x >= lo, 1.0, 0.0)
         down = (mx - x) / (mx - hi) if mx > hi else np.where(x <= hi, 1.0, 0.0)
-        d = np.where(x < lo, q * up, np.where(x > hi, q * down, peak))
+        d = np.where(x < lo, q * up, np.where(x > hi, q * down, t))
         if np.isneginf(mn):
-            d = np.where(x < m, 1.0, d)
+            d[below] = 1.0
         if np.isposinf(mx):
-            d = np.where(x > m, 1.0, d)
-    d = np.clip(np.nan_to_num(d, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
-    d = np.where(np.isnan(x), np.nan, d)
+            d[x > m] = 1.0
+    np.clip(d, 0.0, 1.0, out=d)
+    missing = np.isnan(x)  # a degenerate side's np.where turns NaN into a number
+    if missing.any():
+        d[missing] = np.nan
     if out is None:
         return d
     np.copyto(out, d)

@@ -250,7 +250,14 @@ class TreeEnsemble:
                 M[tab.trees] &= tab.masks.take(r[s:e], axis=1)
             leaf = self._leftmost(M)
             leaf += self._row_offset
-            out[s:e] = self.baseline + self._leaf_value_flat[leaf].sum(axis=0)
+            # trees added one after the other for every row: the same order whatever the
+            # block's width (numpy's sum over axis 0 of one column is pairwise), so a row's
+            # score does not depend on the rows scored with it
+            values = self._leaf_value_flat[leaf]
+            acc = values[0].copy()
+            for t in range(1, len(values)):
+                acc += values[t]
+            out[s:e] = self.baseline + acc
         return out
 
     @staticmethod
