@@ -343,12 +343,18 @@ def test_huge_top_is_refused_or_bounded(folder):
 @pytest.fixture
 def no_rename_outside(monkeypatch, tmp_path):
     """A safety net for a regression: the writer may rename or link only inside tmp_path
-    (as root, a broken check would otherwise replace the real /dev/null)."""
+    (as root, a broken check would otherwise replace the real /dev/null); the user's cache
+    folder (tables, per-city feasibility) is written through the same os.replace."""
+    from recommender.data.cache import cache_dir
+
     real_replace, real_link = os.replace, os.link
+    allowed = [str(tmp_path.resolve())]
+    if cache_dir() is not None:
+        allowed.append(str(cache_dir().resolve()))
 
     def guard(fn):
         def inner(src, dst, *a, **k):
-            if not str(Path(dst).resolve()).startswith(str(tmp_path.resolve())):
+            if not str(Path(dst).resolve()).startswith(tuple(allowed)):
                 raise AssertionError(f"the writer tried to replace {dst}")
             return fn(src, dst, *a, **k)
 
