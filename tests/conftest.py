@@ -295,11 +295,7 @@ def _english_locale(monkeypatch):
 # not be mended before the session ended. ``xfail`` (not strict: a fix turns it green and the
 # entry must then go) with the reason, so that the rest of the suite guards the merge.
 
-KNOWN_FAILURES: dict[str, str] = {
-    "tests/test_features.py::test_feature_builder_outputs": (
-        "FeatureBuilder now sees modelled (like-with-like) GDP on the toy table"
-    ),
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 def pytest_collection_modifyitems(config, items):

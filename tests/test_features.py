@@ -128,9 +128,11 @@ def test_feature_builder_outputs(pairs):
     assert {"n_cand_leads", "n_local_leads", "complementary", "distance_km"} <= set(names)
     assert "level_area_km2_cand" in names
     out = pd.DataFrame(fb.transform(pairs), columns=names, index=pairs.index)
+    # Richburg (tests/conftest.py TOY_ROWS): GDP per capita 15,000 against Lokal's 5,000,
+    # HDI 0.85 against 0.75, at hdi_scale 0.1
     richburg = out.loc[pairs["city_id_cand"] == 10].iloc[0]
-    assert richburg["asym_gdp_per_capita_usd"] == pytest.approx(math.log(4))
-    assert richburg["asym_hdi"] == pytest.approx(1.5)
+    assert richburg["asym_gdp_per_capita_usd"] == pytest.approx(math.log(15_000 / 5_000))
+    assert richburg["asym_hdi"] == pytest.approx((0.85 - 0.75) / 0.1)
     tiny = out.loc[pairs["city_id_cand"] == 13].iloc[0]
     assert tiny["complementary"] == 1 and tiny["n_local_leads"] == 2
     imputa = out.loc[pairs["city_id_cand"] == 16].iloc[0]
