@@ -290,10 +290,10 @@ def _english_locale(monkeypatch):
 
 
 # --------------------------------------------------------------------------- known failures
-# Known failures after the second wave's merge, each an open defect named in the closing
-# note: the first full run of the merged tree (18:10 UTC) failed 15 of 806; these three could
-# not be mended before the session ended. ``xfail`` (not strict: a fix turns it green and the
-# entry must then go) with the reason, so that the rest of the suite guards the merge.
+# A known failure is an open defect named in a closing note: ``xfail`` (not strict: a fix
+# turns it green and the entry must then go) with the reason, so that the rest of the suite
+# still guards a merge. The three listed after the second wave are fixed (the pruned
+# feasibility path, and a stale expectation in test_features); none is open now.
 
 KNOWN_FAILURES: dict[str, str] = {}
 
