@@ -86,6 +86,7 @@ def synthetic_cities(n: int, seed: int = 0) -> pd.DataFrame:
         cols[f"{ind}_level"] = _cat(lv, LEVELS)
         cols[f"{ind}_source"] = _cat(missing.astype(np.int8), ["synthetic", ""])
         cols[f"{ind}_year"] = np.where(missing, np.nan, 2024.0)
+    cols["kind"] = _cat(np.zeros(n + 1, dtype=np.int8), ["city"])  # no parts of cities
     for c in CITY_COLUMNS:
         if c not in cols:
             cols[c] = _cat(np.zeros(n + 1, dtype=np.int8), [""])
