@@ -11,7 +11,10 @@ The rules, first match wins:
 ``reviewed``       :data:`REVIEWED_PARTS`, big parts the rules below miss (Puxi, Pest,
                    Brooklyn, Kowloon...), each with its city.
 ``city_unit``      every other place inside the admin1 unit that *is* one city
-                   (:data:`CITY_UNITS`: Shanghai, Seoul, Mexico City, Berlin, Vienna...).
+                   (:data:`CITY_UNITS`: Shanghai, Seoul, Mexico City, Berlin, Vienna,
+                   Brasília's Federal District, Delhi's NCT (New Delhi, the capital, stays a
+                   city)...) or the admin2 unit (:data:`ADMIN2_CITY_UNITS`: Greater London).
+``tokyo_ward``     Tokyo's 23 special wards (:data:`TOKYO_WARDS`, by name, in Tokyo-to).
 ``feature_code``   GeoNames marks it abandoned, historical, destroyed, a farm, a religious
                    site or a settlement (PPLQ, PPLH, PPLW, PPLF, PPLR, STLMT): ``other``.
 ``cjk_city_name``  in China, Japan, Korea or Taiwan, a Chinese / Japanese / Korean
@@ -19,11 +22,19 @@ The rules, first match wins:
                    code (GeoNames files Funabashi's only point as a section, PPLX).
 ``district_name``  a CJK district name (X区, X區, X구) and no city name, or a
                    district-style Latin name ("Luohu District", "Sector 6", "Distrito
-                   ..."), with a bigger place of the same admin1 within 20 km.
+                   ...", "Bundang-gu", "Kohoku-ku"), with a bigger place of the same admin1
+                   within 20 km or within that place's reach (reach_km).
 ``pplx_own_municipality``  Japan: a PPLX that is the biggest point of its own municipality
-                   (GeoNames' Japanese admin2 is the municipality: Ichikawa, Chiba) is
-                   that city.
+                   (GeoNames' Japanese admin2 is the municipality: Ichikawa, Chiba) and
+                   not in Tokyo's ward area (nearer to Tokyo or a ward than to any city of
+                   the prefecture) is that city.
 ``pplx``           feature code PPLX, "section of populated place".
+``metro_district`` a place within reach of a metropolitan city, 2x smaller, where the
+                   city's unit is the municipality (:data:`METRO_COUNTRIES`: Turkish
+                   metropolitan provinces, Vietnamese and Nigerian city-provinces, Chinese
+                   prefecture cities); reach_km grows with the city's size, 20 to 40 km.
+                   Province seats (PPLA, PPLC), names that say "City" and, in China,
+                   prefecture seats are never caught.
 ``proximity``      within 15 km of a place at least 5x bigger in the same admin1, *and*
                    either in the same municipality (the finest admin code both have,
                    admin4 or admin3, is equal) or no longer listed in GeoNames'
@@ -98,6 +109,7 @@ REVIEWED_PARTS: dict[int, tuple[int, str]] = {
     12747063: (1819729, "New Territories, Hong Kong"),
     12747064: (1819729, "Hong Kong Island, Hong Kong"),
     7802746: (98182, "Sadr City, a district of Baghdad"),
+    11836117: (1850147, "Suginami, a special ward of Tokyo (GeoNames files it under Ibaraki)"),
 }
 
 # Admin1 units (or whole countries, admin1 None) that are one city: every other place in
@@ -127,10 +139,40 @@ CITY_UNITS: list[tuple[int, str, bool]] = [
     (498817, "Saint Petersburg", False),
     (1735161, "Kuala Lumpur", False),
     (1609350, "Bangkok", False),
+    (3469058, "Brasília", False),  # the Federal District: its regiões administrativas
+    (1273294, "Delhi", False),  # the National Capital Territory (New Delhi, PPLC, stays)
+    (2193733, "Auckland", False),  # one council since 2010 (Manukau City, North Shore...)
     (1880252, "Singapore", True),
     (1819729, "Hong Kong", True),
     (1821274, "Macau", True),
 ]
+
+# Tokyo's 23 special wards (tokubetsu-ku): GeoNames files most of them as sections (PPLX)
+# that are the only point of their ward, with no X区 name, so no rule can tell them from
+# the Tama cities (Mitaka, Musashino) around them. Names as GeoNames spells them.
+TOKYO_WARDS = frozenset(
+    "Chiyoda Chūō Minato Shinjuku Bunkyō Taitō Sumida Kōtō Shinagawa Meguro Ōta Setagaya "
+    "Shibuya Nakano Suginami Toshima Kita Arakawa Itabashi Nerima Adachi Katsushika "
+    "Edogawa".split()
+)
+TOKYO_ID = 1850147
+
+# Countries where a province or city-province *is* the metropolitan municipality and the
+# places around its city are that city's districts (rule ``metro_district``): a place
+# within reach of the city (reach_km, growing with its size) and 2x smaller is a part.
+#   TR  a metropolitan province (büyükşehir): its seat has 500,000+ people; the ilçe around
+#       it (Bağcılar, Esenyurt, Çankaya, Bornova) are district municipalities of it;
+#   VN, NG  an admin1 unit named after its city of 1,000,000+ (Hanoi, Ho Chi Minh City,
+#       Lagos State): quận / local government areas of the city;
+#   CN  a place with no city name (X市) around a prefecture city of 1,000,000+: a district,
+#       subdistrict or town of that city (Banan, Humen, Xiaoshan).
+METRO_COUNTRIES = {"TR", "VN", "NG", "CN"}
+METRO_SEAT_CODES = {"PPLC", "PPLA", "PPLA2"}
+METRO_FACTOR = 2.0  # central districts are big: Çankaya has 792,189 people, Ankara 3.5 M
+
+# Admin2 units that are one city (GeoNames admin2 "GLA" = Greater London: Tottenham,
+# Wimbledon, Romford... are parts of London; England, the admin1, is not one city).
+ADMIN2_CITY_UNITS: list[tuple[int, str]] = [(2643743, "London")]
 
 OTHER_FEATURE_CODES = {"PPLQ", "PPLH", "PPLW", "PPLF", "PPLR", "STLMT"}
 SEAT_FEATURE_CODES = {"PPLA", "PPLA2", "PPLA3", "PPLA4", "PPLA5", "PPLC", "PPLG"}
@@ -138,7 +180,7 @@ _CJK_DISTRICT = re.compile(r"^[\u4e00-\u9fff\uac00-\ud7af]{1,8}[区區구]$")
 _CJK_CITY = re.compile(r"^[\u4e00-\u9fff\uac00-\ud7af]{1,8}[市시]$")
 _LATIN_DISTRICT = re.compile(
     r"(?i)\b(district|distrito|sector \d+|arrondissement|bezirk|thana|quận|localidad|"
-    r"delegaci[oó]n|alcald[ií]a)\b"
+    r"delegaci[oó]n|alcald[ií]a)\b|-(gu|ku)$|\bqu$"
 )
 _SAYS_CITY = re.compile(r"(?i)(\bcity$|^ciudad\b|^kota\b|-shi$|\bshi$)")
 
@@ -176,6 +218,13 @@ def _xyz(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 
 def _chord(km: float) -> float:
     return 2.0 * np.sin(km / (2.0 * EARTH_KM))
+
+
+def _letters(text: str) -> str:
+    """Folded letters only: "Ho Chi Minh City (HCMC)" -> "hochiminhcityhcmc"."""
+    from recommender.data.tables import fold
+
+    return re.sub(r"[^a-z]", "", fold(str(text)))
 
 
 def _cjk_flags(alternates: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
@@ -232,8 +281,21 @@ def classify_kinds(c: pd.DataFrame) -> pd.DataFrame:
             raise ValueError(f"CITY_UNITS: id {pid} is not {expected} in the pool")
         same = cc == cc[p] if whole_country else (cc == cc[p]) & (a1 == a1[p])
         for i in np.flatnonzero(same):
-            if i != p and not kind[i]:
+            if i != p and not kind[i] and fcode[i] != "PPLC":
                 set_(i, "city_part", "city_unit", p)
+    for pid, expected in ADMIN2_CITY_UNITS:
+        p = pos_of.get(pid)
+        if p is None or names[p] != expected or not a2[p]:
+            raise ValueError(f"ADMIN2_CITY_UNITS: id {pid} is not {expected} in the pool")
+        for i in np.flatnonzero((cc == cc[p]) & (a1 == a1[p]) & (a2 == a2[p])):
+            if i != p and not kind[i] and fcode[i] != "PPLC":
+                set_(i, "city_part", "city_unit", p)
+    tokyo = pos_of.get(TOKYO_ID)
+    if tokyo is not None:
+        wards = (cc == "JP") & (a1 == a1[tokyo]) & np.isin(names, list(TOKYO_WARDS))
+        for i in np.flatnonzero(wards):
+            if not kind[i]:
+                set_(i, "city_part", "tokyo_ward", tokyo)
     for i in np.flatnonzero(np.isin(fcode, list(OTHER_FEATURE_CODES))):
         if not kind[i]:
             set_(i, "other", "feature_code")
@@ -259,6 +321,61 @@ def classify_kinds(c: pd.DataFrame) -> pd.DataFrame:
                 best, best_pop = j, pop[j]
         return best
 
+    far = tree.query_ball_point(xyz, _chord(MAX_REACH_KM))
+    reach_chord = np.array([_chord(reach_km(p)) for p in pop])
+    a1_name = np.array([_letters(x) for x in c["admin1_name"]], dtype=object)
+
+    def parent_reach(i: int, factor: float = 1.0, seats: bool = False) -> int:
+        """The most populous place of the same admin1 at least ``factor`` times bigger
+        whose reach (reach_km) covers row ``i``, or -1; ``seats``: PPLC/PPLA/PPLA2 only."""
+        best, best_pop = -1, pop[i] * factor
+        for j in far[i]:
+            if j == i or cc[j] != cc[i] or a1[j] != a1[i] or pop[j] <= best_pop:
+                continue
+            if seats and fcode[j] not in METRO_SEAT_CODES:
+                continue
+            if np.linalg.norm(xyz[i] - xyz[j]) <= reach_chord[j]:
+                best, best_pop = j, pop[j]
+        return best
+
+    def metro_city(i: int) -> int:
+        """Rule ``metro_district``: the metropolitan city row ``i`` is a district of, or -1."""
+        if cc[i] not in METRO_COUNTRIES or fcode[i] in ("PPLA", "PPLC") or local[i]:
+            return -1
+        if _SAYS_CITY.search(str(names[i])):
+            return -1
+        if cc[i] == "CN" and fcode[i] in METRO_SEAT_CODES:
+            return -1  # a prefecture seat is a city
+        j = parent_reach(i, METRO_FACTOR, seats=True)
+        if j < 0:
+            return -1
+        if cc[i] == "TR":
+            return j if pop[j] >= 500_000 else -1
+        if cc[i] == "CN":
+            return j if pop[j] >= 1_000_000 else -1
+        # VN, NG: a city of 1,000,000+ the admin1 unit is named after (Hanoi, Lagos State;
+        # not the town of Oyo, which only gave Oyo State its name)
+        named = _letters(names[j]) and _letters(names[j]) in a1_name[i]
+        return j if named and pop[j] >= 1_000_000 else -1
+
+    # Tokyo's ward area: a section nearer to Tokyo or one of its wards than to any city
+    # of the prefecture with a city name (Musashino, Mitaka's Kamirenjaku stays Mitaka)
+    anchors = np.flatnonzero((rule == "tokyo_ward") | (city_cjk & (cc == "JP")))
+    if tokyo is not None:
+        anchors = np.append(anchors, tokyo)
+        anchors = anchors[a1[anchors] == a1[tokyo]]
+
+    def in_wards(i: int) -> bool:
+        if tokyo is None or cc[i] != "JP" or a1[i] != a1[tokyo] or not len(anchors):
+            return False
+        k = anchors[np.argmin(np.linalg.norm(xyz[anchors] - xyz[i], axis=1))]
+        return k == tokyo or rule[k] == "tokyo_ward"
+
+    def bigger_same_admin2(i: int) -> bool:
+        return any(
+            j != i and a2[j] == a2[i] and cc[j] == cc[i] and pop[j] > pop[i] for j in near[i]
+        )
+
     def same_municipality(i: int, j: int) -> bool:
         """The finest admin code both rows have (admin4, else admin3) is the same."""
         if a4[i] and a4[j]:
@@ -275,6 +392,8 @@ def classify_kinds(c: pd.DataFrame) -> pd.DataFrame:
             continue
         if district_cjk[i] or _LATIN_DISTRICT.search(str(names[i])):
             p = parent_near(i, True)
+            if p < 0:
+                p = parent_reach(i)
             if p >= 0:
                 set_(i, "city_part", "district_name", p)
                 continue
@@ -283,11 +402,16 @@ def classify_kinds(c: pd.DataFrame) -> pd.DataFrame:
             if p < 0:
                 p = parent_near(i, False)
             # Japan: GeoNames' admin2 is the municipality; a section that is the biggest
-            # point of its own municipality (Ichikawa, Chiba) stands for that city.
-            if cc[i] == "JP" and a2[i] and (p < 0 or a2[p] != a2[i]):
+            # point of its own municipality (Ichikawa, Chiba) stands for that city, one
+            # with a bigger point of its municipality nearby (Sugamo in Toshima) does not.
+            if cc[i] == "JP" and a2[i] and not bigger_same_admin2(i) and not in_wards(i):
                 set_(i, "city", "pplx_own_municipality")
                 continue
             set_(i, "city_part", "pplx", p)
+            continue
+        p = metro_city(i)
+        if p >= 0:
+            set_(i, "city_part", "metro_district", p)
             continue
         if fcode[i] not in SEAT_FEATURE_CODES and not _SAYS_CITY.search(str(names[i])):
             p = parent_near(i, True, PROXIMITY_FACTOR, near_prox)
@@ -357,6 +481,78 @@ def find_duplicates(c: pd.DataFrame) -> dict[int, int]:
                 out[int(r.city_id)] = near[0]
             else:
                 kept.append((r.pos_, int(r.city_id)))
+    return out
+
+
+_NAME_NOISE = re.compile(r"(?:\bcity$|-shi$|\bshi$|[^a-z0-9])")
+
+
+def _norm_name(name: str) -> str:
+    """A folded name without "City" / "-shi", with "Saint"/"Mount" as "st"/"mt" and no
+    spaces or punctuation: "Mandaluyong City", "St. Charles", "E'zhou" -> one key each."""
+    from recommender.data.tables import fold
+
+    f = re.sub(r"\bsaint\b", "st", re.sub(r"\bmount\b", "mt", fold(str(name))))
+    return _NAME_NOISE.sub("", f.strip())
+
+
+def find_loose_duplicates(c: pd.DataFrame) -> dict[int, int]:
+    """Duplicates the strict rule (:func:`find_duplicates`) misses -> {dropped: kept}.
+
+    Same country and either (a) the same name once "City", "-shi", "Saint"/"St",
+    "Mount"/"Mt", spaces and punctuation are set aside, within 10 km and at most 4x apart
+    in population ("Mandaluyong City" / "Mandaluyong", "Xilin Hot" / "Xilinhot"), or (b) the very same population and one's name
+    is the other's name or alternate name, within 25 km (one GeoNames record entered twice:
+    "Dzuunmod" / "Zuunmod", "Furukawa" / "Hida"). The kept row is chosen as in
+    :func:`find_duplicates`; Indonesian local cities are always kept.
+    """
+    from recommender.data.tables import fold
+
+    n = len(c)
+    xyz = _xyz(c["latitude"].to_numpy(float), c["longitude"].to_numpy(float))
+    cc = c["country_code"].to_numpy(object)
+    pop = np.nan_to_num(c["population"].to_numpy(float))
+    local = c["is_local"].to_numpy(bool)
+    norm = [_norm_name(x) for x in c["name"]]
+    folded = [fold(str(x)) for x in c["name"]]
+    alts = [{fold(a) for a in al if a} for al in c["alternatenames"]]
+    order = c.assign(
+        _l=~c["is_local"].astype(bool),
+        _in=~c["in_cities15000"].astype(bool),
+        _seat=~c["feature_code"].isin(SEAT_FEATURE_CODES),
+        _pop=-c["population"].fillna(0),
+        _pos=np.arange(n),
+    ).sort_values(["_l", "_in", "_seat", "_pop", "city_id"])["_pos"]
+    rank = np.empty(n, dtype=np.int64)
+    rank[order.to_numpy()] = np.arange(n)
+    pairs = sorted(cKDTree(xyz).query_pairs(_chord(25.0)))
+    group = np.arange(n)
+
+    def root(i: int) -> int:
+        while group[i] != i:
+            group[i] = group[group[i]]
+            i = group[i]
+        return i
+
+    for i, j in pairs:
+        if cc[i] != cc[j] or (local[i] and local[j]):
+            continue
+        km = np.linalg.norm(xyz[i] - xyz[j])
+        small, big = sorted((pop[i], pop[j]))
+        same = bool(norm[i]) and norm[i] == norm[j] and km <= _chord(DUPLICATE_KM)
+        same &= small > 0 and big <= 4 * small  # not "Kowloon City" (a district) / Kowloon
+        named = folded[i] in alts[j] or folded[j] in alts[i] or folded[i] == folded[j]
+        twin = pop[i] > 0 and pop[i] == pop[j] and named
+        if same or twin:
+            a, b = root(i), root(j)
+            if a != b:
+                group[max(a, b, key=lambda k: rank[k])] = min(a, b, key=lambda k: rank[k])
+    ids = c["city_id"].to_numpy(np.int64)
+    out: dict[int, int] = {}
+    for i in range(n):
+        r = root(i)
+        if r != i and not local[i]:
+            out[int(ids[i])] = int(ids[r])
     return out
 
 
