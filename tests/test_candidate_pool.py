@@ -52,6 +52,28 @@ def test_named_city_parts_are_parts_of_their_city(cities):
     assert c.at[1808090, "part_of"] == 1796236  # Hongkou -> Shanghai
 
 
+@pytest.mark.parametrize(
+    ("gid", "name", "rule", "city"),
+    [
+        (751324, "Bağcılar", "metro_district", 745044),  # ilçe of Istanbul (büyükşehir)
+        (6955677, "Çankaya", "metro_district", 323786),  # Ankara's central district
+        (8616124, "Hoàn Kiếm", "metro_district", 1581130),  # quận of Hanoi
+        (2322733, "Surulere", "metro_district", 2332459),  # Lagos LGA
+        (1861321, "Itabashi", "tokyo_ward", 1850147),  # special ward, a PPLX in GeoNames
+        (2635608, "Tottenham", "city_unit", 2643743),  # Greater London
+        (1262111, "Najafgarh", "city_unit", 1273294),  # Delhi NCT
+        (3466489, "Ceilândia", "city_unit", 3469058),  # Brasília's Federal District
+        (2187404, "Manukau City", "city_unit", 2193733),  # Auckland Council since 2010
+        (1909733, "Banan", "district_name", 1814906),  # 巴南区, 20 km from Chongqing's point
+    ],
+)
+def test_rules_find_districts_of_big_cities(cities, gid, name, rule, city):
+    c = cities.set_index("city_id")
+    assert c.at[gid, "name"] == name
+    assert (c.at[gid, "kind"], c.at[gid, "kind_rule"]) == ("city_part", rule), name
+    assert c.at[gid, "part_of"] == city, name
+
+
 def test_every_part_points_at_a_city_and_kinds_are_valid(cities):
     assert set(cities["kind"]) <= set(KINDS)
     parts = cities[cities["kind"] == "city_part"]
@@ -87,6 +109,18 @@ def test_seat_towns_and_real_cities_stay_cities(cities):
         1849837,  # Toyonaka (beside Osaka)
         1703417,  # Makati City
         11837657,  # Ichikawa, Chiba: GeoNames' only point of the city (a PPLX)
+        1859642,  # Kawasaki, between Tokyo and Yokohama
+        1848354,  # Yokohama
+        1843564,  # Incheon (its own metropolitan city beside Seoul)
+        2165087,  # Gold Coast (beside Brisbane's region)
+        739634,  # Silivri: an ilçe of Istanbul beyond the city's reach (65 km)
+        324190,  # Alanya: an ilçe of Antalya 120 km away
+        1692192,  # Quezon City (Metro Manila's cities are cities)
+        3979770,  # Zapopan (its own municipality beside Guadalajara)
+        1790353,  # Xianyang (a prefecture city 23 km from Xi'an)
+        1785623,  # Kunshan (a county-level city, 昆山市)
+        1261481,  # New Delhi, the national capital, inside Delhi's NCT
+        1860437,  # Kamirenjaku: Mitaka's only GeoNames point, not in Tokyo's ward area
     ):
         assert c.at[gid, "kind"] == "city", c.at[gid, "name"]
 
@@ -135,6 +169,26 @@ def test_no_true_duplicates_left(cities):
             d[i] = np.inf
             assert d.min() > 10, g["name"].iloc[0]
     assert 8309983 not in set(cities["city_id"])  # the second Fuzhou (Fujian) entry
+    # the looser rule: "X City" / "X" within 10 km, one record entered twice (same
+    # population, one name the other's alternate)
+    ids = set(cities["city_id"])
+    assert 1701966 in ids and 13118244 not in ids  # Mandaluyong City / Mandaluyong
+    assert 11611937 in ids and 1863824 not in ids  # Hida / Furukawa
+    assert 1684803 not in ids  # Tabuk (Kalinga) twice
+
+
+def test_gdl_region_found_through_the_former_admin1_name(cities):
+    """GDL keeps pre-reform region names: Lille (Hauts-de-France since 2016) gets GDL's
+    Nord (through the former name Nord-Pas-de-Calais), Wrocław (Lower Silesia)
+    Dolnoslaskie."""
+    c = cities.set_index("city_id")
+    assert c.at[2998324, "hdi_level"] == "region"
+    assert "FRAr108 Nord" in c.at[2998324, "hdi_source"]
+    assert "Dolnoslaskie" in c.at[3081368, "hdi_source"]
+    xw = pd.read_csv(data_dir() / "gdl_crosswalk.csv", keep_default_na=False)
+    assert xw["method"].str.startswith("former_name").sum() > 0
+    man = json.loads((data_dir() / "MANIFEST.json").read_text())
+    assert man["coverage_by_level"]["hdi"]["region"] >= 28_260  # before the name refresh
 
 
 def test_eligibility_table_covers_every_country(cities):
@@ -230,3 +284,20 @@ def test_regional_gdp_coverage_of_the_1000_largest_candidates(cities):
     top = cand.nlargest(1000, "population")
     fine = top["gdp_per_capita_usd_level"].isin(["city", "region"]).mean()
     assert fine >= 0.5
+
+
+def test_cli_says_how_many_candidates_were_left_out():
+    from click.testing import CliRunner
+
+    from recommender.cli.commands import cli
+    from recommender.i18n import format_number
+
+    left = recommend("Medan", top=5).attrs["left_out"]
+    res = CliRunner().invoke(cli, ["shortlist", "Medan", "--top", "5", "--lang", "en"])
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    assert (
+        f"{format_number(left['ineligible'])} candidates in countries without diplomatic "
+        "relations or recognition left out"
+    ) in out
+    assert f"{format_number(left['city_parts'])} parts of cities" in out
