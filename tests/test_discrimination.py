@@ -190,8 +190,16 @@ def test_partners_and_explain_agree_on_every_tie_of_every_local_city():
         res = classify_partners(cid, cities, ties)
         if res.partners.empty:
             continue
+        # a tie may end on a city part (Pendik, a district of Istanbul, is a partner):
+        # the pool must hold every partner for the labels to be compared
         pool = build_pool(
-            cid, cities=cities, ties=ties, include_partners=True, include_domestic=True
+            cid,
+            cities=cities,
+            ties=ties,
+            include_partners=True,
+            include_domestic=True,
+            include_city_parts=True,
+            include_ineligible=True,
         )
         label_of = dict(zip(pool.city_id.tolist(), pool.coupling.tolist(), strict=True))
         for pid, label in zip(res.partners["city_id"], res.partners["coupling"], strict=True):

@@ -315,7 +315,7 @@ def sensitivity(
     --------
     >>> sensitivity("Medan", "small-big", "hdi", (0, 1, 3))[["factor", "overlap"]]
        factor  overlap
-    0     0.0      0.6
+    0     0.0      0.4
     1     1.0      1.0
     2     3.0      1.0
     """
