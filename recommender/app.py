@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,12 +37,18 @@ __all__ = [
     "compare_scenarios",
     "explain_pair",
     "export_shortlist",
+    "file_meta",
     "find_cities",
+    "load_cities",
+    "local_city",
     "partners",
+    "rank",
+    "recommend_options",
     "records",
     "scenario_for",
     "shortlist",
     "side_by_side",
+    "write_table",
 ]
 
 MAX_TOP = 100
@@ -50,6 +57,26 @@ MAX_TOP = 100
 
 def _cities(cities: pd.DataFrame | None) -> pd.DataFrame:
     return data_mod.load_cities() if cities is None else cities
+
+
+def load_cities(user_data: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """The packaged cities table, with the user's own figures applied (``--user-data``).
+
+    Raises :class:`~recommender.errors.DataValidationError` for a bad user file, naming
+    the row and the column.
+    """
+    cities = data_mod.load_cities()
+    if user_data:
+        cities = data_mod.apply_user_cities(cities, user_data)
+    return cities
+
+
+def local_city(
+    city: str | int, country: str | None = None, *, cities: pd.DataFrame | None = None
+) -> pd.Series:
+    """The one city a name, an alternate name or an id means (``country`` narrows a shared
+    name); an ambiguous or unknown name raises an error that names the choices."""
+    return data_mod.resolve_city(city, country, _cities(cities))
 
 
 def _plain(v: Any) -> Any:
@@ -102,17 +129,24 @@ def city_record(row: pd.Series) -> dict[str, Any]:
 
 
 def find_cities(
-    text: str, *, limit: int = 8, local_only: bool = False, cities: pd.DataFrame | None = None
+    text: str,
+    *,
+    limit: int = 8,
+    local_only: bool = False,
+    country: str | None = None,
+    cities: pd.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
     """Cities matching ``text`` (exact, alternate name or close spelling), best first.
 
-    ``local_only`` keeps the Indonesian local cities (the ones a shortlist is made for).
-    An empty text gives an empty list.
+    ``local_only`` keeps the Indonesian local cities (the ones a shortlist is made for);
+    ``country`` (a code or a name) keeps one country's. An empty text gives an empty list.
     """
     if not str(text).strip():
         return []
     cities = _cities(cities)
-    res = data_mod.search_cities(text, cities, limit=limit * (4 if local_only else 1))
+    res = data_mod.search_cities(
+        text, cities, limit=limit * (4 if local_only else 1), country=country
+    )
     if local_only:
         res = res[res["is_local"]]
     res = res.head(limit)
@@ -139,10 +173,38 @@ class ShortlistRequest:
     max_population: float | None = None
     min_level: Mapping[str, str] | None = None
     max_per_country: int | None = None
+    diversity: float | None = None
     include_partners: bool = False
     include_domestic: bool = False
+    include_city_parts: bool = False
+    include_ineligible: bool = False
     overrides: Mapping[str, float] | None = None
-    feasibility: bool = False
+    feasibility: bool | str = False
+    """``True``: blend the learned feasibility in; ``"auto"``: blend it when the packaged
+    ties are in use (the CLI's default); ``False``: rank by strategy fit alone."""
+
+
+def recommend_options(req: ShortlistRequest) -> dict[str, Any]:
+    """A request's filters and method as :func:`~recommender.engine.shortlist.recommend`
+    keyword arguments (everything but the city, the scenario and ``top``)."""
+    return {
+        "method": req.method,
+        "country": req.country,
+        "countries": list(req.countries) if req.countries else None,
+        "exclude_countries": list(req.exclude_countries) if req.exclude_countries else None,
+        "continents": list(req.continents) if req.continents else None,
+        "min_population": req.min_population,
+        "max_population": req.max_population,
+        "min_level": dict(req.min_level) if req.min_level else None,
+        "max_per_country": req.max_per_country,
+        "include_partners": req.include_partners,
+        "include_domestic": req.include_domestic,
+        "include_city_parts": req.include_city_parts,
+        "include_ineligible": req.include_ineligible,
+        "overrides": dict(req.overrides) if req.overrides else None,
+        "feasibility": req.feasibility or None,
+        "diversity": req.diversity,
+    }
 
 
 def scenario_for(name: str, weights: Mapping[str, float] | None = None):
@@ -263,39 +325,43 @@ def _with_position(df: pd.DataFrame, cities: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def shortlist(req: ShortlistRequest, *, cities: pd.DataFrame | None = None) -> ShortlistResult:
-    """Rank partner candidates for ``req.city`` (see :class:`ShortlistRequest`).
+def rank(
+    req: ShortlistRequest, *, cities: pd.DataFrame | None = None
+) -> tuple[pd.Series, pd.DataFrame]:
+    """The local city's row and :func:`~recommender.engine.shortlist.recommend`'s frame for
+    a request: the shortlist alone, as ``sistercity shortlist`` prints and writes it.
 
     Raises
     ------
     UnknownCityError, AmbiguousCityError, ScenarioError, FilterError
         With the one-line message both front ends show.
     """
+    cities = _cities(cities)
+    return _rank(req, scenario_for(req.scenario, req.weights), cities)
+
+
+def _rank(req: ShortlistRequest, scen, cities: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
     from recommender.engine.shortlist import recommend
 
+    local = data_mod.resolve_city(req.city, req.country, cities)
+    df = recommend(local, scen, cities=cities, top=int(req.top), **recommend_options(req))
+    return local, df
+
+
+def shortlist(req: ShortlistRequest, *, cities: pd.DataFrame | None = None) -> ShortlistResult:
+    """Rank partner candidates for ``req.city`` (see :class:`ShortlistRequest`), with what a
+    page shows around them: positions for the map and the existing partners.
+
+    Raises
+    ------
+    UnknownCityError, AmbiguousCityError, ScenarioError, FilterError
+        With the one-line message both front ends show.
+    """
     cities = _cities(cities)
     if not 1 <= int(req.top) <= MAX_TOP:
         raise FilterError(f"top must be between 1 and {MAX_TOP}; got {req.top}")
     scen = scenario_for(req.scenario, req.weights)
-    local = data_mod.resolve_city(req.city, req.country, cities)
-    df = recommend(
-        local,
-        scen,
-        cities=cities,
-        top=int(req.top),
-        method=req.method,
-        countries=req.countries or None,
-        exclude_countries=req.exclude_countries or None,
-        continents=req.continents or None,
-        min_population=req.min_population,
-        max_population=req.max_population,
-        min_level=req.min_level or None,
-        max_per_country=req.max_per_country,
-        include_partners=req.include_partners,
-        include_domestic=req.include_domestic,
-        overrides=req.overrides or None,
-        feasibility=True if req.feasibility else None,
-    )
+    local, df = _rank(req, scen, cities)
     return ShortlistResult(
         request=req,
         frame=_with_position(df, cities),
@@ -316,17 +382,24 @@ def _partner_frame(local: pd.Series, cities: pd.DataFrame) -> pd.DataFrame:
     return _with_position(df, cities)
 
 
-def partners(city: str | int, *, country: str | None = None, cities: pd.DataFrame | None = None):
+def partners(
+    city: str | int | pd.Series,
+    *,
+    country: str | None = None,
+    cities: pd.DataFrame | None = None,
+    positions: bool = True,
+):
     """The existing partners of ``city`` classified as in the paper's Table 2.
 
     Returns the :class:`~recommender.engine.coupling.PartnerClassification`, its
-    ``partners`` frame with ``latitude`` / ``longitude`` added.
+    ``partners`` frame with ``latitude`` / ``longitude`` added when ``positions`` (for the
+    map; the CLI's files leave them out).
     """
     from recommender.engine.coupling import classify_partners
 
     cities = _cities(cities)
     res = classify_partners(city, cities, country=country)
-    if not res.partners.empty:
+    if positions and not res.partners.empty:
         res.partners = _with_position(res.partners, cities)
     return res
 
@@ -335,17 +408,20 @@ def partners(city: str | int, *, country: str | None = None, cities: pd.DataFram
 
 
 def explain_pair(
-    city: str | int,
+    city: str | int | pd.Series,
     candidate: str | int,
     *,
     scenario: str = "small-big",
     weights: Mapping[str, float] | None = None,
     method: str = "wsm",
     overrides: Mapping[str, float] | None = None,
+    country: str | None = None,
+    candidate_country: str | None = None,
     cities: pd.DataFrame | None = None,
 ):
     """Every number behind ``candidate``'s score for ``city`` (an
-    :class:`~recommender.engine.explain.Explanation`)."""
+    :class:`~recommender.engine.explain.Explanation`); ``country`` and
+    ``candidate_country`` narrow shared names."""
     from recommender.engine.explain import explain
 
     return explain(
@@ -353,6 +429,8 @@ def explain_pair(
         candidate,
         scenario_for(scenario, weights),
         cities=_cities(cities),
+        country=country,
+        candidate_country=candidate_country,
         method=method,
         overrides=overrides or None,
     )
@@ -407,11 +485,12 @@ def side_by_side(
 
 
 def compare_scenarios(
-    city: str | int,
+    city: str | int | pd.Series,
     scenarios: Sequence[str],
     *,
     top: int = 10,
     method: str = "wsm",
+    country: str | None = None,
     cities: pd.DataFrame | None = None,
 ):
     """Shortlists of ``city`` under two or more scenarios, with overlap, rank correlation
@@ -425,7 +504,9 @@ def compare_scenarios(
         )
     if not 1 <= int(top) <= MAX_TOP:
         raise FilterError(f"top must be between 1 and {MAX_TOP}; got {top}")
-    return compare(city, names, top=int(top), cities=_cities(cities), method=method)
+    return compare(
+        city, names, top=int(top), cities=_cities(cities), method=method, country=country
+    )
 
 
 # --------------------------------------------------------------------------- files
@@ -439,11 +520,41 @@ MEDIA_TYPES = {
 }
 
 
-def export_shortlist(result: ShortlistResult, fmt: str) -> tuple[bytes, str, str]:
+def file_meta(
+    df: pd.DataFrame, fmt: str, cities: pd.DataFrame | None = None
+) -> dict[str, Any] | None:
+    """What a file of ``df`` carries beyond its rows: for a workbook of candidates, where
+    their figures come from (the Sources sheet), looked up in ``cities``."""
+    if fmt != "xlsx" or "city_id" not in df.columns:
+        return None
+    from recommender.io.workbook import candidate_sources
+
+    return {"candidate_sources": candidate_sources(df, _cities(cities))}
+
+
+def write_table(
+    df: pd.DataFrame,
+    path: str | os.PathLike[str],
+    fmt: str | None = None,
+    *,
+    force: bool = False,
+    cities: pd.DataFrame | None = None,
+) -> os.PathLike[str]:
+    """Write a shortlist (or any table) to ``path`` atomically, in the format of its
+    extension unless ``fmt`` is given; ``cities`` is the table it was made from."""
+    from recommender.io import export
+
+    meta = file_meta(df, fmt or export.format_from_path(path), cities)
+    return export.write(df, path, fmt, force=force, meta=meta)
+
+
+def export_shortlist(
+    result: ShortlistResult, fmt: str, *, cities: pd.DataFrame | None = None
+) -> tuple[bytes, str, str]:
     """The shortlist as a file: ``(content, file name, media type)``.
 
-    Uses the same writers as ``sistercity shortlist -o FILE`` (:mod:`recommender.io`); the
-    map columns added for the page are left out of the file.
+    Uses the same writers and sources sheet as ``sistercity shortlist -o FILE``
+    (:func:`write_table`); the map columns added for the page are left out of the file.
     """
     from recommender.io import export
 
@@ -454,7 +565,7 @@ def export_shortlist(result: ShortlistResult, fmt: str) -> tuple[bytes, str, str
         )
     df = result.frame.drop(columns=["latitude", "longitude"], errors="ignore")
     df.attrs = dict(result.frame.attrs)
-    data = export.render(df, fmt)
+    data = export.render(df, fmt, meta=file_meta(df, fmt, cities))
     if isinstance(data, str):
         data = (data if data.endswith("\n") else data + "\n").encode("utf-8")
     scen = str(result.scenario.name).rstrip("*")

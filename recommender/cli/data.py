@@ -1,0 +1,243 @@
+"""What the tool knows: ``sistercity cities search|show``, ``sistercity data info`` and
+``sistercity scenarios list|show``.
+"""
+
+from __future__ import annotations
+
+import click
+
+from recommender.cli.options import (
+    country_option,
+    echo_json,
+    echo_table,
+    fmt_value,
+    group,
+    handle_errors,
+    user_data_option,
+)
+from recommender.data.indicators import INDICATOR_NAMES
+from recommender.i18n import _, format_number, format_year, indicator_label, level_label
+
+# --------------------------------------------------------------------------- cities
+
+
+@group()
+def cities() -> None:
+    """Look up cities and their indicators."""
+
+
+@cities.command("search")
+@click.argument("text")
+@country_option
+@click.option("--limit", default=10, show_default=True, type=int, help="How many matches to show.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
+@handle_errors
+def cities_search(text: str, country: str | None, limit: int, fmt: str) -> None:
+    """Find cities by name, alternate name or a close spelling."""
+    import pandas as pd
+
+    from recommender import app
+
+    res = pd.DataFrame(app.find_cities(text, limit=limit, country=country))
+    if fmt == "json":
+        echo_json(res.to_dict(orient="records"))
+        return
+    if fmt == "csv":
+        from recommender.io.export import to_csv
+
+        click.echo(to_csv(res), nl=False)
+        return
+    if res.empty:
+        click.echo(_('No city matches "{text}".').format(text=text))
+        return
+    exact = res["match"] != "similar"
+    if not exact.any():
+        click.echo(_('No exact match for "{text}". Did you mean:').format(text=text))
+    match_words = {
+        "name": _("name"),
+        "alternate name": _("alternate name"),
+        "similar": _("similar"),
+    }
+    echo_table(
+        pd.DataFrame(
+            {
+                _("match"): res["match"].map(lambda m: match_words.get(m, m)),
+                "id": res["city_id"],
+                _("city"): res["name"],
+                _("country"): res["country_code"],
+                _("region"): res["admin1_name"],
+                _("population"): res["population"].map(lambda v: fmt_value("population", v)),
+                _("local"): res["local_role"].where(res["is_local"].astype(bool), ""),
+            }
+        )
+    )
+
+
+@cities.command("show")
+@click.argument("city")
+@country_option
+@user_data_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@handle_errors
+def cities_show(city: str, country: str | None, user_data: str | None, fmt: str) -> None:
+    """All indicators of CITY with level, source and year, and its existing partners."""
+    import pandas as pd
+
+    from recommender import app
+    from recommender.data import tables as data_mod
+
+    tables = app.load_cities(user_data)
+    row = app.local_city(city, country, cities=tables)
+    partners = data_mod.partners_of(int(row["city_id"]), cities=tables)
+    ind = data_mod.indicator_frame(row)
+    if fmt == "json":
+        echo_json(
+            {
+                "city": {
+                    k: (None if pd.isna(v) else v) for k, v in row[data_mod.CITY_ID_COLUMNS].items()
+                },
+                "indicators": ind.to_dict(orient="records"),
+                "partners": partners.to_dict(orient="records"),
+            }
+        )
+        return
+    admin = f", {row['admin1_name']}" if row["admin1_name"] else ""
+    click.echo(f"{row['name']} ({row['country_name']}{admin})  id {row['city_id']}")
+    extras = []
+    if row["is_local"]:
+        extras.append(
+            _("Indonesian {role}, Kemendagri code {code}").format(
+                role=row["local_role"], code=row["kemendagri_code"]
+            )
+        )
+    if row["is_capital"]:
+        extras.append(_("national capital"))
+    extras.append(f"{row['latitude']:.4f}, {row['longitude']:.4f}")
+    click.echo("  " + "; ".join(extras))
+    click.echo("")
+    for r in ind.itertuples():
+        label = indicator_label(r.indicator)
+        year = "" if r.year is None or pd.isna(r.year) else format_year(r.year)
+        click.echo(
+            f"  {label:<26} {fmt_value(r.indicator, r.value):>16}  [{level_label(r.level)}, {year}]"
+        )
+        click.echo(f"  {'':<26} {'':>16}  {r.source}")
+    click.echo("")
+    if partners.empty:
+        click.echo(_("Existing partners: none recorded."))
+    else:
+        click.echo(_("Existing partners ({n}):").format(n=len(partners)))
+        for p in partners.itertuples():
+            src = "" if p.source == "wikipedia-2026" else f"  [{p.source}]"
+            click.echo(f"  {p.name}, {p.country_name} (id {p.city_id}){src}")
+
+
+# --------------------------------------------------------------------------- data
+
+
+@group("data")
+def data_group() -> None:
+    """What the packaged data holds."""
+
+
+@data_group.command("info")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@handle_errors
+def data_info(fmt: str) -> None:
+    """Counts, coverage by indicator and level, sources and data date."""
+    from recommender.data import tables as data_mod
+
+    info = data_mod.data_info()
+    if fmt == "json":
+        echo_json(info)
+        return
+    n = format_number
+    click.echo(f"Data folder: {info['data_dir']}")
+    click.echo(f"Data date:   {info['data_date']}")
+    click.echo(
+        f"Cities:      {info['cities']:,} in {info['countries']} countries; "
+        f"{info['local_cities']} Indonesian local cities ({info['kota']} kota, "
+        f"{info['provincial_capitals']} provincial capitals)"
+    )
+    by_src = ", ".join(f"{k} {v:,}" for k, v in info["ties_by_source"].items())
+    click.echo(
+        f"Ties:        {info['ties']:,} partnerships ({info['ties_cross_country']:,} between "
+        f"countries); by source: {by_src}"
+    )
+    cand = info.get("candidates", {})
+    if cand:
+        kinds = ", ".join(f"{k} {v:,}" for k, v in cand["by_kind"].items())
+        elig = ", ".join(f"{k} {v:,}" for k, v in cand["cities_by_eligibility"].items())
+        click.echo(f"Kinds:       {kinds}")
+        click.echo(f"Eligibility: cities by their country's status: {elig}")
+    rules = info.get("kinds", {}).get("by_rule", {})
+    if rules:
+        click.echo(
+            "Kind rules:  "
+            + "; ".join(
+                f"{rule} " + ", ".join(f"{k} {v:,}" for k, v in by.items())
+                for rule, by in rules.items()
+            )
+        )
+    click.echo("")
+    click.echo("Coverage by indicator and data level (number of cities):")
+    levels = ["city", "region", "country", "imputed", "user", "missing"]
+    header = f"  {'indicator':<26}" + "".join(f"{lv:>10}" for lv in levels)
+    click.echo(header)
+    for ind in INDICATOR_NAMES:
+        cov = info["coverage"][ind]
+        click.echo(
+            f"  {indicator_label(ind):<26}" + "".join(f"{n(cov.get(lv, 0)):>10}" for lv in levels)
+        )
+    click.echo("")
+    click.echo("Sources and credits: data/SOURCES.md (GeoNames CC BY 4.0; World Bank CC BY 4.0;")
+    click.echo("UNDP HDR 2025; Global Data Lab SHDI; BPS; Kemendagri/BIG; Wikipedia CC BY-SA 4.0).")
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+@group()
+def scenarios() -> None:
+    """The scenario presets, and how to write your own."""
+
+
+@scenarios.command("list")
+@handle_errors
+def scenarios_list() -> None:
+    """The presets with a one-line description each."""
+    from recommender.engine.scenarios import DEFAULT_SCENARIO, PRESETS
+
+    for name, sc in PRESETS.items():
+        mark = " " + _("(default)") if name == DEFAULT_SCENARIO else ""
+        click.echo(f"{name + mark:<24} {_(sc.description)}")
+    click.echo("")
+    click.echo(
+        _(
+            "`sistercity scenarios show NAME` prints a preset as TOML to copy and edit; "
+            "use your file with `--scenario my.toml`."
+        )
+    )
+
+
+@scenarios.command("show")
+@click.argument("name")
+@handle_errors
+def scenarios_show(name: str) -> None:
+    """A preset (or a TOML file) in full, as an editable TOML scenario file."""
+    from recommender.engine.scenarios import load_scenario
+
+    sc = load_scenario(name)
+    for line in (sc.rationale or "").splitlines() or [""]:
+        click.echo(f"# {line}".rstrip())
+    click.echo(sc.to_toml())
