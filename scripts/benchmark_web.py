@@ -15,12 +15,11 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
-import tempfile
-import threading
 import time
 from pathlib import Path
+
+from recommender.web.headless import CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = {
@@ -33,16 +32,6 @@ PAGES = {
     "download XLSX": "/download?city=Medan&format=xlsx",
     "download HTML report": "/download?city=Medan&format=html",
 }
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def server_side(runs: int) -> dict[str, dict[str, float]]:
@@ -66,32 +55,13 @@ def server_side(runs: int) -> dict[str, dict[str, float]]:
 
 
 def browser_side(runs: int, chromium: str) -> dict[str, float]:
-    import uvicorn
     from playwright.sync_api import sync_playwright
 
-    from recommender.web import create_app
+    from recommender.web.headless import browser, serve_in_thread
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(
-        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
     dcl, load, rerank = [], [], []
-    try:
-        with sync_playwright() as p:
-            ctx = p.chromium.launch_persistent_context(
-                tempfile.mkdtemp(prefix="sistercity-bench-"),
-                executable_path=chromium,
-                headless=True,
-                args=FLAGS,
-                viewport={"width": 1366, "height": 768},
-            )
+    with serve_in_thread() as base, sync_playwright() as p:
+        with browser(p, executable=chromium, viewport={"width": 1366, "height": 768}) as ctx:
             page = ctx.new_page()
             page.goto(base + "/shortlist?city=Medan")  # warm-up
             for k in range(runs):
@@ -114,10 +84,6 @@ def browser_side(runs: int, chromium: str) -> dict[str, float]:
                 )
                 # includes the 200 ms debounce that waits for the slider to stop moving
                 rerank.append((time.perf_counter() - t0) * 1000)
-            ctx.close()
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
     return {
         "shortlist_domcontentloaded_ms": round(statistics.median(dcl), 1),
         "shortlist_load_ms": round(statistics.median(load), 1),
@@ -129,9 +95,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "web.json")
-    ap.add_argument(
-        "--chromium", default=os.environ.get("SISTERCITY_CHROMIUM", "/usr/bin/chromium")
-    )
+    ap.add_argument("--chromium", default=CHROMIUM)
     args = ap.parse_args()
     result = {
         "machine": {

@@ -9,26 +9,12 @@ only when Chromium or Playwright is missing *and* ``CI`` is not set; in CI they 
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import tempfile
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = os.environ.get("SISTERCITY_CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from recommender.web.headless import CHROMIUM, browser, chromium_available, serve_in_thread
+
 SHOTS = Path(__file__).resolve().parent / "screenshots"
 
 try:
@@ -36,59 +22,30 @@ try:
 except ImportError:  # pragma: no cover - depends on the machine
     sync_playwright = None
 
-_missing = sync_playwright is None or not Path(CHROMIUM).exists()
+_missing = sync_playwright is None or not chromium_available()
 if _missing and not os.environ.get("CI"):
     pytest.skip(
-        "Chromium (/usr/bin/chromium) or playwright is missing; CI installs both",
+        f"Chromium ({CHROMIUM}) or playwright is missing; CI installs both",
         allow_module_level=True,
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    import uvicorn
-
-    from recommender.web import create_app
-
-    port = _free_port()
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline, "the web app did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread() as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def browser_context():
     SHOTS.mkdir(exist_ok=True)
-    profile = tempfile.mkdtemp(prefix="sistercity-chromium-")
-    with sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(
-            profile,
-            executable_path=CHROMIUM,
-            headless=True,
-            args=FLAGS,
-            viewport={"width": 1366, "height": 768},
-            accept_downloads=True,
-            locale="en-US",
-        )
-        try:
-            yield ctx
-        finally:
-            ctx.close()
-            shutil.rmtree(profile, ignore_errors=True)
+    with (
+        sync_playwright() as p,
+        browser(
+            p, viewport={"width": 1366, "height": 768}, accept_downloads=True, locale="en-US"
+        ) as ctx,
+    ):
+        yield ctx
 
 
 def _in_viewport(page, selector: str) -> int:
