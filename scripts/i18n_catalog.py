@@ -35,7 +35,7 @@ LOCALE_DIR = PACKAGE / "i18n" / "locale"
 DOMAIN = "sistercity"
 TEMPLATE = LOCALE_DIR / f"{DOMAIN}.pot"
 LANGUAGES = ("id",)
-KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "N_plural": (1, 2), "gettext": None, "ngettext": (1, 2)}
 FIXED_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
 
@@ -67,7 +67,40 @@ def extract() -> Catalog:
         strip_comment_tags=True,
     ):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    for text, where in command_help_texts():
+        catalog.add(text, None, [(where, 0)])
     return catalog
+
+
+def command_help_texts() -> list[tuple[str, str]]:
+    """The ``--help`` texts of every command: docstrings and option ``help=`` strings.
+
+    They are fixed when the CLI's modules are imported, before ``--lang`` is known, so the
+    CLI translates them when it writes the help (``recommender.cli.options``); here they
+    are read from the live click commands, as click shows them (``inspect.cleandoc``).
+    """
+    import inspect
+
+    import click
+
+    from recommender.cli import cli
+
+    out: list[tuple[str, str]] = []
+
+    def walk(command: click.Command, path: str) -> None:
+        where = f"recommender/cli: sistercity {path}".rstrip()
+        for text in (command.help, command.short_help):
+            if text:
+                out.append((inspect.cleandoc(text), where))
+        for param in command.params:
+            if isinstance(param, click.Option) and param.help and not param.hidden:
+                out.append((inspect.cleandoc(param.help), where))
+        if isinstance(command, click.Group):
+            for name, sub in sorted(command.commands.items()):
+                walk(sub, f"{path} {name}".strip())
+
+    walk(cli, "")
+    return out
 
 
 def _write_po(catalog: Catalog, path: Path) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recommender.i18n import level_label
 from recommender.io import export
 from recommender.io.report import COUPLING_DESCRIPTIONS, LEVEL_DESCRIPTIONS, html_report
 
@@ -164,7 +165,7 @@ def test_local_city_scenario_and_legend(make_shortlist):
     for label in COUPLING_DESCRIPTIONS:
         assert f"<dt>{label}</dt>" in page
     for level in LEVEL_DESCRIPTIONS:
-        assert f">{level}</span></dt>" in page
+        assert f">{level_label(level)}</span></dt>" in page  # the word: "no data", not "missing"
     assert "Ranked candidates" in page
 
 
@@ -261,7 +262,7 @@ def test_reads_the_flat_attrs_of_recommend(make_shortlist):
     page = html_report(df)
     assert "<title>Sister-city partner shortlist for Medan (ID), scenario custom</title>" in page
     assert "<h2>Local city: Medan</h2>" in page and "2,546,452" in page
-    assert ">missing</span>" in page[: page.index('<section id="scenario">')]
+    assert ">no data</span>" in page[: page.index('<section id="scenario">')]
     assert "+0.0576" in page and "-0.0200" in page
     settings = page[page.index('<section id="settings">') :]
     settings = settings[: settings.index("</section>")]

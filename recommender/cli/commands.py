@@ -23,17 +23,18 @@ from recommender.cli.batch import atlas, batch
 from recommender.cli.compare import compare, partners
 from recommender.cli.data import cities, data_group, scenarios
 from recommender.cli.learn import evaluate, train
-from recommender.cli.options import USER_ERROR_EXIT, LangGroup
+from recommender.cli.options import LANG_KEY, USER_ERROR_EXIT, LangGroup
 from recommender.cli.serve import serve
 from recommender.cli.shortlist import explain, shortlist
 from recommender.errors import Interrupted, one_line
+from recommender.i18n import N_, _, language
 
 
 @click.group(
     cls=LangGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.version_option(package_name="sistercity")
+@click.version_option(package_name="sistercity", help=N_("Show the version and exit."))
 def cli() -> None:
     """Find foreign sister-city partners for Indonesian cities.
 
@@ -143,8 +144,13 @@ def _main(argv: list[str] | None) -> int:
             click.echo(exc.ctx.get_help())
             return 0
         # one line, like every other user error: the message names the bad value
-        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
-        return _error(f"{exc.format_message()}{hint}")
+        with language(exc.ctx.meta.get(LANG_KEY) if exc.ctx is not None else None):
+            hint = (
+                " " + _("(see `{command} --help`)").format(command=exc.ctx.command_path)
+                if exc.ctx is not None
+                else ""
+            )
+            return _error(f"{exc.format_message()}{hint}")
     except click.ClickException as exc:
         return _error(exc.format_message(), exc.exit_code)
     except click.exceptions.Exit as exc:

@@ -15,10 +15,27 @@ from recommender.cli.options import (
     handle_errors,
     user_data_option,
 )
+from recommender.data.countries import country_display_name
 from recommender.data.indicators import INDICATOR_NAMES
-from recommender.i18n import _, format_number, format_year, indicator_label, level_label
+from recommender.i18n import (
+    N_,
+    _,
+    format_number,
+    format_year,
+    indicator_label,
+    level_label,
+)
+from recommender.i18n.texts import value_label
 
 # --------------------------------------------------------------------------- cities
+
+ROLE_WORDS = (N_("kota"), N_("provincial capital"))
+"""The parts of the cities table's ``local_role`` (``kota; provincial capital``)."""
+
+
+def local_role(text: object) -> str:
+    """An Indonesian local city's role in the language in force."""
+    return "; ".join(_(part) for part in str(text or "").split("; ") if part)
 
 
 @group()
@@ -73,7 +90,9 @@ def cities_search(text: str, country: str | None, limit: int, fmt: str) -> None:
                 _("country"): res["country_code"],
                 _("region"): res["admin1_name"],
                 _("population"): res["population"].map(lambda v: fmt_value("population", v)),
-                _("local"): res["local_role"].where(res["is_local"].astype(bool), ""),
+                _("local"): res["local_role"]
+                .map(local_role)
+                .where(res["is_local"].astype(bool), ""),
             }
         )
     )
@@ -110,12 +129,13 @@ def cities_show(city: str, country: str | None, user_data: str | None, fmt: str)
         )
         return
     admin = f", {row['admin1_name']}" if row["admin1_name"] else ""
-    click.echo(f"{row['name']} ({row['country_name']}{admin})  id {row['city_id']}")
+    country = country_display_name(row["country_code"], row["country_name"])
+    click.echo(f"{row['name']} ({country}{admin})  id {row['city_id']}")
     extras = []
     if row["is_local"]:
         extras.append(
             _("Indonesian {role}, Kemendagri code {code}").format(
-                role=row["local_role"], code=row["kemendagri_code"]
+                role=local_role(row["local_role"]), code=row["kemendagri_code"]
             )
         )
     if row["is_capital"]:
@@ -137,7 +157,8 @@ def cities_show(city: str, country: str | None, user_data: str | None, fmt: str)
         click.echo(_("Existing partners ({n}):").format(n=len(partners)))
         for p in partners.itertuples():
             src = "" if p.source == "wikipedia-2026" else f"  [{p.source}]"
-            click.echo(f"  {p.name}, {p.country_name} (id {p.city_id}){src}")
+            country = country_display_name(p.country_code, p.country_name)
+            click.echo(f"  {p.name}, {country} (id {p.city_id}){src}")
 
 
 # --------------------------------------------------------------------------- data
@@ -162,46 +183,76 @@ def data_info(fmt: str) -> None:
         echo_json(info)
         return
     n = format_number
-    click.echo(f"Data folder: {info['data_dir']}")
-    click.echo(f"Data date:   {info['data_date']}")
-    click.echo(
-        f"Cities:      {info['cities']:,} in {info['countries']} countries; "
-        f"{info['local_cities']} Indonesian local cities ({info['kota']} kota, "
-        f"{info['provincial_capitals']} provincial capitals)"
-    )
-    by_src = ", ".join(f"{k} {v:,}" for k, v in info["ties_by_source"].items())
-    click.echo(
-        f"Ties:        {info['ties']:,} partnerships ({info['ties_cross_country']:,} between "
-        f"countries); by source: {by_src}"
-    )
+    lines: list[tuple[str, str]] = [
+        (_("Data folder"), info["data_dir"]),
+        (_("Data date"), info["data_date"]),
+        (
+            _("Cities"),
+            _(
+                "{n} in {countries} countries; {local} Indonesian local cities ({kota} kota, "
+                "{capitals} provincial capitals)"
+            ).format(
+                n=n(info["cities"]),
+                countries=n(info["countries"]),
+                local=n(info["local_cities"]),
+                kota=n(info["kota"]),
+                capitals=n(info["provincial_capitals"]),
+            ),
+        ),
+        (
+            _("Ties"),
+            _("{n} partnerships ({cross} between countries); by source: {sources}").format(
+                n=n(info["ties"]),
+                cross=n(info["ties_cross_country"]),
+                sources=", ".join(f"{k} {n(v)}" for k, v in info["ties_by_source"].items()),
+            ),
+        ),
+    ]
     cand = info.get("candidates", {})
     if cand:
-        kinds = ", ".join(f"{k} {v:,}" for k, v in cand["by_kind"].items())
-        elig = ", ".join(f"{k} {v:,}" for k, v in cand["cities_by_eligibility"].items())
-        click.echo(f"Kinds:       {kinds}")
-        click.echo(f"Eligibility: cities by their country's status: {elig}")
+        kinds = ", ".join(f"{value_label('kind', k)} {n(v)}" for k, v in cand["by_kind"].items())
+        elig = ", ".join(
+            f"{value_label('eligibility', k)} {n(v)}"
+            for k, v in cand["cities_by_eligibility"].items()
+        )
+        lines.append((_("Kinds"), kinds))
+        lines.append(
+            (_("Eligibility"), _("cities by their country's status: {counts}").format(counts=elig))
+        )
     rules = info.get("kinds", {}).get("by_rule", {})
     if rules:
-        click.echo(
-            "Kind rules:  "
-            + "; ".join(
-                f"{rule} " + ", ".join(f"{k} {v:,}" for k, v in by.items())
-                for rule, by in rules.items()
+        lines.append(
+            (
+                _("Kind rules"),
+                "; ".join(
+                    f"`{rule}` "
+                    + ", ".join(f"{value_label('kind', k)} {n(v)}" for k, v in by.items())
+                    for rule, by in rules.items()
+                ),
             )
         )
+    width = max(len(label) for label, _value in lines) + 2
+    for label, value in lines:
+        click.echo(f"{label + ':':<{width}}{value}")
     click.echo("")
-    click.echo("Coverage by indicator and data level (number of cities):")
+    click.echo(_("Coverage by indicator and data level (number of cities):"))
     levels = ["city", "region", "country", "imputed", "user", "missing"]
-    header = f"  {'indicator':<26}" + "".join(f"{lv:>10}" for lv in levels)
-    click.echo(header)
+    words = [level_label(lv) for lv in levels]
+    cw = max(10, *(len(w) + 2 for w in words))
+    head = _("indicator")
+    click.echo(f"  {head:<26}" + "".join(f"{w:>{cw}}" for w in words))
     for ind in INDICATOR_NAMES:
         cov = info["coverage"][ind]
         click.echo(
-            f"  {indicator_label(ind):<26}" + "".join(f"{n(cov.get(lv, 0)):>10}" for lv in levels)
+            f"  {indicator_label(ind):<26}" + "".join(f"{n(cov.get(lv, 0)):>{cw}}" for lv in levels)
         )
     click.echo("")
-    click.echo("Sources and credits: data/SOURCES.md (GeoNames CC BY 4.0; World Bank CC BY 4.0;")
-    click.echo("UNDP HDR 2025; Global Data Lab SHDI; BPS; Kemendagri/BIG; Wikipedia CC BY-SA 4.0).")
+    click.echo(
+        _(
+            "Sources and credits: data/SOURCES.md (GeoNames CC BY 4.0; World Bank CC BY 4.0; "
+            "UNDP HDR 2025; Global Data Lab SHDI; BPS; Kemendagri/BIG; Wikipedia CC BY-SA 4.0)."
+        )
+    )
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -235,9 +286,13 @@ def scenarios_list() -> None:
 @handle_errors
 def scenarios_show(name: str) -> None:
     """A preset (or a TOML file) in full, as an editable TOML scenario file."""
-    from recommender.engine.scenarios import load_scenario
+    import dataclasses
+
+    from recommender.engine.scenarios import PRESETS, load_scenario
 
     sc = load_scenario(name)
+    if sc.name in PRESETS and sc == PRESETS[sc.name]:  # a preset's words are in the catalogue
+        sc = dataclasses.replace(sc, description=_(sc.description), rationale=_(sc.rationale))
     for line in (sc.rationale or "").splitlines() or [""]:
         click.echo(f"# {line}".rstrip())
     click.echo(sc.to_toml())

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # pandas and the application layer load only when a command r
     from recommender.app import ShortlistRequest
 
 USER_ERROR_EXIT = 2
-_LANG_KEY = "sistercity.lang"
+LANG_KEY = "sistercity.lang"
 
 
 # --------------------------------------------------------------------------- --lang
@@ -42,7 +42,7 @@ def _lang_callback(ctx: click.Context, _param: click.Parameter, value: str | Non
     if value is None:
         return
     try:
-        ctx.meta[_LANG_KEY] = normalize_language(value)
+        ctx.meta[LANG_KEY] = normalize_language(value)
     except RecommenderError as exc:
         raise click.BadParameter(str(exc)) from None
 
@@ -95,8 +95,14 @@ def _translated_help(command: click.Command, ctx: click.Context) -> Iterator[Non
 
     swap(command, "help")
     swap(command, "short_help")
-    for param in command.params:
+    swap(command, "options_metavar")
+    for param in command.get_params(ctx):  # with the --help option click adds
         swap(param, "help")
+        swap(param, "metavar")
+        kind = getattr(param.type, "name", "")
+        if isinstance(param, click.Option) and param.metavar is None and kind in TYPE_WORDS:
+            saved.append((param, "metavar", None))  # click shows the type's name: INTEGER
+            param.metavar = _(TYPE_WORDS[kind])
     if isinstance(command, click.Group):
         for name in command.list_commands(ctx):
             sub = command.get_command(ctx, name)
@@ -120,19 +126,26 @@ class _LangMixin:
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         lang = _language_in(args)
         if lang is not None:
-            ctx.meta[_LANG_KEY] = lang
-        return super().parse_args(ctx, args)
+            ctx.meta[LANG_KEY] = lang
+        with language(ctx.meta.get(LANG_KEY)):  # usage errors are worded while parsing
+            return super().parse_args(ctx, args)
+
+    def get_help_option(self, ctx: click.Context):
+        # click makes the --help option once and keeps it: its text must stay the English
+        # msgid whatever the language of the first call (it is translated when shown)
+        with language("en"):
+            return super().get_help_option(ctx)
 
     def get_help(self, ctx: click.Context) -> str:
-        with language(ctx.meta.get(_LANG_KEY)), _translated_help(self, ctx):
+        with language(ctx.meta.get(LANG_KEY)), _translated_help(self, ctx):
             return super().get_help(ctx)
 
     def get_usage(self, ctx: click.Context) -> str:
-        with language(ctx.meta.get(_LANG_KEY)):
+        with language(ctx.meta.get(LANG_KEY)):
             return super().get_usage(ctx)
 
     def invoke(self, ctx: click.Context):
-        with language(ctx.meta.get(_LANG_KEY)):
+        with language(ctx.meta.get(LANG_KEY)):
             return super().invoke(ctx)
 
 
@@ -145,6 +158,51 @@ class LangGroup(_LangMixin, click.Group):
 
     command_class = LangCommand
     group_class = type  # subgroups are LangGroups too
+
+
+def N_plural(singular: str, plural: str) -> tuple[str, str]:
+    """Mark a singular/plural pair for the catalogue without translating it (as ``N_``)."""
+    return singular, plural
+
+
+TYPE_WORDS = {"integer": N_("INTEGER"), "float": N_("NUMBER"), "text": N_("TEXT")}
+"""What ``--help`` shows for an option's value by its click type (click: INTEGER, FLOAT,
+TEXT; FLOAT reads NUMBER here, as a planner would say it)."""
+
+CLICK_TEXTS = (
+    N_("[OPTIONS]"),
+    N_("Usage:"),
+    N_("Options"),
+    N_("Commands"),
+    N_("default: {default}"),
+    N_("required"),
+    N_("Show this message and exit."),
+    N_("Show the version and exit."),
+    N_("Invalid value for {param_hint}: {message}"),
+    N_("Invalid value: {message}"),
+    N_("Missing argument"),
+    N_("Missing option"),
+    N_("Missing parameter"),
+    N_("Missing command."),
+    N_("No such option {name!r}."),
+    N_("No such command {name!r}."),
+    N_("Option {name!r} does not take a value."),
+    N_("{value!r} is not a valid {number_type}."),
+    N_("{value} is not in the range {range}."),
+    N_("{name} {filename!r} does not exist."),
+    N_("{name} {filename!r} is a directory."),
+    N_("file"),
+    N_("directory"),
+    N_("path"),
+    N_plural("Did you mean {possibility}?", "(Did you mean one of: {possibilities}?)"),
+    N_plural("{value!r} is not {choice}.", "{value!r} is not one of {choices}."),
+    N_plural(
+        "Option {name!r} requires an argument.", "Option {name!r} requires {nargs} arguments."
+    ),
+    N_plural("Got unexpected extra argument ({args})", "Got unexpected extra arguments ({args})"),
+)
+"""click's own words a planner meets (help headings, usage errors), exactly as click writes
+them, so that the catalogue has them (:func:`_click_speaks_our_language`)."""
 
 
 def _click_speaks_our_language() -> None:
@@ -461,7 +519,7 @@ def say_note(row: pd.Series) -> None:
 
     note = tables.local_city_note(row)
     if note:
-        click.echo(f"Note: {one_line(note)}", err=True)
+        click.echo(_("Note: {note}").format(note=one_line(note)), err=True)
 
 
 def fmt_value(ind: str, v: float) -> str:

@@ -110,6 +110,68 @@ def _iso_names() -> tuple[dict[str, str], dict[str, str]]:
     return lookup, names
 
 
+INDONESIAN_NAMES: dict[str, str] = {"CN": "Tiongkok", "TW": "Taiwan"}
+"""Names Indonesian government documents use where pycountry's translation differs
+("Cina" since Keppres 12/2014 reads "Tiongkok"; "Taiwan, Provinsi China" is ISO's)."""
+
+
+@functools.cache
+def _indonesian_names() -> dict[str, str]:
+    import gettext
+
+    import pycountry
+
+    indonesian = gettext.translation(
+        "iso3166-1", pycountry.LOCALES_DIR, languages=["id"], fallback=True
+    )
+    out = {
+        c.alpha_2: indonesian.gettext(getattr(c, "common_name", None) or c.name)
+        for c in pycountry.countries
+    }
+    return {**out, **INDONESIAN_NAMES}
+
+
+def country_display_name(code: object, name: object = None) -> str:
+    """A country's name for the reader, in the language in force.
+
+    English: ``name`` (the cities table's GeoNames name) when given, else ISO's short
+    name; Indonesian: pycountry's Indonesian translation (``Korea Selatan``, ``Jepang``).
+    A code ISO does not know gives ``name`` (or the code) unchanged.
+
+    >>> from recommender.i18n import language
+    >>> with language("id"):
+    ...     country_display_name("KR", "South Korea"), country_display_name("CN", "China")
+    ('Korea Selatan', 'Tiongkok')
+    >>> country_display_name("KR", "South Korea")
+    'South Korea'
+    """
+    from recommender.i18n import current_language
+
+    code = str(code or "").upper()
+    if current_language() == "id" and code in _indonesian_names():
+        return _indonesian_names()[code]
+    if name not in (None, ""):
+        return str(name)
+    return _iso_names()[1].get(code, code)
+
+
+def country_by_number(number: object, name: object) -> str:
+    """:func:`country_display_name` for an ISO 3166-1 numeric code (``"360"``), as map
+    outlines (Natural Earth) carry them; ``name`` when the code is unknown."""
+    from recommender.i18n import current_language
+
+    if current_language() != "id":
+        return str(name)
+    return country_display_name(_numeric_codes().get(str(number or "").zfill(3), ""), name)
+
+
+@functools.cache
+def _numeric_codes() -> dict[str, str]:
+    import pycountry
+
+    return {c.numeric: c.alpha_2 for c in pycountry.countries}
+
+
 def resolve_country_code(
     text: str, known: Mapping[str, str] | None = None, *, option: str = "country"
 ) -> str:

@@ -53,6 +53,7 @@ from recommender.errors import (
     UnknownCityError,
     one_line,
 )
+from recommender.i18n import _, format_number
 
 _NUMERIC_ID_COLUMNS = {
     "latitude": float,
@@ -439,7 +440,11 @@ def _primary_rows(cities: pd.DataFrame, key: str) -> list[int]:
 
 def _describe(row: pd.Series) -> str:
     pop = row["population"]
-    pop_s = f"pop {pop:,.0f}" if isinstance(pop, float) and math.isfinite(pop) else "pop unknown"
+    pop_s = (
+        _("pop {n}").format(n=format_number(pop))
+        if isinstance(pop, float) and math.isfinite(pop)
+        else _("pop unknown")
+    )
     admin = f", {row['admin1_name']}" if row["admin1_name"] else ""
     return f"{row['name']} ({row['country_code']}{admin}, {pop_s}, id {row['city_id']})"
 
@@ -486,7 +491,7 @@ def suggest(
         key=lambda h: (-(round(h[1]) + 5 * local[pool_rows[h[2]]]), -pop[pool_rows[h[2]]], h[0]),
     )
     out: list[int] = []
-    for _, _, i in ranked:
+    for _score, _tie, i in ranked:
         r = pool_rows[i]
         if r not in out:
             out.append(r)
@@ -587,10 +592,13 @@ def resolve_city(
         rows = [r for r in rows if cities["country_code"].iat[r] == cc]
     if not rows:
         close = suggest(raw, cities, country=cc)
-        where = f" in {cc}" if cc else ""
-        hint = "; ".join(_describe(cities.iloc[r]) for r in close)
+        hint = "; ".join(_describe(cities.iloc[r]) for r in close) or _("none")
         raise UnknownCityError(
-            f'Unknown city "{one_line(raw, 80)}"{where}. Closest matches: {hint or "none"}'
+            (
+                _('Unknown city "{city}" in {country}. Closest matches: {matches}')
+                if cc
+                else _('Unknown city "{city}". Closest matches: {matches}')
+            ).format(city=one_line(raw, 80), country=cc, matches=hint)
         )
     if len(rows) > 1 and prefer_local:
         local = [r for r in rows if cities["is_local"].iat[r]]
@@ -603,20 +611,28 @@ def resolve_city(
             rows = ordered[:1]
         else:
             listing = "; ".join(_describe(cities.iloc[r]) for r in ordered[:8])
-            more = f" and {len(ordered) - 8} more" if len(ordered) > 8 else ""
+            more = " " + _("and {n} more").format(n=len(ordered) - 8) if len(ordered) > 8 else ""
             first = int(cities["city_id"].iat[ordered[0]])
             several = len({cities["country_code"].iat[r] for r in ordered}) > 1
             # One hint that works wherever a city is typed (an argument, the candidate of
             # `explain`, a row of a CSV): the id, or the name with its country code.
             cc0 = cities["country_code"].iat[ordered[0]]
             how_to = (
-                f'the id (e.g. {first}) or the name with its country code (e.g. "{raw}, {cc0}")'
+                _('the id (e.g. {id}) or the name with its country code (e.g. "{name}, {cc}")')
                 if several
-                else f"the id (e.g. {first} instead of the name)"
-            )
+                else _("the id (e.g. {id} instead of the name)")
+            ).format(id=first, name=raw, cc=cc0)
             raise AmbiguousCityError(
-                f'"{one_line(raw, 80)}" matches {len(ordered)} cities by {how}: {listing}{more}. '
-                f"Choose with {how_to}",
+                _(
+                    '"{city}" matches {n} cities by {how}: {listing}{more}. Choose with {how_to}'
+                ).format(
+                    city=one_line(raw, 80),
+                    n=len(ordered),
+                    how=_(how),
+                    listing=listing,
+                    more=more,
+                    how_to=how_to,
+                ),
                 candidates=cities.iloc[ordered].reset_index(drop=True),
             )
     return cities.iloc[rows[0]]
@@ -840,7 +856,7 @@ def _user_city_position(
             raise DataValidationError(f"{where}: no city has id {cid}")
         pos = pos_by_id[cid]
         if name:
-            rows, _ = _city_rows(name, cities)
+            rows, _how = _city_rows(name, cities)
             if pos not in rows:
                 raise DataValidationError(
                     f"{where}: city_id {cid} is {cities['name'].iat[pos]} "
@@ -975,18 +991,23 @@ def local_city_note(row: pd.Series) -> str | None:
     """
     if bool(row.get("is_local", False)):
         return None
+    from recommender.data.countries import country_display_name
+    from recommender.i18n import level_label
+
     name, cc = str(row.get("name", row.get("city_id"))), str(row.get("country_code", ""))
     where = (
-        "an Indonesian city outside that list"
+        _("an Indonesian city outside that list")
         if cc == "ID"
-        else f"a city in {row.get('country_name') or cc}"
+        else _("a city in {country}").format(
+            country=country_display_name(cc, row.get("country_name") or cc)
+        )
     )
-    gdp_level = row.get("gdp_per_capita_usd_level", "missing")
-    return (
-        f"{name} is not an Indonesian local city (kota or provincial capital) but {where}; "
-        f"it is ranked all the same, on its packaged figures (GDP per capita: {gdp_level} "
+    gdp_level = level_label(str(row.get("gdp_per_capita_usd_level", "missing")))
+    return _(
+        "{name} is not an Indonesian local city (kota or provincial capital) but {where}; "
+        "it is ranked all the same, on its packaged figures (GDP per capita: {level} "
         "level), and candidates in its own country are left out unless --include-domestic."
-    )
+    ).format(name=name, where=where, level=gdp_level)
 
 
 def indicator_frame(row: pd.Series) -> pd.DataFrame:
@@ -1060,7 +1081,7 @@ def iter_local_cities(cities: pd.DataFrame, which: str) -> Iterable[pd.Series]:
     if which not in masks:
         raise FilterError(f'Unknown city set "{which}"; allowed: {", ".join(masks)} or a CSV file')
     sub = cities[masks[which]].sort_values("kemendagri_code", kind="stable")
-    for _, row in sub.iterrows():
+    for _index, row in sub.iterrows():
         yield row
 
 

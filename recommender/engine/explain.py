@@ -32,7 +32,7 @@ from recommender.engine.shortlist import (
     why_feasibility,
 )
 from recommender.errors import FilterError
-from recommender.i18n import _
+from recommender.i18n import _, format_percent, format_signed, get_translator, indicator_label
 
 
 @dataclass
@@ -61,12 +61,14 @@ class Explanation:
 
 
 def _band_text(band, indicator: str) -> str:
+    """A band as ``min … [lo, hi] … max`` in the language in force (decimal comma in id)."""
     lo, hi = band.lo, band.hi
+    decimal = get_translator().decimal
     if BY_NAME[indicator].transform == "log":
-        fmt = lambda v: "∞" if math.isinf(v) else f"{v:.3g}×"  # noqa: E731
+        fmt = lambda v: "∞" if math.isinf(v) else f"{v:.3g}".replace(".", decimal) + "×"  # noqa: E731
     else:
-        fmt = lambda v: "∞" if math.isinf(v) else f"{v:+.2f}"  # noqa: E731
-    two = " (either direction)" if getattr(band, "two_sided", False) else ""
+        fmt = lambda v: "∞" if math.isinf(v) else format_signed(v, 2)  # noqa: E731
+    two = " " + _("(either direction)") if getattr(band, "two_sided", False) else ""
     return f"{fmt(band.min)} … [{fmt(lo)}, {fmt(hi)}] … {fmt(band.max)}{two}"
 
 
@@ -167,22 +169,30 @@ def explain(
             )[0]
         ):
             continue  # a modelled figure whose interval reaches the band: not a reason
-        what = " (its whole 80% interval)" if sd > 0 else ""
-        gates.append(f"{BY_NAME[name].label}{what} is outside the scenario's band (required)")
+        gates.append(
+            (
+                _("{indicator} (its whole 80% interval) is outside the scenario's band (required)")
+                if sd > 0
+                else _("{indicator} is outside the scenario's band (required)")
+            ).format(indicator=indicator_label(name))
+        )
     label = "" if pool.coupling is None else str(pool.coupling[i])
     if scen.couplings and label not in scen.couplings:
         gates.append(
-            f"the pair is {label or 'unlabelled'}, the scenario shortlists only "
-            f"{' / '.join(scen.couplings)} pairs"
+            _("the pair is {label}, the scenario shortlists only {couplings} pairs").format(
+                label=label or _("unlabelled"), couplings=" / ".join(scen.couplings)
+            )
         )
     known_share = float((w * ~res.missing[i]).sum() / w.sum())
     if known_share < scen.min_coverage - 1e-12:
         gates.append(
-            f"only {known_share:.0%} of the scenario's weight is on known figures "
-            f"(at least {scen.min_coverage:.0%} needed)"
+            _(
+                "only {share} of the scenario's weight is on known figures "
+                "(at least {needed} needed)"
+            ).format(share=format_percent(known_share), needed=format_percent(scen.min_coverage))
         )
     if scen.require_complementary and not res.eligible[i] and not gates:
-        gates.append("each side must lead on some indicator (complementary)")
+        gates.append(_("each side must lead on some indicator (complementary)"))
     summary = {
         "local": f"{local['name']} ({local['country_code']}), id {int(local['city_id'])}",
         "candidate": f"{cand['name']} ({cand['country_code']}), id {int(cand['city_id'])}",

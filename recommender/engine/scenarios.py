@@ -50,7 +50,7 @@ from recommender.data.indicators import BY_NAME, INDICATOR_NAMES, LEVELS
 from recommender.engine.coupling import COUPLING_NAMES, DEFAULT_TOLERANCE, asymmetry_tolerance
 from recommender.engine.features import HDI_SCALE
 from recommender.errors import ScenarioError
-from recommender.i18n import N_
+from recommender.i18n import N_, _
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -672,43 +672,67 @@ class Scenario:
         """
         q = json.dumps  # a JSON string is a valid TOML basic string
         lines = [
-            "# sistercity scenario. Edit and use with --scenario FILE.toml",
-            "# Unknown keys are errors. Anything left out is taken from the preset named by",
-            "# 'base'; a [weights] table, when present, replaces the base weights entirely.",
+            *_comment(
+                N_(
+                    "sistercity scenario. Edit and use with --scenario FILE.toml\n"
+                    "Unknown keys are errors. Anything left out is taken from the preset named by\n"
+                    "'base'; a [weights] table, when present, replaces the base weights entirely."
+                )
+            ),
             f"name = {q(self.name)}",
             f"description = {q(self.description)}",
             f"rationale = {q(self.rationale)}",
             f"base = {q(self.name if self.name in PRESETS else 'small-big')}",
             "",
-            "# Diversity is soft (each further city of a country counts less); a hard cap of",
-            "# at most this many shortlisted cities per country (>= 1) can be added.",
+            *_comment(
+                N_(
+                    "Diversity is soft (each further city of a country counts less); a hard cap of\n"
+                    "at most this many shortlisted cities per country (>= 1) can be added."
+                )
+            ),
             (
                 f"max_per_country = {int(self.max_per_country)}"
                 if self.max_per_country is not None
                 else "# max_per_country = 2"
             ),
-            "# An imputed value's weight is multiplied by (1 - imputed_penalty).",
+            *_comment(N_("An imputed value's weight is multiplied by (1 - imputed_penalty).")),
             f"imputed_penalty = {_num(self.imputed_penalty)}",
-            "# A candidate needs known values (any level) for at least this share of the",
-            "# weight; with less, too little is known to rank it (0 disables the check).",
+            *_comment(
+                N_(
+                    "A candidate needs known values (any level) for at least this share of the\n"
+                    "weight; with less, too little is known to rank it (0 disables the check)."
+                )
+            ),
             f"min_coverage = {_num(self.min_coverage)}",
-            "# Gates: zero desirability on a required indicator excludes a candidate;",
-            "# require_complementary keeps only pairs where each side leads on something.",
+            *_comment(
+                N_(
+                    "Gates: zero desirability on a required indicator excludes a candidate;\n"
+                    "require_complementary keeps only pairs where each side leads on something."
+                )
+            ),
             f"required = [{', '.join(q(r) for r in self.required)}]",
             f"require_complementary = {str(self.require_complementary).lower()}",
-            "# Gate on the pair's coupling label (SB, BS, BB, SS; empty: any): small-big",
-            "# shortlists only pairs in which the partner is the Big side.",
+            *_comment(
+                N_(
+                    "Gate on the pair's coupling label (SB, BS, BB, SS; empty: any): small-big\n"
+                    "shortlists only pairs in which the partner is the Big side."
+                )
+            ),
             f"couplings = [{', '.join(q(c) for c in self.couplings)}]",
             "",
-            "# Weights (>= 0, not all zero); normalised by their sum.",
+            *_comment(N_("Weights (>= 0, not all zero); normalised by their sum.")),
             "[weights]",
             *(f"{n} = {_num(self.weights.get(n, 0.0))}" for n in INDICATOR_NAMES),
             "",
-            "# Desirability bands: 1 at the ideal, 0.8 at lo and hi, 0 at or beyond min and",
-            "# max (a smooth peak inside [lo, hi], linear ramps outside).",
-            "# Ratios foreign/local for population, area_km2, gdp_per_capita_usd (inf allowed",
-            "# for max); the difference foreign - local for hdi. two_sided = true applies the",
-            "# band to the gap whichever side leads.",
+            *_comment(
+                N_(
+                    "Desirability bands: 1 at the ideal, 0.8 at lo and hi, 0 at or beyond min and\n"
+                    "max (a smooth peak inside [lo, hi], linear ramps outside).\n"
+                    "Ratios foreign/local for population, area_km2, gdp_per_capita_usd (inf allowed\n"
+                    "for max); the difference foreign - local for hdi. two_sided = true applies the\n"
+                    "band to the gap whichever side leads."
+                )
+            ),
         ]
         for n in INDICATOR_NAMES:
             b = self.bands.get(n)
@@ -729,12 +753,16 @@ class Scenario:
                 "",
             ]
         lines += [
-            "# Symmetry tolerance: a ratio within this factor either way (hdi: a difference)",
-            "# counts as the same size.",
+            *_comment(
+                N_(
+                    "Symmetry tolerance: a ratio within this factor either way (hdi: a difference)\n"
+                    "counts as the same size."
+                )
+            ),
             "[tolerance]",
             *(f"{n} = {_num(v)}" for n, v in self.tolerance.items()),
             "",
-            "# Default filters (command-line options override them).",
+            *_comment(N_("Default filters (command-line options override them).")),
             "[filters]",
         ]
         f = self.filters
@@ -753,7 +781,12 @@ class Scenario:
             if f.max_population is not None
             else "# max_population = 5000000"
         )
-        lines += ["", "# Minimum data level per indicator: city, region, country, imputed, user."]
+        lines += [
+            "",
+            *_comment(
+                N_("Minimum data level per indicator: city, region, country, imputed, user.")
+            ),
+        ]
         lines.append("[filters.min_level]")
         lines += [f"{n} = {q(v)}" for n, v in f.min_level.items()] or ['# hdi = "region"']
         return "\n".join(lines) + "\n"
@@ -908,6 +941,11 @@ def _band_from(spec, indicator: str, source: str, base: Band | None) -> Band:
     )
 
 
+def _comment(text: str) -> list[str]:
+    """A TOML comment block in the language in force: ``# `` before each line."""
+    return [f"# {line}".rstrip() for line in _(text).splitlines()]
+
+
 # --------------------------------------------------------------------------- presets
 
 _SIZE_POP = Band(0.05, 0.25, 4.0, 20.0, ideal=1.0)
@@ -916,7 +954,7 @@ _SIZE_AREA = Band(0.05, 0.2, 5.0, 25.0, ideal=1.0)
 _SMALL_BIG = Scenario(
     name="small-big",
     description=N_("Partner richer (GDP per capita) and more developed (HDI); comparable scale."),
-    rationale=(
+    rationale=N_(
         "Sinambela et al. (2025) find that Indonesian cities in Small-Big couplings, where "
         "'Small' is the local city and 'Big' a foreign partner with a larger GDP per capita, "
         "show higher economic outcomes (Bandung, Surabaya, Medan; Table 2: 20 of 31 "
@@ -944,7 +982,7 @@ _SMALL_BIG = Scenario(
 _BIG_SMALL = Scenario(
     name="big-small",
     description=N_("Partner poorer and less developed: the local city as the bigger partner."),
-    rationale=(
+    rationale=N_(
         "Sinambela et al. (2025) conclude that the asymmetric models, Big-Small and "
         "Small-Big, are the most beneficial for economic cooperation in Indonesia. In "
         "Big-Small the local city leads: it can offer markets, know-how and investment "
@@ -966,7 +1004,7 @@ _BIG_SMALL = Scenario(
 _ASYMMETRIC = Scenario(
     name="asymmetric",
     description=N_("A clear gap on every indicator, whichever side leads."),
-    rationale=(
+    rationale=N_(
         "Sinambela et al. (2025): 'the best collaboration model is asymmetric' (Big-Small or "
         "Small-Big), and symmetric pairings 'often struggle with overlapping interests and "
         "lack of reciprocity'; Womack (2016): asymmetric relations can be stable and "
@@ -987,7 +1025,7 @@ _ASYMMETRIC = Scenario(
 _SYMMETRIC = Scenario(
     name="symmetric",
     description=N_("A partner of about the same size and development (Cohen's BB / SS)."),
-    rationale=(
+    rationale=N_(
         "Cohen (2020) found symmetric couplings, Big-Big and Small-Small, the more "
         "favourable for Israeli cities, with an emphasis on Big-Big; he sized cities by "
         "population, which therefore weighs most here. Sinambela et al. (2025) found the "
@@ -1009,7 +1047,7 @@ _SYMMETRIC = Scenario(
 _COMPLEMENTARY = Scenario(
     name="complementary",
     description=N_("Each side leads on some indicator: complementary resources."),
-    rationale=(
+    rationale=N_(
         "Sinambela et al. (2025): 'coupling cities with complementary resources, rather "
         "than equal status, enables more dynamic and outcome-driven engagements', and "
         "reciprocity needs each side to bring something. A gate keeps only pairs in which "

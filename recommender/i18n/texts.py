@@ -40,6 +40,7 @@ INDICATOR_UNITS: dict[str, str] = {
 LEVEL_LABELS: dict[str, str] = {
     "city": N_("city"),
     "region": N_("region"),
+    "modelled": N_("modelled"),
     "country": N_("country"),
     "imputed": N_("imputed"),
     "user": N_("user"),
@@ -294,6 +295,8 @@ VALUE_WORDS: dict[str, dict[str, str]] = {
         "unknown": N_("unknown"),
     },
     "kind": {"city": N_("city"), "city_part": N_("part of a city"), "other": N_("other place")},
+    "stage": {"unknown": N_("unknown"), "mou": N_("memorandum of understanding")},
+    "focus": {"unknown": N_("unknown")},
 }
 """Words for the codes of some columns (the codes stay in CSV and JSON)."""
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from recommender.data.countries import country_display_name
 from recommender.i18n import N_, _, format_number, ngettext
 from recommender.io.worldmap import COUPLING_COLOURS, svg_map
 
@@ -129,7 +130,7 @@ def _toplist(df: pd.DataFrame, limit: int = 10) -> str:
     items = []
     score_col = "combined" if "combined" in df.columns else "score"
     for i, r in enumerate(df.head(limit).to_dict("records")):
-        country = r.get("country_name") or r.get("country_code") or ""
+        country = country_display_name(r.get("country_code"), r.get("country_name"))
         coupling = r.get("coupling") or ""
         colour = COUPLING_COLOURS.get(str(coupling), "#6b6b6b")
         score = _num(r.get(score_col))

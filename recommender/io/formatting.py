@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
+from recommender.data.countries import country_display_name
 from recommender.errors import OutputError
 from recommender.i18n import N_, _, format_year, get_translator
 from recommender.i18n.texts import COUPLING_DESCRIPTIONS as _COUPLING_DESCRIPTIONS
@@ -419,7 +420,7 @@ def title_from_meta(meta: Mapping[str, Any]) -> str | None:
     if local.get("name"):
         where = str(local["name"])
         if local.get("country_name"):
-            where += f", {local['country_name']}"
+            where += ", " + country_display_name(local.get("country_code"), local["country_name"])
         elif local.get("country_code"):
             where += f" ({local['country_code']})"
     if where and scenario:

@@ -39,7 +39,8 @@ from typing import Any
 
 import pandas as pd
 
-from recommender.data.indicators import BY_NAME, INDICATORS, LEVELS
+from recommender.data.countries import country_display_name
+from recommender.data.indicators import INDICATORS, LEVELS
 from recommender.i18n import N_, _, ngettext
 from recommender.i18n import texts as i18n_texts
 from recommender.io.answer import ANSWER_CSS, answer_section, batch_sections, is_batch
@@ -191,9 +192,19 @@ def _e(value: Any) -> str:
 
 
 def _label(name: str) -> str:
-    if name in COLUMN_LABELS or name in BY_NAME:
-        return i18n_texts.column_label(name)  # the catalogue's header, in the language in force
-    return name  # unknown columns (e.g. scenario names in a comparison) read best as given
+    # the catalogue's header in the language in force; a column it does not know (e.g. a
+    # scenario name in a comparison) reads best as given
+    return i18n_texts.column_label(name)
+
+
+def _shown(column: str, value: Any, series: Mapping[str, list[Any]], i: int) -> Any:
+    """A cell's value as the reader sees it: codes as words, countries in the language."""
+    if column == "country_name" and not _is_missing(value):
+        code = series["country_code"][i] if "country_code" in series else None
+        return country_display_name(code, value)
+    if isinstance(value, str):
+        return i18n_texts.value_label(column, value)
+    return value
 
 
 def _split(column: str) -> tuple[str, str] | None:
@@ -237,11 +248,13 @@ def _level_badge(level: Any) -> str:
     if _is_missing(level) or str(level) == "":
         return ""
     colour = LEVEL_COLOURS.get(str(level), "#333333")
-    return f'<span class="lvl" style="color:{colour}">{_e(level)}</span>'
+    return (
+        f'<span class="lvl" style="color:{colour}">{_e(i18n_texts.level_label(str(level)))}</span>'
+    )
 
 
 def _ratio_text(value: Any) -> str:
-    return MISSING_TEXT if _is_missing(value) else "×" + format_value(value)
+    return _(MISSING_TEXT) if _is_missing(value) else "×" + format_value(value)
 
 
 def _signed(value: Any) -> str:
@@ -280,12 +293,12 @@ def _indicator_cell(parts: Mapping[str, str], series: Mapping[str, list[Any]], i
     if ("_ratio" in parts or "_diff" in parts) and "" in parts:
         first.append(_e(format_value(value)))
     if "_class" in parts:
-        first.append(_e(format_value(series[parts["_class"]][i])))
+        first.append(_e(i18n_texts.class_label(format_value(series[parts["_class"]][i]))))
     if "_level" in parts:
         first.append(_level_badge(series[parts["_level"]][i]))
     lines = [" ".join(d for d in first if d)]
     if "_contribution" in parts:
-        lines.append(_e(f"score {_signed(series[parts['_contribution']][i])}"))
+        lines.append(_e(_("score") + " " + _signed(series[parts["_contribution"]][i])))
     details = "".join(f'<span class="detail">{line}</span>' for line in lines if line)
     return f'<td class="ind"><span class="main">{_e(main)}</span>{details}</td>'
 
@@ -343,7 +356,8 @@ def _ranked_table(df: pd.DataFrame) -> str:
         cells = []
         for kind, name in items:
             if kind == "col":
-                cells.append(_cell(series[name][i], numeric[name], long=name == "why"))
+                value = _shown(name, series[name][i], series, i)
+                cells.append(_cell(value, numeric[name], long=name == "why"))
             elif kind == "city":
                 cells.append(_city_cell(series, i))
             else:
@@ -497,7 +511,9 @@ def _gdp_chart(df: pd.DataFrame, local_name: str | None) -> str:
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart gdp" role="img" {_SVG_FONT} '
         f'viewBox="0 0 {_f(width)} {_f(height)}" width="{_f(width)}" height="{_f(height)}">',
-        "<title>GDP per capita of each candidate relative to the local city, log scale</title>",
+        "<title>"
+        + _e(_("GDP per capita of each candidate relative to the local city, log scale"))
+        + "</title>",
     ]
     for k in range(lo, hi + 1):
         tx = x(k)
@@ -515,9 +531,9 @@ def _gdp_chart(df: pd.DataFrame, local_name: str | None) -> str:
             f'<text x="{_f(label_w - 6)}" y="{_f(y + row_h * 0.65)}" text-anchor="end">'
             f"{_e(_clip(label, 34))}</text>"
         )
-        text = _ratio_text(ratios[i]) if v is not None else MISSING_TEXT
+        text = _ratio_text(ratios[i]) if v is not None else _(MISSING_TEXT)
         if levels is not None and not _is_missing(levels.iloc[i]):
-            text += f" · {format_value(levels.iloc[i])}"
+            text += " · " + i18n_texts.level_label(format_value(levels.iloc[i]))
         if v is None:
             end = x(0)
         else:
@@ -574,9 +590,13 @@ def _local_section(local: Mapping[str, Any]) -> str:
     if not local:
         return ""
     name = local.get("name") or _("Local city")
-    where = ", ".join(
-        str(local[k]) for k in ("admin1_name", "country_name") if local.get(k) not in (None, "")
-    )
+    shown = {
+        "admin1_name": local.get("admin1_name"),
+        "country_name": country_display_name(local.get("country_code"), local.get("country_name"))
+        if local.get("country_name") not in (None, "")
+        else None,
+    }
+    where = ", ".join(str(v) for v in shown.values() if v not in (None, ""))
     heading = f"<h2>{_e(_('Local city: %(city)s') % {'city': name})}</h2>"
     if where:
         heading += f'<p class="sub">{_e(where)}</p>'
@@ -588,9 +608,9 @@ def _local_section(local: Mapping[str, Any]) -> str:
         level = local.get(f"{ind.name}_level") or ("missing" if _is_missing(value) else "")
         rows.append(
             "<tr>"
-            f"<th scope=row>{_e(ind.label)}</th>"
+            f"<th scope=row>{_e(i18n_texts.indicator_label(ind.name))}</th>"
             f'<td class="num">{_e(_indicator_text(value))}</td>'
-            f"<td>{_e(ind.unit)}</td>"
+            f"<td>{_e(_(i18n_texts.INDICATOR_UNITS.get(ind.name, ind.unit)))}</td>"
             f"<td>{_level_badge(level)}</td>"
             f"<td>{_e(format_value(local.get(f'{ind.name}_source')))}</td>"
             f"<td>{_e(format_value(local.get(f'{ind.name}_year')))}</td>"
@@ -681,7 +701,7 @@ def _scenario_section(meta: Mapping[str, Any]) -> str:
     if description:
         parts.append(f"<p><strong>{_e(_(format_value(description)))}</strong></p>")
     if rationale:
-        parts.append(f"<p>{_e(format_value(rationale))}</p>")
+        parts.append(f"<p>{_e(_(format_value(rationale)))}</p>")
     parts.append(_scenario_table(info))
     parts.append(_kv(info.items()))
     return '<section id="scenario">' + "".join(parts) + "</section>"

@@ -30,7 +30,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recommender.i18n import _, class_label, column_label, glossary, indicator_label, level_label
+from recommender.i18n import (
+    N_,
+    _,
+    class_label,
+    column_label,
+    glossary,
+    indicator_label,
+    level_label,
+)
 from recommender.i18n.texts import INDICATOR_LABELS, VALUE_WORDS, value_label
 from recommender.io.formatting import (
     _is_missing,
@@ -49,13 +57,13 @@ _CORE_DATES = re.compile(rb"<dcterms:(created|modified)\b[^>]*>[^<]*</dcterms:\1
 _INDICATORS = tuple(INDICATOR_LABELS)
 
 DATA_CREDITS = (
-    ("GeoNames", "cities, populations, coordinates", "CC BY 4.0"),
-    ("World Bank WDI", "national GDP per capita, exchange rates", "CC BY 4.0"),
-    ("UNDP Human Development Report 2025", "national HDI", ""),
-    ("Global Data Lab SHDI", "subnational HDI", ""),
-    ("BPS", "Indonesian GRDP per capita and IPM (HDI)", ""),
-    ("Kemendagri / BIG", "Indonesian population and area", ""),
-    ("Wikipedia", "existing sister-city partnerships", "CC BY-SA 4.0"),
+    ("GeoNames", N_("cities, populations, coordinates"), "CC BY 4.0"),
+    ("World Bank WDI", N_("national GDP per capita, exchange rates"), "CC BY 4.0"),
+    ("UNDP Human Development Report 2025", N_("national HDI"), ""),
+    ("Global Data Lab SHDI", N_("subnational HDI"), ""),
+    ("BPS", N_("Indonesian GRDP per capita and IPM (HDI)"), ""),
+    ("Kemendagri / BIG", N_("Indonesian population and area"), ""),
+    ("Wikipedia", N_("existing sister-city partnerships"), "CC BY-SA 4.0"),
 )
 
 
@@ -136,7 +144,7 @@ def display_cell(column: str, value: Any) -> Any:
             return value_label(column, value)
         if column.endswith("_level"):
             return level_label(value)
-        if column.endswith("_class") and column != "size_class":
+        if column.endswith("_class"):  # size_class too: Big, Small, Symmetry
             return class_label(value)
     return value
 
@@ -240,7 +248,7 @@ def glossary_rows(columns: Sequence[str]) -> list[tuple[str, str, str]]:
     """(section, term, meaning): the columns of the export, then the shared glossary."""
     section = _("Columns")
     rows = [
-        (section, column_label(c), _("column {name} in CSV and JSON").format(name=c))
+        (section, column_label(c), _('column "{name}" in CSV and JSON').format(name=c))
         for c in columns
     ]
     return rows + glossary(columns)
@@ -369,6 +377,8 @@ def settings_rows(meta: Mapping[str, Any], n_rows: int, lang: str) -> list[tuple
     if scen:
         if scen.get("description"):
             rows.append((_("Scenario: description"), _(scen["description"])))
+        if scen.get("rationale"):
+            rows.append((_("Scenario: why"), _(scen["rationale"])))
         for ind, w in (scen.get("weights") or {}).items():
             rows.append((_("Weight: {indicator}").format(indicator=indicator_label(ind)), w))
         for ind, band in (scen.get("bands") or {}).items():

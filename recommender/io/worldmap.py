@@ -28,6 +28,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from recommender.data.countries import country_by_number
+from recommender.i18n import current_language, language
+
 __all__ = ["COUPLING_COLOURS", "FRAME", "load_outline", "project", "svg_map"]
 
 WIDTH = 1000.0
@@ -102,13 +105,16 @@ def _e(text: Any) -> str:
 def _countries_svg() -> str:
     outline = load_outline()
     return "".join(
-        f'<path d="{c["d"]}"><title>{_e(c["name"])}</title></path>' for c in outline["countries"]
+        f'<path d="{c["d"]}"><title>{_e(country_by_number(c.get("id"), c["name"]))}</title></path>'
+        for c in outline["countries"]
     )
 
 
-@functools.lru_cache(maxsize=1)
-def _countries_cached() -> str:
-    return _countries_svg()
+@functools.lru_cache(maxsize=4)
+def _countries_cached(lang: str) -> str:
+    """The land shapes with each country's name in ``lang`` (built once per language)."""
+    with language(lang):
+        return _countries_svg()
 
 
 CANDIDATE_RADIUS = 11.0
@@ -240,6 +246,6 @@ def svg_map(
         f'class="{_e(css_class)}" role="img" aria-label="{_e(title)}">'
         f"<title>{_e(title)}</title>{style}"
         f'<rect width="{w:g}" height="{h:g}" fill="#f7fbff"/>'
-        f'<g class="land">{_countries_cached()}</g>'
+        f'<g class="land">{_countries_cached(current_language())}</g>'
         f'<g class="marks">{"".join(marks)}</g></svg>'
     )

@@ -26,6 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from recommender import app as use
+from recommender.data.countries import country_display_name
 from recommender.data.indicators import INDICATOR_NAMES, LEVELS
 from recommender.errors import FilterError, RecommenderError
 from recommender.i18n import _
@@ -148,6 +149,7 @@ def _templates() -> jinja2.Environment:
         COUPLING_COLOURS=COUPLING_COLOURS,
         COUPLING_DESCRIPTIONS=COUPLING_DESCRIPTIONS,
         urlencode=urlencode,
+        country=country_display_name,
     )
     return env
 
@@ -387,7 +389,11 @@ async def scenarios(request: Request) -> Response:
     res = use.compare_scenarios(city, names, top=top)
     if _wants_json(request):
         return _json({k: use.records(v.reset_index()) for k, v in res.to_dict().items()})
-    side = res.side_by_side.reset_index()
+    from recommender.io.comparison import side_by_side_table
+
+    with i18n.language(request.state.lang):  # the CLI's headers, in the page's language
+        table, headers = side_by_side_table(res)
+    side = table.rename(columns=headers)
     return _page(
         request,
         "scenarios.html",
