@@ -179,9 +179,10 @@ class ShortlistRequest:
     include_city_parts: bool = False
     include_ineligible: bool = False
     overrides: Mapping[str, float] | None = None
-    feasibility: bool | str = False
-    """``True``: blend the learned feasibility in; ``"auto"``: blend it when the packaged
-    ties are in use (the CLI's default); ``False``: rank by strategy fit alone."""
+    feasibility: bool | str = "auto"
+    """``True``: blend the learned feasibility in; ``"auto"`` (default, as in ``recommend``
+    and both front ends): blend it when the packaged ties are in use; ``False``: rank by
+    strategy fit alone."""
 
 
 def recommend_options(req: ShortlistRequest) -> dict[str, Any]:

@@ -46,8 +46,8 @@ def test_rank_is_recommend_with_the_request_options():
 def test_cli_and_web_write_the_same_workbook(tmp_path):
     out = tmp_path / "medan.xlsx"
     res = CliRunner().invoke(
-        cli, ["shortlist", "Medan", "--top", "5", "--fit-only", "-o", str(out)]
-    )
+        cli, ["shortlist", "Medan", "--top", "5", "-o", str(out)]
+    )  # the default ranking in both front ends (fit and feasibility blended)
     assert res.exit_code == 0, res.output
     web = TestClient(create_app()).get(
         "/download", params={"city": "Medan", "top": 5, "format": "xlsx", "lang": "en"}

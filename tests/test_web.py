@@ -237,6 +237,11 @@ def test_columns_other_parts_add_are_shown(client):
 
     assert html.escape(rows[0]["why_feasibility"]) in page
     assert page.count('class="score comb"') == 3
+    # the default is the CLI's: blended; fit_only gives the pure strategy list
+    default = client.get("/shortlist.json", params={"city": "Medan", "top": 3}).json()
+    assert [r["city_id"] for r in default["rows"]] == [r["city_id"] for r in rows]
+    fit = client.get("/shortlist.json", params={"city": "Medan", "top": 3, "fit_only": 1}).json()
+    assert "feasibility" not in fit["rows"][0]
 
 
 def test_serve_refuses_a_bad_or_taken_port_in_one_line():

@@ -121,7 +121,9 @@ def shortlist_request(q) -> use.ShortlistRequest:
         max_per_country=_number(q, "max_per_country", whole=True),
         include_partners=_flag(q, "include_partners"),
         include_domestic=_flag(q, "include_domestic"),
-        feasibility=_flag(q, "feasibility"),
+        # the CLI's default ranking (fit and feasibility blended, as measured on held-out
+        # cities); "fit_only" gives the pure strategy list, like --fit-only
+        feasibility=False if _flag(q, "fit_only") else (_flag(q, "feasibility") or "auto"),
     )
 
 
