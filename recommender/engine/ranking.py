@@ -39,8 +39,8 @@ from recommender.i18n import _
 DEFAULT_DECAY = 1.0
 """Per-country decay of the soft diversity: 1, none, by default. Chosen on held-out cities
 (``python scripts/evaluate.py --grid``, ``models/evaluation.md``): real partnerships cluster
-by country, and any decay cost recall (validation split, blend 0.7: recall@50 0.152 with
-none, 0.108 at 0.95, 0.071 at 0.5, 0.078 with a hard cap of 2). Planners who want a spread of countries
+by country, and any decay cost recall (validation split, blend 0.7: recall@50 0.144 with
+none, 0.108 at 0.95, 0.058 at 0.5, 0.071 with a hard cap of 2). Planners who want a spread of countries
 set ``diversity`` (``--diversity 0.5``) or ``max_per_country``."""
 
 ROBUSTNESS_DRAWS = 100
