@@ -41,6 +41,7 @@ from recommender.engine.ranking import (
 from recommender.engine.scenarios import DEFAULT_SCENARIO
 from recommender.engine.scoring import ScoreResult, score_columns
 from recommender.errors import FilterError
+from recommender.i18n import _
 
 ROUND_DECIMALS = 12
 """Scores are compared at this precision when sorting, so that floating-point noise (e.g.
@@ -176,11 +177,11 @@ def _pool_rules(cities: pd.DataFrame, local_cc: str, opts: Options, keep, step) 
     if not opts.include_city_parts:
         is_city = _kind_array(cities) == "city"
         left["city_parts"] = int((keep & ~is_city).sum())
-        step("cities only, not parts of cities (include_city_parts=True keeps them)", is_city)
+        step(_("cities only, not parts of cities (include_city_parts=True keeps them)"), is_city)
     if local_cc == "ID" and not opts.include_ineligible:
         ok = _eligibility_array(cities) != "no"
         left["ineligible"] = int((keep & ~ok).sum())
-        step("countries an Indonesian local government may sign with", ok)
+        step(_("countries an Indonesian local government may sign with"), ok)
     return left
 
 
@@ -230,7 +231,7 @@ def pool_for(
     arr = table_arrays(cities)
     ids = arr.ids
     keep = ids != local_id
-    steps: list[tuple[str, int]] = [("all cities but the local one", int(keep.sum()))]
+    steps: list[tuple[str, int]] = [(_("all cities but the local one"), int(keep.sum()))]
 
     def step(desc: str, mask: np.ndarray) -> None:
         nonlocal keep
@@ -239,7 +240,7 @@ def pool_for(
 
     if not opts.include_domestic:
         step(
-            f"other countries than {local_cc} (include_domestic=True keeps them)",
+            _("other countries than {cc} (include_domestic=True keeps them)").format(cc=local_cc),
             arr.country != arr.country_code_of(local_cc),
         )
     left_out = _pool_rules(cities, local_cc, opts, keep, step)
@@ -265,7 +266,9 @@ def pool_for(
                 ok &= pop >= opts.min_population
             if opts.max_population is not None:
                 ok &= pop <= opts.max_population
-        desc = f"population in [{opts.min_population or 0:g}, {opts.max_population or math.inf:g}]"
+        desc = _("population in [{low}, {high}]").format(
+            low=f"{opts.min_population or 0:g}", high=f"{opts.max_population or math.inf:g}"
+        )
         step(desc, ok)
     for name, level in opts.min_level.items():
         step(f"min_level {name}>={level}", _level_ok(arr.level[INDICATOR_NAMES.index(name)], level))
@@ -273,7 +276,7 @@ def pool_for(
     is_partner_all = np.zeros(len(ids), dtype=bool)
     is_partner_all[arr.positions_of(partners)] = True
     if not opts.include_partners and len(partners):
-        step("not an existing partner (include_partners=True keeps them)", ~is_partner_all)
+        step(_("not an existing partner (include_partners=True keeps them)"), ~is_partner_all)
 
     positions = arr.where(keep)
     if len(positions) == 0:
