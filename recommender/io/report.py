@@ -43,6 +43,7 @@ from recommender.data.countries import country_display_name
 from recommender.data.indicators import INDICATORS, LEVELS
 from recommender.i18n import N_, _, ngettext
 from recommender.i18n import texts as i18n_texts
+from recommender.i18n.numbers import format_number
 from recommender.io.answer import ANSWER_CSS, answer_section, batch_sections, is_batch
 from recommender.io.formatting import (
     COUPLING_DESCRIPTIONS,
@@ -560,6 +561,15 @@ def _compact(value: Any) -> str:
     return text if len(text) <= 400 else text[:399] + "…"
 
 
+def _steps_text(steps: Any) -> str:
+    """The pool's filter steps as "what: N left; ..." in the language in force (each step's
+    description already is)."""
+    try:
+        return "; ".join(f"{desc}: {format_number(int(n))}" for desc, n in steps)
+    except (TypeError, ValueError):
+        return _compact(steps)
+
+
 def _prune(value: Any) -> Any:
     """Drop empty entries (None, "", [], {}) from nested settings: unset filters are noise."""
     if isinstance(value, Mapping):
@@ -570,12 +580,14 @@ def _prune(value: Any) -> Any:
 
 def _kv(pairs: Iterable[tuple[str, Any]]) -> str:
     """A definition list of settings; keys get readable labels, empty values are left out."""
-    kept = [(_(SETTING_LABELS[k]) if k in SETTING_LABELS else k, _prune(v)) for k, v in pairs]
-    rows = "".join(
-        f"<dt>{_e(k)}</dt><dd>{_e(_compact(v))}</dd>"
-        for k, v in kept
-        if v not in (None, "", [], {})
-    )
+    kept = [
+        (_(SETTING_LABELS[k]) if k in SETTING_LABELS else k, _steps_text(v))
+        if k == "filter_steps"
+        else (_(SETTING_LABELS[k]) if k in SETTING_LABELS else k, _compact(_prune(v)))
+        for k, v in pairs
+        if _prune(v) not in (None, "", [], {})
+    ]
+    rows = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in kept)
     return f'<dl class="kv">{rows}</dl>' if rows else ""
 
 
