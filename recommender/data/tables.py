@@ -10,7 +10,7 @@ Examples
 >>> int(medan["city_id"]), medan["country_code"]
 (1214520, 'ID')
 
-Why one file (about 750 lines): loading, validation and name resolution of the same two
+Why one file (about 1,100 lines): loading, validation and name resolution of the same two
 tables share their private indexes; the binary cache (``cache``) and the engine's
 defaults (``access``) already live apart.
 """

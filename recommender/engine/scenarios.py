@@ -28,7 +28,7 @@ Examples
 >>> s.weights["gdp_per_capita_usd"], s.bands["gdp_per_capita_usd"].lo
 (0.45, 1.5)
 
-Why one file (about 780 lines): the scenario type, its validation, its TOML round trip
+Why one file (about 1,100 lines): the scenario type, its validation, its TOML round trip
 and the presets are one concept; most of the length is the presets' documented values.
 """
 

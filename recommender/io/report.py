@@ -26,7 +26,7 @@ Examples
 >>> page.startswith("<!DOCTYPE html>"), page.count('class="contrib-row"')
 (True, 1)
 
-Why one file (about 800 lines): one self-contained HTML page (markup, styles, charts as
+Why one file (about 880 lines): one self-contained HTML page (markup, styles, charts as
 inline SVG) built by small functions that share its layout constants.
 """
 

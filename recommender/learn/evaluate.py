@@ -42,7 +42,7 @@ a group** (one retraining) and ranks each of them.
 Run it with ``sistercity evaluate -o DIR`` or ``python scripts/evaluate.py -o DIR`` (a few
 minutes on the packaged data); ``res.summary()`` and ``res.to_markdown()`` print it.
 
-Why one file (about 800 lines): one evaluation protocol (splits, baselines, metrics,
+Why one file (about 1,100 lines): one evaluation protocol (splits, baselines, metrics,
 bootstrap intervals, report) whose parts share the held-out split.
 """
 
