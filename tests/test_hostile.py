@@ -875,3 +875,35 @@ def test_cities_search_csv_is_neutralised(monkeypatch):
     code, out, err = cli("cities", "search", "x", "--format", "csv")
     assert code == 0, err
     assert out.splitlines()[1].split(",")[2].startswith("\"'=") or ",'=" in out
+
+
+def test_an_interrupted_workbook_save_leaves_no_traceback_at_exit(monkeypatch):
+    """Ctrl-C while openpyxl writes the workbook: the KeyboardInterrupt goes up (the CLI
+    says "Aborted." and the atomic writer removes its temporary file), and the half-written
+    zip archive does not print "Exception ignored ... I/O operation on closed file" when it
+    is collected (it did, at exit, in one of the signal tests' runs)."""
+    import gc
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    from recommender.io.workbook import workbook
+
+    archives = []
+
+    def interrupted(self):
+        archives.append((self._archive, self._archive.fp))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ExcelWriter, "write_data", interrupted)
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    frame = pd.DataFrame({"city_id": [1], "name": ["A"], "score": [0.5]})
+    with pytest.raises(KeyboardInterrupt):
+        workbook([("Shortlist", frame)])
+    # what an exiting interpreter may do: finalise the buffer first, then the archive
+    ((archive, buffer),) = archives
+    buffer.close()
+    del archive, buffer
+    archives.clear()
+    gc.collect()
+    assert unraisable == []

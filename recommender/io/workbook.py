@@ -527,9 +527,27 @@ def workbook(
         settings_rows(plain_meta, len(first), current_language()),
         (34, 100),
     )
+    return deterministic_zip(_save(wb))
+
+
+def _save(wb) -> bytes:
+    """``wb.save`` into memory, with the zip archive dropped if the save is interrupted.
+
+    openpyxl leaves its archive open when an exception (a Ctrl-C, SIGTERM) stops the save;
+    when the interpreter then exits, the archive tries to finish itself on a buffer that is
+    already closed and Python prints a traceback after the one-line "Aborted.". Nothing
+    is to be written after an interruption, so the archive is detached from its buffer.
+    """
+    from openpyxl.writer.excel import ExcelWriter
+
     buffer = io.BytesIO()
-    wb.save(buffer)
-    return deterministic_zip(buffer.getvalue())
+    archive = zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+    try:
+        ExcelWriter(wb, archive).save()  # closes the archive when it is done
+    except BaseException:
+        archive.fp = None  # close() and the finaliser then do nothing
+        raise
+    return buffer.getvalue()
 
 
 def deterministic_zip(data: bytes) -> bytes:
