@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from recommender.engine.features import make_pairs
+from recommender.engine.reference import greedy_diversity_naive
 from recommender.engine.shortlist import (
     DEFAULT_BLEND,
     FEASIBILITY_COLUMNS,
@@ -328,27 +329,6 @@ def test_recommend_without_feasibility_is_unchanged(world):
         assert "feasibility" not in b.attrs
 
 
-def _greedy_soft_diversity(order, country, key, top, decay, cap):
-    """The soft diversity written plainly: repeatedly take the best adjusted score
-    (``key * decay ** chosen in its country``), ties to the earlier candidate in ``order``."""
-    picks, counts, left = [], {}, list(order)
-    while len(picks) < top:
-        best, best_value = None, None
-        for i in left:
-            n = counts.get(country[i], 0)
-            if (cap is not None and n >= cap) or (decay == 0 and n > 0):
-                continue
-            value = key[i] * (decay**n if n else 1.0)
-            if best is None or value > best_value:
-                best, best_value = i, value
-        if best is None:
-            break
-        picks.append(best)
-        left.remove(best)
-        counts[country[best]] = counts.get(country[best], 0) + 1
-    return picks
-
-
 def test_pruned_feasibility_gives_the_exact_shortlist(tie_world, model):
     """Only candidates that can still make the list are scored; the result equals the
     shortlist over every eligible candidate scored (soft diversity and cap included)."""
@@ -381,7 +361,7 @@ def test_pruned_feasibility_gives_the_exact_shortlist(tie_world, model):
         rows = pool.positions[elig]
         comb = np.round(key[elig], 12)
         order = elig[np.lexsort((pool.city_id[elig], -pop[rows], -fine[rows], -comb))]
-        want = _greedy_soft_diversity(order, pool.country, key, top, decay, cap)
+        want = greedy_diversity_naive(order, pool.country, key, top, decay, cap)
         assert df["city_id"].tolist() == pool.city_id[want].tolist(), scenario
         assert np.allclose(df["feasibility"], p[np.searchsorted(elig, want)])
         n_scored = df.attrs["feasibility"]["n_scored"]

@@ -19,7 +19,11 @@ import pytest
 
 from recommender.data.indicators import INDICATOR_NAMES
 from recommender.engine.ranking import context_columns, diversify, perturbed_scenarios
-from recommender.engine.reference import candidate_context_naive, robustness_naive
+from recommender.engine.reference import (
+    candidate_context_naive,
+    greedy_diversity_naive,
+    robustness_naive,
+)
 from recommender.engine.robustness import diversify_draws, draw_parameters, robustness_of
 from recommender.engine.scenarios import PRESETS, Band
 from recommender.engine.shortlist import build_pool, select_or_explain
@@ -163,25 +167,6 @@ def test_context_of_cities_missing_from_the_table_and_self_ties(make_cities, mak
     assert fast["n_partners"].tolist() == [2, 1, 0]
 
 
-def _plain_greedy(order, country, key, top, decay, cap):
-    picks, counts, left = [], {}, list(order)
-    while len(picks) < top:
-        best, best_value = None, None
-        for i in left:
-            n = counts.get(country[i], 0)
-            if (cap is not None and n >= cap) or (decay == 0 and n > 0):
-                continue
-            value = key[i] * (decay**n if n else 1.0)
-            if best is None or value > best_value:
-                best, best_value = i, value
-        if best is None:
-            break
-        picks.append(best)
-        left.remove(best)
-        counts[country[best]] = counts.get(country[best], 0) + 1
-    return np.array(picks, dtype=np.int64)
-
-
 @pytest.mark.slow
 def test_default_shortlist_equals_the_straightforward_computation_for_local_cities():
     """recommend() (pruned feasibility, per-city cache, draws at once, partner index)
@@ -211,7 +196,7 @@ def test_default_shortlist_equals_the_straightforward_computation_for_local_citi
             np.lexsort((pool.city_id[elig], -pop[rows], -fine[rows], -np.round(key[elig], 12)))
         ]
         opts = pool.options
-        chosen = _plain_greedy(
+        chosen = greedy_diversity_naive(
             order, pool.country, key, opts.top, opts.diversity, opts.max_per_country
         )
         assert got["city_id"].tolist() == pool.city_id[chosen].tolist(), local["name"]

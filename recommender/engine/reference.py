@@ -416,4 +416,31 @@ def candidate_context_naive(
     return out
 
 
-__all__ = ["candidate_context_naive", "recommend_naive", "robustness_naive"]
+def greedy_diversity_naive(order, country, key, top: int, decay: float, cap) -> np.ndarray:
+    """The soft diversity of :func:`recommender.engine.ranking.diversify` written plainly:
+    repeatedly take the best adjusted score (``key * decay ** chosen in its country``), ties
+    to the earlier candidate in ``order``; an optional hard ``cap`` per country."""
+    picks, counts, left = [], {}, list(order)
+    while len(picks) < top:
+        best, best_value = None, None
+        for i in left:
+            n = counts.get(country[i], 0)
+            if (cap is not None and n >= cap) or (decay == 0 and n > 0):
+                continue
+            value = key[i] * (decay**n if n else 1.0)
+            if best is None or value > best_value:
+                best, best_value = i, value
+        if best is None:
+            break
+        picks.append(best)
+        left.remove(best)
+        counts[country[best]] = counts.get(country[best], 0) + 1
+    return np.array(picks, dtype=np.int64)
+
+
+__all__ = [
+    "candidate_context_naive",
+    "greedy_diversity_naive",
+    "recommend_naive",
+    "robustness_naive",
+]
