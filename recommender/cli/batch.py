@@ -72,7 +72,11 @@ def batch(which, top, user_data, output, fmt, force, **kw) -> None:
     path = app.write_table(df, output, fmt, force=force, cities=tables)
     n = df["local_city_id"].nunique() if len(df) else 0
     click.echo(
-        _("Wrote {rows} rows for {n} local cities to {path}").format(rows=len(df), n=n, path=path),
+        ngettext(
+            "Wrote {rows} rows for {n} local city to {path}",
+            "Wrote {rows} rows for {n} local cities to {path}",
+            n,
+        ).format(rows=len(df), n=n, path=path),
         err=True,
     )
 
