@@ -423,7 +423,9 @@ def feasibility_for_pool(
 
 # --------------------------------------------------------------------------- per-city cache
 
-POOL_CACHE_VERSION = 1
+POOL_CACHE_VERSION = 2
+"""Part of every cache key: bumped when scores can change in their last bits (2: the tree
+evaluator sums the leaves in another order), so old files are not mixed with new values."""
 
 
 def pool_vector_key(model: FeasibilityModel, local, cities: pd.DataFrame, ties: pd.DataFrame):

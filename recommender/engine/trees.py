@@ -18,9 +18,12 @@ et al., SIGIR 2015): number each tree's leaves from left to right; a node whose 
 the sample right rules out every leaf of its left subtree, and the leaf the sample reaches
 is the leftmost leaf that no such node rules out. Per feature, the sample's *rank* among
 the ensemble's thresholds on that feature (``searchsorted``) says which nodes send it right,
-and a precomputed table gives, per rank and per tree, the AND of those nodes' masks. So a
-sample costs one table row per (feature, tree) pair in use, all of it vectorised over the
-samples, in blocks that stay in the CPU cache.
+and a precomputed table gives, per rank and per tree, the AND of those nodes' masks (all ones
+for a tree that does not split on the feature). So a sample costs one table row (one
+mask per tree) per feature, gathered and ANDed in blocks of samples that stay in the CPU
+cache; features with few distinct ranks are combined into one table first (one gather for
+several features). The exit leaves are read two trees at a time: the lowest set bit of
+each 16-bit mask (a 64 KB table), and one sum of two leaf values per pair of trees.
 
 Linear
 ------
@@ -41,8 +44,13 @@ import numpy as np
 
 from recommender.errors import ModelError
 
-_BLOCK = 2048
-"""Samples per block: the (trees x block) mask array stays within the L2 cache."""
+_BLOCK = 1024
+"""Samples per block: the (block x trees) mask array (300 KB for 150 trees of 16-bit masks)
+stays in the L2 cache with the tables it is gathered from."""
+
+_GROUP_ROWS = 4096
+"""At most this many rows in a table that combines several features' tables (see
+:meth:`TreeEnsemble.raw`): 1.2 MB for 150 trees of 16-bit masks."""
 
 TREE_ARRAYS = (
     "tree_offsets",
@@ -74,10 +82,9 @@ def sigmoid_calibration(raw: np.ndarray, a: float, b: float) -> np.ndarray:
 @dataclass(frozen=True)
 class _FeatureTable:
     feature: int
-    thresholds: np.ndarray  # sorted distinct thresholds of the ensemble on this feature
-    trees: np.ndarray  # the trees that split on it
-    masks: np.ndarray  # (n_trees_on_feature, len(thresholds) + 2): rank -> AND of masks
-    search: np.ndarray  # thresholds and +inf: searchsorted gives the rank, NaN the last
+    search: np.ndarray  # sorted distinct thresholds and +inf: searchsorted gives the rank
+    masks: np.ndarray  # (len(search) + 1, n_columns): rank -> per tree, the AND of the masks
+    # of its nodes on this feature that send the value right (all ones: no such node)
 
 
 class TreeEnsemble:
@@ -186,43 +193,59 @@ class TreeEnsemble:
             leaf_values.append([float(value[lo + node]) for node in order])
         self.max_leaves = max(len(v) for v in leaf_values)
         width = next(w for w in (16, 32, 64) if self.max_leaves <= w)
-        self._mask_dtype = {16: np.uint16, 32: np.uint32, 64: np.uint64}[width]
-        self._leaf_value = np.zeros((self.n_trees, width))
+        dtype = {16: np.uint16, 32: np.uint32, 64: np.uint64}[width]
+        self._mask_dtype = dtype
+        # masks of 16 bits: the trees' leaves are read two trees at a time (see _leaf_sums),
+        # so an odd number of trees gets one all-ones column that reaches a leaf worth 0
+        self._paired = width == 16
+        n_cols = self.n_trees + (self.n_trees % 2 if self._paired else 0)
+        self._n_cols = n_cols
+        leaf_value = np.zeros((n_cols, width))
         for t, vals in enumerate(leaf_values):
-            self._leaf_value[t, : len(vals)] = vals
-        self._leaf_value_flat = self._leaf_value.ravel()
-        self._row_offset = (np.arange(self.n_trees) * width)[:, None]
+            leaf_value[t, : len(vals)] = vals
         tree_of = np.repeat(np.arange(self.n_trees), np.diff(off))
         inner_idx = np.flatnonzero(~leaf)
         self._tables = []
         for f in np.unique(feature[inner_idx]):
             nodes = inner_idx[feature[inner_idx] == f]
             th = np.unique(threshold[nodes])
-            trees = np.unique(tree_of[nodes])
-            masks = np.full(
-                (len(trees), len(th) + 2), full_mask(self._mask_dtype), dtype=self._mask_dtype
-            )
-            rows = np.searchsorted(trees, tree_of[nodes])
-            ks = np.searchsorted(th, threshold[nodes])
-            for row, k, node in zip(rows, ks, nodes):
-                m = node_mask[node].astype(self._mask_dtype)
+            masks = np.full((len(th) + 2, n_cols), full_mask(dtype), dtype=dtype)
+            for k, node in zip(np.searchsorted(th, threshold[nodes]), nodes):
+                t, m = tree_of[node], dtype(node_mask[node])
                 # rank r = number of thresholds below x; x > th[k] exactly when r > k
-                masks[row, k + 1 : len(th) + 1] &= m
+                masks[k + 1 : len(th) + 1, t] &= m
                 if not miss_left[node]:
-                    masks[row, len(th) + 1] &= m  # rank len(th) + 1: missing value
-            self._tables.append(_FeatureTable(int(f), th, trees, masks, np.append(th, np.inf)))
-        if self._mask_dtype == np.uint16:
-            low = np.zeros(1 << 16, dtype=np.intp)
+                    masks[len(th) + 1, t] &= m  # rank len(th) + 1: missing value
+            self._tables.append(_FeatureTable(int(f), np.append(th, np.inf), masks))
+        if self._paired:
+            # columns k and k + h make pair k: its leaves (l0, l1) are entry l0 + 16 l1 of
+            # the pair's 256 sums of two leaf values
+            h = n_cols // 2
+            pair = leaf_value[:h, None, :] + leaf_value[h:, :, None]
+            self._pair_value = pair.reshape(-1)
+            self._pair_offset = (np.arange(h) * 256).astype(np.min_scalar_type(h * 256))
+            low = np.zeros(1 << 16, dtype=np.uint8)
             v = np.arange(1, 1 << 16)
-            low[1:] = np.log2(v & -v).astype(np.intp)
+            low[1:] = np.log2(v & -v).astype(np.uint8)
             self._lowest_bit = low
+            self._lowest_bit16 = low << np.uint8(4)
+        else:
+            self._leaf_value_flat = leaf_value.reshape(-1)
+            self._leaf_offset = np.arange(n_cols) * width
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The arrays this ensemble was built from (normalised dtypes), for saving."""
         return {k: v.copy() for k, v in self._arrays.items()}
 
     def raw(self, X: np.ndarray) -> np.ndarray:
-        """Raw scores (scikit-learn's ``decision_function``) of the rows of ``X``."""
+        """Raw scores (scikit-learn's ``decision_function``) of the rows of ``X``.
+
+        Per feature, the rows' ranks select rows of its mask table; a feature with one
+        value in every row (the local city's side of one-city-against-the-pool rows) is
+        looked up once. Features with few ranks are combined first: the AND of two tables
+        over all pairs of ranks is a table indexed by ``rank_a * n_b + rank_b``, so one
+        gather serves several features (up to :data:`_GROUP_ROWS` rows a table).
+        """
         X = np.asarray(X, dtype=float)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ModelError(f"feature matrix has shape {X.shape}; expected (n, {self.n_features})")
@@ -231,50 +254,87 @@ class TreeEnsemble:
         if n == 0:
             return out
         cols = np.ascontiguousarray(X.T) if n > 1 else X.T
-        full = full_mask(self._mask_dtype)
-        # a column with one value for every row (the local city's side of one-city-against-
-        # the-pool rows) is looked up once, not once per row
-        fixed = np.full(self.n_trees, full, dtype=self._mask_dtype)
+        fixed = np.full(self._n_cols, full_mask(self._mask_dtype), dtype=self._mask_dtype)
         varying = []
         for tab in self._tables:
             x = cols[tab.feature]
             first = x[:1]
             if n > 1 and (np.all(x == first) or np.all(np.isnan(x))):
-                fixed[tab.trees] &= tab.masks[:, self._ranks(tab, first)[0]]
+                fixed &= tab.masks[self._ranks(tab, first)[0]]
             else:
-                varying.append((tab, self._ranks(tab, x)))
+                varying.append((tab.masks, self._ranks(tab, x)))
+        groups = _combine(varying, min(_GROUP_ROWS, n)) or [(fixed[None, :], np.zeros(n, np.intp))]
+        first_table, first_code = groups[0]
+        first_table = first_table & fixed
+        buf = np.empty((min(n, _BLOCK), self._n_cols), dtype=self._mask_dtype)
         for s in range(0, n, _BLOCK):
             e = min(n, s + _BLOCK)
-            M = np.repeat(fixed[:, None], e - s, axis=1)
-            for tab, r in varying:
-                M[tab.trees] &= tab.masks.take(r[s:e], axis=1)
-            leaf = self._leftmost(M)
-            leaf += self._row_offset
-            # trees added one after the other for every row: the same order whatever the
-            # block's width (numpy's sum over axis 0 of one column is pairwise), so a row's
-            # score does not depend on the rows scored with it
-            values = self._leaf_value_flat[leaf]
-            acc = values[0].copy()
-            for t in range(1, len(values)):
-                acc += values[t]
-            out[s:e] = self.baseline + acc
+            M = first_table.take(first_code[s:e], axis=0)
+            for table, code in groups[1:]:
+                # ranks and codes are in range by construction: mode="clip" is not used to
+                # clip, it lets numpy write into ``out`` without an extra buffer
+                table.take(code[s:e], axis=0, out=buf[: e - s], mode="clip")
+                M &= buf[: e - s]
+            out[s:e] = self._leaf_sums(M)
+        out += self.baseline
         return out
 
     @staticmethod
     def _ranks(tab: _FeatureTable, x: np.ndarray) -> np.ndarray:
-        """Column of the mask table per value: the number of thresholds below it, or the
-        last column for a missing value (numpy sorts NaN after +inf)."""
+        """Row of the mask table per value: the number of thresholds below it, or the last
+        row for a missing value (numpy sorts NaN after +inf)."""
         return np.searchsorted(tab.search, x, side="left")
 
-    def _leftmost(self, M: np.ndarray) -> np.ndarray:
-        """Index of the lowest set bit of each mask (the exit leaf)."""
-        if self._mask_dtype == np.uint16:
-            return self._lowest_bit[M]
-        low = ~M
-        low += self._mask_dtype(1)
-        low &= M  # the lowest set bit alone: a power of two, exact in float32
-        exponent = low.astype(np.float32).view(np.int32) >> 23
-        return (exponent - 127).astype(np.intp)
+    def _leaf_sums(self, M: np.ndarray) -> np.ndarray:
+        """Sum of the exit leaves' values (the lowest set bit of each mask) per row of ``M``.
+
+        Each row is summed by numpy's pairwise summation along the row, whose order depends
+        on the number of columns only: a row's score does not depend on the rows scored
+        with it (tested), so a score read from a cache equals a fresh one.
+        """
+        if self._paired:
+            h = self._n_cols // 2
+            code = self._lowest_bit.take(M[:, :h])
+            code |= self._lowest_bit16.take(M[:, h:])
+            values = self._pair_value.take(code + self._pair_offset)
+        else:
+            low = ~M
+            low += self._mask_dtype(1)
+            low &= M  # the lowest set bit alone: a power of two, exact in float32
+            exponent = low.astype(np.float32).view(np.int32) >> 23
+            leaf = (exponent - 127).astype(np.intp)
+            leaf += self._leaf_offset
+            values = self._leaf_value_flat.take(leaf)
+        return values.sum(axis=1)
+
+
+def _combine(varying: list, limit: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Group the ``(mask table, ranks)`` of the varying features into ``(table, code)``
+    pairs with at most ``limit`` table rows each (first fit, largest tables first): the
+    combined table holds the AND of its members' rows for every combination of ranks,
+    and ``code`` is the rows' mixed-radix index into it."""
+    order = sorted(range(len(varying)), key=lambda k: -len(varying[k][0]))
+    members: list[list[int]] = []
+    sizes: list[int] = []
+    for k in order:
+        rows = len(varying[k][0])
+        for g, size in enumerate(sizes):
+            if size * rows <= limit:
+                members[g].append(k)
+                sizes[g] *= rows
+                break
+        else:
+            members.append([k])
+            sizes.append(rows)
+    groups = []
+    for group in members:
+        table, code = varying[group[0]]
+        for k in group[1:]:
+            masks, ranks = varying[k]
+            table = (table[:, None, :] & masks[None, :, :]).reshape(-1, masks.shape[1])
+            code = code * len(masks) + ranks
+        groups.append((table, code))
+    return groups
 
 
 def full_mask(dtype) -> np.integer:
