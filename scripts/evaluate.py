@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--grid",
         action="store_true",
-        help="also measure every blend x diversity on a validation split and report the choice",
+        help="also measure every blend x feasibility power x diversity on a validation split "
+        "and report the choice",
     )
     ap.add_argument("--grid-seed", type=int, default=None, help="default: seed + 1")
     ap.add_argument("-o", "--out-dir", type=Path, default=Path("."), help="default: .")

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from recommender.engine.features import make_pairs
+from recommender.engine.options import DEFAULT_FEASIBILITY_POWER
 from recommender.engine.reference import greedy_diversity_naive
 from recommender.engine.shortlist import (
     DEFAULT_BLEND,
@@ -291,9 +292,9 @@ def test_recommend_with_feasibility_adds_columns_and_ranks_by_combined(world, mo
     df = recommend(1, scen, cities=cities, ties=ties, top=15, feasibility=model, diversity=1.0)
     assert list(plain.columns) == output_columns()
     assert list(df.columns) == output_columns() + FEASIBILITY_COLUMNS
-    b = df.attrs["feasibility"]["blend"]
-    assert b == DEFAULT_BLEND
-    assert np.allclose(df["combined"], (1 - b) * df["score"] + b * df["feasibility"])
+    b, g = df.attrs["feasibility"]["blend"], df.attrs["feasibility"]["feasibility_power"]
+    assert b == DEFAULT_BLEND and g == DEFAULT_FEASIBILITY_POWER
+    assert np.allclose(df["combined"], (1 - b) * df["score"] + b * df["feasibility"] ** g)
     # no diversity: ranked by combined
     assert (np.diff(df["combined"].to_numpy()) <= 1e-12).all()
     assert df["rank"].tolist() == list(range(1, 16))
@@ -329,11 +330,15 @@ def test_recommend_without_feasibility_is_unchanged(world):
         assert "feasibility" not in b.attrs
 
 
-def test_pruned_feasibility_gives_the_exact_shortlist(tie_world, model):
+@pytest.mark.parametrize("power", [1.0, 0.5, 0.25])
+def test_pruned_feasibility_gives_the_exact_shortlist(tie_world, model, power, monkeypatch):
     """Only candidates that can still make the list are scored; the result equals the
-    shortlist over every eligible candidate scored (soft diversity and cap included)."""
+    shortlist over every eligible candidate scored (soft diversity and cap included), for
+    the probability blended as it is and raised to a power."""
+    from recommender.engine import options as O
     from recommender.engine.shortlist import build_pool
 
+    monkeypatch.setattr(O, "DEFAULT_FEASIBILITY_POWER", power)
     # a world large enough that the pruning stops early (the module's world is scored whole)
     cities, ties = tie_world(4000, 3000, 1)
     pruned = 0
@@ -356,7 +361,7 @@ def test_pruned_feasibility_gives_the_exact_shortlist(tie_world, model):
         elig = np.flatnonzero(pool.result.eligible)
         p = model.score_candidates(pool.local, cities, ties, pool.positions[elig])
         key = np.full(len(pool.score), -np.inf)
-        key[elig] = (1 - blend) * pool.score[elig] + blend * p
+        key[elig] = (1 - blend) * pool.score[elig] + blend * p**power
         fine, pop = tiebreak_keys(cities)
         rows = pool.positions[elig]
         comb = np.round(key[elig], 12)
@@ -364,6 +369,11 @@ def test_pruned_feasibility_gives_the_exact_shortlist(tie_world, model):
         want = greedy_diversity_naive(order, pool.country, key, top, decay, cap)
         assert df["city_id"].tolist() == pool.city_id[want].tolist(), scenario
         assert np.allclose(df["feasibility"], p[np.searchsorted(elig, want)])
+        assert df.attrs["feasibility"]["feasibility_power"] == power
+        # contributions add up: fit part + feasibility part = combined, exactly
+        fit_part = (1 - blend) * df["score"].to_numpy()
+        feas_part = blend * df["feasibility"].to_numpy() ** power
+        assert np.abs(fit_part + feas_part - df["combined"].to_numpy()).max() <= 1e-12
         n_scored = df.attrs["feasibility"]["n_scored"]
         assert n_scored <= len(elig)
         pruned += n_scored < len(elig)
@@ -391,6 +401,24 @@ def test_why_feasibility_text():
         "(50% from strategy fit, 50% from feasibility)"
     )
     assert why_feasibility(0.0, 0.0, 0.3).endswith("(neither part contributes)")
+    # a power other than 1 says what is blended: the probability raised to it
+    assert why_feasibility(0.8, 0.0625, 0.7, 0.25) == (
+        "Combined 0.59 = 0.30 × fit 0.80 + 0.70 × 0.50 (feasibility 0.06 to the power 0.25) "
+        "(41% from strategy fit, 59% from feasibility)"
+    )
+
+
+def test_feasibility_term_is_monotone_and_keeps_zero_nan_and_one():
+    from recommender.engine.options import combined_score, feasibility_term
+
+    p = np.array([0.0, 1e-6, 1e-3, 0.2, 0.5, 1.0, np.nan])
+    for g in (1.0, 0.5, 0.25):
+        t = feasibility_term(p, g)
+        assert t[0] == 0.0 and t[5] == 1.0 and np.isnan(t[6])
+        assert (np.diff(t[:6]) > 0).all()
+        assert np.allclose(combined_score(0.4, p[:6], 0.7, g), 0.3 * 0.4 + 0.7 * p[:6] ** g)
+    # a smaller power spreads out the small probabilities of the long tail
+    assert feasibility_term(1e-3, 0.25) - feasibility_term(1e-6, 0.25) > 0.1
 
 
 # --------------------------------------------------------------------------- packaged model

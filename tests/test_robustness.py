@@ -115,9 +115,12 @@ def test_robustness_and_context_equal_the_references_on_a_synthetic_world(world,
     assert checked >= 6
 
 
-def test_robustness_with_feasibility_equals_the_reference(world):
+@pytest.mark.parametrize("power", [1.0, 0.25])
+def test_robustness_with_feasibility_equals_the_reference(world, power, monkeypatch):
+    from recommender.engine import options as O
     from recommender.learn import feasibility as F
 
+    monkeypatch.setattr(O, "DEFAULT_FEASIBILITY_POWER", power)
     cities, ties = world
     model, _ = F.fit_model(cities, ties, model="hgb", estimator_params={"max_iter": 15})
     for local in cities["city_id"].to_numpy()[:: len(cities) // 6]:
@@ -126,6 +129,7 @@ def test_robustness_with_feasibility_equals_the_reference(world):
                 int(local), "complementary", cities=cities, ties=ties, feasibility=model,
                 blend=blend, top=12,
             )  # fmt: skip
+            assert pool.options.feasibility_power == power
             _check_pool(pool)
 
 

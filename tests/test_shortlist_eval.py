@@ -7,10 +7,13 @@ import pytest
 
 from recommender.data.access import get_cities, get_ties
 from recommender.engine.feasibility import load_model
+from recommender.engine.options import DEFAULT_FEASIBILITY_POWER as POWER
 from recommender.engine.pair_features import candidate_pool_mask
 from recommender.engine.ranking import DEFAULT_DECAY
 from recommender.engine.shortlist import DEFAULT_BLEND, recommend
 from recommender.learn.shortlist_eval import (
+    GRID_POWERS,
+    STAGES,
     DefaultShortlistRanker,
     RankingConfig,
     grid_configs,
@@ -44,9 +47,13 @@ def test_ranker_top_10_is_recommends_top_10(world, name):
     targets = np.array([where[int(i)] for i in shown["city_id"]])
     ranker = DefaultShortlistRanker(cities, ties)
     tb = np.arange(len(cities))
-    got = ranker.ranks(q, cand, p, targets, [RankingConfig(DEFAULT_BLEND, DEFAULT_DECAY)], tb)
+    cfg = RankingConfig(DEFAULT_BLEND, DEFAULT_DECAY, power=POWER)
+    got, stages, share = ranker.ranks(q, cand, p, targets, [cfg], tb)
     ranks, fit10 = next(iter(got.values()))
     assert ranks.tolist() == list(range(1, 11))
+    # every listed candidate passed the gates; the gated pool is what recommend counts
+    assert (stages == STAGES.index("gated in")).all()
+    assert 0 < share < 1
     assert fit10 == pytest.approx(float(shown["score"].mean()), abs=1e-12)
 
 
@@ -54,12 +61,21 @@ def test_ranker_ranks_every_candidate_once_and_fit_only_differs(world):
     cities, ties, q, cand, p = _setup(world, "Surabaya")
     ranker = DefaultShortlistRanker(cities, ties)
     tb = np.random.default_rng(0).permutation(len(cities))
-    cfgs = [RankingConfig(DEFAULT_BLEND, DEFAULT_DECAY), RankingConfig(None, DEFAULT_DECAY)]
-    got = ranker.ranks(q, cand, p, np.arange(len(cand)), cfgs, tb)
+    cfgs = [
+        RankingConfig(DEFAULT_BLEND, DEFAULT_DECAY),
+        RankingConfig(None, DEFAULT_DECAY),
+        RankingConfig(DEFAULT_BLEND, DEFAULT_DECAY, power=0.25),
+    ]
+    got, stages, share = ranker.ranks(q, cand, p, np.arange(len(cand)), cfgs, tb)
     for ranks, _ in got.values():  # a permutation of 1..n: every candidate has one rank
         assert sorted(ranks.astype(int).tolist()) == list(range(1, len(cand) + 1))
-    blended, fit_only = (got[c][0] for c in cfgs)
+    blended, fit_only, spread = (got[c][0] for c in cfgs)
     assert not np.array_equal(blended, fit_only)
+    assert not np.array_equal(blended, spread)
+    # the gated-in candidates come first, then the gated-out ones, then the rest
+    for ranks in (blended, fit_only, spread):
+        assert (np.diff(stages[np.argsort(ranks)]) >= 0).all()
+    assert share == pytest.approx(np.mean(stages == STAGES.index("gated in")))
     # the fit-only top 10 has at least the blended one's mean fit
     assert got[cfgs[1]][1] >= got[cfgs[0]][1] - 1e-12
 
@@ -77,6 +93,7 @@ def test_grid_choice_respects_the_fit_floor():
             {
                 "config": cfg.label,
                 "blend": np.nan if cfg.blend is None else cfg.blend,
+                "power": cfg.power,
                 "decay": cfg.decay,
                 "cap": np.nan,
                 "city_id": 1,
@@ -92,7 +109,11 @@ def test_grid_choice_respects_the_fit_floor():
     table, chosen = summarise_grid(pd.DataFrame(rows))
     assert chosen["blend"] == 0.5 and chosen["decay"] == 1.0
     assert [r["chosen"] for r in table] == [False, True, False]
-    assert len(grid_configs()) == len({(c.blend, c.decay, c.cap) for c in grid_configs()})
+    keys = {(c.blend, c.power, c.decay, c.cap) for c in grid_configs()}
+    assert len(grid_configs()) == len(keys)
+    # every blend is tried with every power; fit only has none
+    assert {c.power for c in grid_configs() if c.blend is not None} == set(GRID_POWERS)
+    assert {c.power for c in grid_configs() if c.blend is None} == {1.0}
 
 
 def test_explain_says_where_a_candidate_stands_in_the_default_shortlist():

@@ -20,6 +20,7 @@ from recommender.data.access import get_cities
 from recommender.data.indicators import BY_NAME, INDICATOR_NAMES
 from recommender.data.modelled import Z80, comparable_cities, rule_text
 from recommender.data.tables import eligibility_of, load_eligibility, resolve_city
+from recommender.engine.options import combined_score
 from recommender.engine.ranking import robustness_text
 from recommender.engine.scenarios import DEFAULT_SCENARIO
 from recommender.engine.scoring import effective_weights, interval_in_band
@@ -284,11 +285,11 @@ def shortlist_standing(
     out["robustness"] = share
     out["robustness_text"] = robustness_text(share, top)
     if pool.feasibility is not None:
-        b = pool.options.blend
+        b, g = pool.options.blend, pool.options.feasibility_power
         p = float(pool.feasibility[i])
         out["feasibility"] = p
-        out["combined"] = (1.0 - b) * float(pool.score[i]) + b * p
-        out["why_feasibility"] = why_feasibility(float(pool.score[i]), p, b)
+        out["combined"] = float(combined_score(float(pool.score[i]), p, b, g))
+        out["why_feasibility"] = why_feasibility(float(pool.score[i]), p, b, g)
     if len(place):
         out["shortlist_rank"] = int(place[0]) + 1
         out["standing"] = _("#{rank} of the default top {top}; {robust}").format(

@@ -54,6 +54,7 @@ class Options:
     hdi_scale: float = HDI_SCALE
     feasibility: object = None  # a loaded FeasibilityModel, or None
     blend: float = 0.7  # DEFAULT_BLEND
+    feasibility_power: float = 1.0  # DEFAULT_FEASIBILITY_POWER
     diversity: float = DEFAULT_DECAY
     robustness: int = ROBUSTNESS_DRAWS
 
@@ -243,6 +244,7 @@ def validate_options(
         hdi_scale=float(hdi_scale),
         feasibility=model,
         blend=float(blend),
+        feasibility_power=DEFAULT_FEASIBILITY_POWER,
         diversity=float(diversity),
         robustness=int(robustness),
     )
@@ -268,6 +270,34 @@ DEFAULT_BLEND = 0.7
 NDCG@50 whose top 10 keep at least 90% of the fit-only top 10's strategy fit. The scenario's
 gates still hold for every row (a small-big list holds only Small-Big pairs); inside them,
 feasibility decides most of the order."""
+
+
+DEFAULT_FEASIBILITY_POWER = 1.0
+"""The power the calibrated feasibility is raised to before it is blended (1: the
+probability itself), chosen on held-out cities with the blend (``--grid``)."""
+
+
+def feasibility_term(p, power: float = DEFAULT_FEASIBILITY_POWER):
+    """``p ** power``, elementwise (NaN stays NaN): the feasibility part of ``combined``.
+
+    A fixed monotone transform of the calibrated probability: it keeps feasibility's order
+    and maps 0 to 0 and 1 to 1, so ``(1 - blend) * score + blend`` still bounds
+    ``combined`` from above (the pruning in :mod:`~recommender.engine.pool` relies on it).
+    No sort or rank over the pool is involved.
+
+    Examples
+    --------
+    >>> float(feasibility_term(0.0625, 0.25))
+    0.5
+    """
+    return p if power == 1.0 else np.power(p, power)
+
+
+def combined_score(score, p, blend: float, power: float = DEFAULT_FEASIBILITY_POWER):
+    """``combined = (1 - blend) * score + blend * p ** power``: the ranking score of the
+    default shortlist, everywhere it is computed (pool, robustness draws, output, explain,
+    the evaluation)."""
+    return (1.0 - blend) * score + blend * feasibility_term(p, power)
 
 
 def _feasibility_model(value):

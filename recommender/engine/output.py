@@ -26,7 +26,7 @@ from recommender.engine.coupling import (
     ratio_column,
 )
 from recommender.engine.features import HDI_SCALE, haversine_km
-from recommender.engine.options import _float
+from recommender.engine.options import _float, combined_score, feasibility_term
 from recommender.engine.pool import Pool, _eligibility_array, _kind_array
 from recommender.engine.ranking import (
     context_columns,
@@ -94,25 +94,46 @@ CONTEXT_COLUMNS = [
 FEASIBILITY_COLUMNS = ["feasibility", "combined", "why_feasibility"]
 
 
-def why_feasibility(score: float, feasibility: float, blend: float) -> str:
-    """How much of ``combined`` comes from the strategy fit and how much from feasibility.
+def why_feasibility(
+    score: float, feasibility: float, blend: float, power: float = 1.0
+) -> str:
+    """How ``combined`` is computed (:func:`~recommender.engine.options.combined_score`)
+    and how much of it comes from the strategy fit and how much from feasibility.
 
     Examples
     --------
-    >>> why_feasibility(0.92, 0.31, 0.3)
+    >>> why_feasibility(0.92, 0.31, 0.3, 1.0)
     'Combined 0.74 = 0.70 × fit 0.92 + 0.30 × feasibility 0.31 (87% from strategy fit, 13% from feasibility)'
+    >>> why_feasibility(0.92, 0.0625, 0.7, 0.25)
+    'Combined 0.63 = 0.30 × fit 0.92 + 0.70 × 0.50 (feasibility 0.06 to the power 0.25) (44% from strategy fit, 56% from feasibility)'
     """
-    fit, feas = (1.0 - blend) * score, blend * feasibility
+    fit = (1.0 - blend) * score
+    term = float(feasibility_term(feasibility, power))
+    feas = blend * term
     total = fit + feas
-    head = _(
-        "Combined {total} = {w_fit} × fit {score} + {w_feas} × feasibility {feasibility}"
-    ).format(
-        total=format_number(total, 2),
-        w_fit=format_number(1 - blend, 2),
-        score=format_number(score, 2),
-        w_feas=format_number(blend, 2),
-        feasibility=format_number(feasibility, 2),
-    )
+    if power == 1.0:
+        head = _(
+            "Combined {total} = {w_fit} × fit {score} + {w_feas} × feasibility {feasibility}"
+        ).format(
+            total=format_number(total, 2),
+            w_fit=format_number(1 - blend, 2),
+            score=format_number(score, 2),
+            w_feas=format_number(blend, 2),
+            feasibility=format_number(feasibility, 2),
+        )
+    else:
+        head = _(
+            "Combined {total} = {w_fit} × fit {score} + {w_feas} × {term} "
+            "(feasibility {feasibility} to the power {power})"
+        ).format(
+            total=format_number(total, 2),
+            w_fit=format_number(1 - blend, 2),
+            score=format_number(score, 2),
+            w_feas=format_number(blend, 2),
+            term=format_number(term, 2),
+            feasibility=format_number(feasibility, 2),
+            power=format_number(power, 2),
+        )
     if total <= 0:
         return head + " " + _("(neither part contributes)")
     return (
@@ -336,12 +357,12 @@ def _frame_columns(pool: Pool, chosen: np.ndarray, *, why: bool) -> dict[str, np
     else:
         order.remove("why")
     if pool.feasibility is not None:
-        b = opts.blend
+        b, g = opts.blend, opts.feasibility_power
         p = pool.feasibility[chosen]
         cols["feasibility"] = p
-        cols["combined"] = (1.0 - b) * score + b * p
+        cols["combined"] = combined_score(score, p, b, g)
         cols["why_feasibility"] = np.array(
-            [why_feasibility(s_, f_, b) for s_, f_ in zip(score, p)], dtype=object
+            [why_feasibility(s_, f_, b, g) for s_, f_ in zip(score, p)], dtype=object
         )
         order = order + FEASIBILITY_COLUMNS
     return {c: cols[c] for c in order}
@@ -387,7 +408,8 @@ def _feasibility_attrs(pool: Pool) -> dict:
     model = pool.options.feasibility
     return {
         "blend": pool.options.blend,
-        "formula": "combined = (1 - blend) * score + blend * feasibility",
+        "feasibility_power": pool.options.feasibility_power,
+        "formula": "combined = (1 - blend) * score + blend * feasibility ** feasibility_power",
         "model_sha256": model.manifest.get("arrays_sha256"),
         "model": model.manifest.get("params", {}).get("model"),
         "local_ties_hidden": True,

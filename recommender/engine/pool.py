@@ -33,7 +33,13 @@ from recommender.engine.coupling import (
     pair_coupling,
 )
 from recommender.engine.features import HDI_SCALE
-from recommender.engine.options import Options, _float, apply_overrides, validate_options
+from recommender.engine.options import (
+    Options,
+    _float,
+    apply_overrides,
+    combined_score,
+    validate_options,
+)
 from recommender.engine.ranking import (
     ROBUSTNESS_WINDOW,
     diversify,
@@ -84,11 +90,12 @@ class Pool:
     @property
     def rank_score(self) -> np.ndarray:
         """What the shortlist is ordered by: ``score``, or ``combined`` with feasibility
-        (-inf for a candidate whose feasibility was not needed: it cannot make the list)."""
+        (:func:`~recommender.engine.options.combined_score`; -inf for a candidate whose
+        feasibility was not needed: it cannot make the list)."""
         if self.feasibility is None:
             return self.result.score
-        b = self.options.blend
-        combined = (1.0 - b) * self.result.score + b * self.feasibility
+        o = self.options
+        combined = combined_score(self.result.score, self.feasibility, o.blend, o.feasibility_power)
         return np.where(np.isnan(combined), -np.inf, combined)
 
     def order(self, limit: int | None = None) -> np.ndarray:
@@ -400,6 +407,7 @@ def _pool_feasibility(
     chunk ``c`` is the smallest *adjusted* combined score of the diversified shortlist of
     those scored so far (:func:`~recommender.engine.ranking.diversify`: each pick's
     adjusted score is at least ``c``). A candidate with ``(1 - blend) * score + blend < c``
+    (feasibility's part is at most ``blend``: ``p ** power <= 1``)
     can never win a pick (its adjusted score is at most its combined score), and neither
     can any candidate after it; so the greedy choice over the scored candidates is the
     choice over the whole pool. With robustness draws, the same bound keeps scoring until
@@ -437,7 +445,7 @@ def _pool_feasibility(
         p[batch] = score(positions[batch])
         done += len(batch)
         seen = elig[:done]
-        comb = (1.0 - b) * s[seen] + b * p[seen]
+        comb = combined_score(s[seen], p[seen], b, opts.feasibility_power)
         order = seen[np.argsort(-comb, kind="stable")]
         full = np.full(len(s), -np.inf)
         full[seen] = comb

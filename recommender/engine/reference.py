@@ -350,8 +350,8 @@ def robustness_naive(pool: Pool, chosen: np.ndarray, n_draws: int | None = None)
             elig &= np.isin(coupling, list(scen.couplings))
         key = res.score
         if feas is not None:
-            b = opts.blend
-            key = np.where(np.isnan(feas), -np.inf, (1.0 - b) * key + b * feas)
+            b, g = opts.blend, opts.feasibility_power
+            key = np.where(np.isnan(feas), -np.inf, (1.0 - b) * key + b * np.power(feas, g))
         e = np.flatnonzero(elig)
         k = np.round(key[e], ROUND_DECIMALS)
         order = e[np.lexsort((ids[e], -pop[rows[e]], -fine[rows[e]], -k))]

@@ -21,6 +21,7 @@ import numpy as np
 from recommender.data.indicators import BY_NAME, INDICATOR_NAMES
 from recommender.data.modelled import Z80
 from recommender.engine.coupling import asymmetry_tolerance
+from recommender.engine.options import combined_score
 from recommender.engine.pool import ROUND_DECIMALS, Pool, tiebreak_keys
 from recommender.engine.ranking import (
     BAND_JITTER_HDI,
@@ -281,7 +282,8 @@ def robustness_of(
     if pool.feasibility is not None:
         b = opts.blend
         feas = pool.feasibility[window]
-        key = np.where(np.isnan(feas), -np.inf, (1.0 - b) * key + b * feas)
+        comb = combined_score(key, feas, b, opts.feasibility_power)  # as Pool.rank_score
+        key = np.where(np.isnan(feas), -np.inf, comb)
     # each draw's order: eligible first, by rounded key, then the fixed tie-break
     fine, pop = tiebreak_keys(pool.cities)
     rows = pool.positions[window]

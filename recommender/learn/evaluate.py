@@ -42,7 +42,7 @@ a group** (one retraining) and ranks each of them.
 Run it with ``sistercity evaluate -o DIR`` or ``python scripts/evaluate.py -o DIR`` (a few
 minutes on the packaged data); ``res.summary()`` and ``res.to_markdown()`` print it.
 
-Why one file (about 1,100 lines): one evaluation protocol (splits, baselines, metrics,
+Why one file (about 1,200 lines): one evaluation protocol (splits, baselines, metrics,
 bootstrap intervals, report) whose parts share the held-out split.
 """
 
@@ -363,6 +363,8 @@ class EvaluationResult:
                 for r in g.itertuples(index=False):
                     lines.append(f"- {r.metric}: {_margin_text(r)}")
                 lines.append("")
+        if info.get("diagnosis"):
+            lines += _diagnosis_markdown(info["diagnosis"])
         if info.get("grid"):
             lines += _grid_markdown(info)
         for note in info.get("notes", []):
@@ -446,12 +448,80 @@ def _margin_text(r) -> str:
     )
 
 
+def pipeline_diagnosis(per_city: pd.DataFrame) -> list[dict]:
+    """Where the default shortlist puts the held-out partners, per (split, subset): the
+    share of partners at each stage (:data:`recommender.learn.shortlist_eval.STAGES`), the
+    median percentile rank of those the gates keep, the same partners' median under
+    gravity, and the mean share of the pool that passes the gates (a gated-out partner
+    ranks after all of it)."""
+    from recommender.learn.shortlist_eval import STAGES
+
+    out = []
+    if "stages" not in per_city:
+        return out
+    for (split, subset), part in per_city.groupby(["split", "subset"], sort=False):
+        mine = part[part["method"] == SHORTLIST].set_index("city_id")
+        grav = part[part["method"] == "gravity"].set_index("city_id")
+        if mine.empty or grav.empty:
+            continue
+        grav = grav.loc[mine.index]
+        st = np.concatenate([np.asarray(x, np.int8) for x in mine["stages"]])
+        pc = np.concatenate([np.asarray(x, float) for x in mine["pcts"]])
+        gp = np.concatenate([np.asarray(x, float) for x in grav["pcts"]])
+        inside = st == STAGES.index("gated in")
+        row = {
+            "split": split,
+            "subset": subset,
+            "n_partners": int(len(st)),
+            "share": {
+                name: float(np.mean(st == k)) if len(st) else math.nan
+                for k, name in enumerate(STAGES)
+            },  # fmt: skip
+            "pct_rank_gated_in": float(np.median(pc[inside])) if inside.any() else math.nan,
+            "gravity_pct_rank_gated_in": float(np.median(gp[inside])) if inside.any() else math.nan,
+            "pct_rank": float(np.median(pc)) if len(pc) else math.nan,
+            "gravity_pct_rank": float(np.median(gp)) if len(gp) else math.nan,
+            "mean_gated_pool_pct": 100.0 * float(mine["gated_share"].mean()),
+        }
+        out.append(row)
+    return out
+
+
+def _diagnosis_markdown(rows: list[dict]) -> list[str]:
+    lines = [
+        "## Where the default shortlist puts the held-out partners",
+        "",
+        "Stage of each held-out partner in the default shortlist's pipeline: kept by the "
+        "scenario's gates (band, coupling; only these can be shown), left out by the gates "
+        "(ranked after the whole gated pool), left out by the pool's rules (city parts, "
+        "ineligible countries; ranked last), or unreachable (not in the pool the training "
+        "ties build; a miss for every method). Median percentile ranks (lower is better) "
+        "of the gated-in partners, under the default shortlist and under gravity.",
+        "",
+        "| split: subset | partners | gated in | gated out | outside the pool | unreachable "
+        "| gated pool (% of pool) | pct_rank, gated in | gravity, same partners "
+        "| pct_rank, all | gravity, all |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        sh = r["share"]
+        lines.append(
+            f"| {r['split']}: {r['subset']} | {r['n_partners']} | {sh['gated in']:.1%} | "
+            f"{sh['gated out']:.1%} | {sh['outside the pool']:.1%} | {sh['unreachable']:.1%} | "
+            f"{r['mean_gated_pool_pct']:.1f} | {r['pct_rank_gated_in']:.1f} | "
+            f"{r['gravity_pct_rank_gated_in']:.1f} | {r['pct_rank']:.1f} | "
+            f"{r['gravity_pct_rank']:.1f} |"
+        )
+    lines.append("")
+    return lines
+
+
 def _grid_choice_text(info: dict) -> str:
     ch = info.get("grid_choice", {})
     return (
         f"Default chosen on the validation split (seed {info.get('grid_seed')}, "
         f"{info.get('grid_n_cities')} held-out cities of low- and middle-income countries, none of them in the reported split): "
-        f"blend {ch.get('blend')}, decay {ch.get('decay')}."
+        f"blend {ch.get('blend')} of feasibility^{ch.get('power', 1.0)}, decay {ch.get('decay')}."
     )
 
 
@@ -463,15 +533,17 @@ def _grid_markdown(info: dict) -> list[str]:
         "",
         f"Rule: {info.get('grid_rule')}",
         "",
-        "| blend | diversity | recall@10 | recall@50 | ndcg@50 | pct_rank | top-10 mean fit |",
-        "|---|---|---|---|---|---|---|",
+        "| blend | power | diversity | recall@10 | recall@50 | ndcg@50 | pct_rank | "
+        "top-10 mean fit |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for g in info["grid"]:
         blend = "fit only" if g["blend"] is None else f"{g['blend']:g}"
+        power = "—" if g["blend"] is None else f"{g.get('power', 1.0):g}"
         div = f"cap {g['cap']}" if g.get("cap") is not None else f"decay {g['decay']:g}"
         mark = " **(chosen)**" if g.get("chosen") else ""
         lines.append(
-            f"| {blend}{mark} | {div} | {g['recall@10']:.3f} | {g['recall@50']:.3f} | "
+            f"| {blend}{mark} | {power} | {div} | {g['recall@10']:.3f} | {g['recall@50']:.3f} | "
             f"{g['ndcg@50']:.3f} | {g['pct_rank']:.1f} | {g['top10_fit']:.3f} |"
         )
     lines.append("")
@@ -624,11 +696,13 @@ def _run_split(
     # the engine's own ranking (fit, gates, blend, soft diversity) for each config
     ranker = None
     if configs:
-        from recommender.learn.shortlist_eval import DefaultShortlistRanker
+        from recommender.learn.shortlist_eval import STAGES, DefaultShortlistRanker
 
         ranker = DefaultShortlistRanker(cities, train_ties)
     cfg_ranks: dict = {cfg: [] for cfg in configs}
     cfg_fit10: dict = {cfg: [] for cfg in configs}
+    stages_of: list[np.ndarray] = []  # per city: each partner's stage (shortlist_eval.STAGES)
+    gated_shares: list[float] = []  # per city: the share of its pool the gates keep
     t1 = time.perf_counter()
 
     def flush(batch: list[tuple[int, np.ndarray]]) -> None:
@@ -678,10 +752,15 @@ def _run_split(
                 r = rank_of(s, tb, targets).astype(float) if len(targets) else np.empty(0)
                 ranks[name].append(np.concatenate([r, np.full(n_miss, np.inf)]))
             if ranker is not None:
-                got = ranker.ranks(q, c, scores[methods[0]][seg], targets, configs, random_tb)
+                got, stages, share = ranker.ranks(
+                    q, c, scores[methods[0]][seg], targets, configs, random_tb
+                )
                 for cfg, (r, fit10) in got.items():
                     cfg_ranks[cfg].append(np.concatenate([r, np.full(n_miss, np.inf)]))
                     cfg_fit10[cfg].append(fit10)
+                unreachable = np.full(n_miss, len(STAGES) - 1, dtype=np.int8)
+                stages_of.append(np.concatenate([stages, unreachable]))
+                gated_shares.append(share)
             start = stop
 
     batch: list[tuple[int, np.ndarray]] = []
@@ -704,6 +783,9 @@ def _run_split(
     frames = []
     for name in methods:
         m = city_metrics(ranks[name], n_cands)
+        if name in {cfg.name for cfg in named}:
+            m["stages"] = stages_of
+            m["gated_share"] = gated_shares
         m.insert(0, "method", name)
         m.insert(1, "city_id", A.ids[split.queries])
         m.insert(2, "n_partners", [len(partners[int(q)]) for q in split.queries])
@@ -715,9 +797,10 @@ def _run_split(
         m = city_metrics(cfg_ranks[cfg], n_cands)
         m.insert(0, "config", cfg.label)
         m.insert(1, "blend", np.nan if cfg.blend is None else cfg.blend)
-        m.insert(2, "decay", cfg.decay)
-        m.insert(3, "cap", np.nan if cfg.cap is None else cfg.cap)
-        m.insert(4, "city_id", A.ids[split.queries])
+        m.insert(2, "power", cfg.power)
+        m.insert(3, "decay", cfg.decay)
+        m.insert(4, "cap", np.nan if cfg.cap is None else cfg.cap)
+        m.insert(5, "city_id", A.ids[split.queries])
         m["top10_fit"] = cfg_fit10[cfg]
         grid_frames.append(m)
     info = {
@@ -969,6 +1052,7 @@ def evaluate(
             progress(done[0], total, what)
 
     common["tick"] = tick
+    from recommender.engine.options import DEFAULT_FEASIBILITY_POWER as ENGINE_POWER
     from recommender.engine.ranking import DEFAULT_DECAY
     from recommender.engine.shortlist import DEFAULT_BLEND as ENGINE_BLEND
     from recommender.learn.shortlist_eval import (
@@ -1010,7 +1094,7 @@ def evaluate(
         }
     configs = (
         [
-            RankingConfig(ENGINE_BLEND, DEFAULT_DECAY, name=SHORTLIST),
+            RankingConfig(ENGINE_BLEND, DEFAULT_DECAY, name=SHORTLIST, power=ENGINE_POWER),
             RankingConfig(None, DEFAULT_DECAY, name=SHORTLIST_FIT),
         ]
         if shortlist
@@ -1045,6 +1129,7 @@ def evaluate(
         infos["Indonesian cities held out as a group"] = info_id
     per_city = pd.concat(parts, ignore_index=True)
     table, margins = summarise(per_city, n_boot=n_boot, seed=seed)
+    diagnosis = pipeline_diagnosis(per_city)
     notes = [
         "Held-out cities keep their own attributes (size, income, location); every tie of "
         "theirs is removed before training and before counting the context features.",
@@ -1057,7 +1142,8 @@ def evaluate(
         f"table as published) + {blend:.2f} x feasibility, with the small-big band gates.",
         f"{SHORTLIST}: the engine's own default ranking (recommend's like-with-like fit of "
         f"small-big, band, interval and coupling gates, blend {ENGINE_BLEND:g} with the "
-        f"retrained model's feasibility, soft diversity decay {DEFAULT_DECAY:g}; "
+        f"retrained model's feasibility raised to the power {ENGINE_POWER:g}, "
+        f"soft diversity decay {DEFAULT_DECAY:g}; "
         "recommender.learn.shortlist_eval): its top 50 exactly as recommend(top=50) lists "
         "them, then the rest of the gated pool, then gated-out candidates, then parts of "
         "cities and ineligible countries; "
@@ -1091,7 +1177,12 @@ def evaluate(
         "hard_share": hard_share,
         "context": context,
         "blend": blend,
-        "shortlist_defaults": {"blend": ENGINE_BLEND, "decay": DEFAULT_DECAY},
+        "shortlist_defaults": {
+            "blend": ENGINE_BLEND,
+            "power": ENGINE_POWER,
+            "decay": DEFAULT_DECAY,
+        },
+        "diagnosis": diagnosis,
         "n_boot": n_boot,
         **grid_info,
         "indonesian_eligible": [int(x) for x in A.ids[id_eligible]],

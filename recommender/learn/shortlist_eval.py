@@ -33,24 +33,39 @@ import numpy as np
 import pandas as pd
 
 from recommender.data.modelled import comparable_cities
+from recommender.engine.options import combined_score
 from recommender.engine.shortlist import ROUND_DECIMALS, pool_for, select, validate_options
 
 DEPTH = 50
 
+STAGES = ("gated in", "gated out", "outside the pool", "unreachable")
+"""Where a held-out partner lands in the default shortlist's pipeline: in the gated pool
+(the candidates the scenario's band and coupling gates keep, the only ones the shortlist can
+show), left out by the gates (ranked after the whole gated pool), left out by the pool's
+rules (a part of a city, an ineligible country: ranked last), or not in the evaluation's
+pool at all (known only through a held-out tie: a miss for every method)."""
+
 
 @dataclasses.dataclass(frozen=True)
 class RankingConfig:
-    """One way of ranking: ``blend`` of feasibility (None: fit only), soft-diversity
-    ``decay`` and an optional hard ``cap`` per country."""
+    """One way of ranking: ``blend`` of feasibility (None: fit only), the ``power`` the
+    calibrated probability is raised to before blending (1: the probability itself),
+    soft-diversity ``decay`` and an optional hard ``cap`` per country."""
 
     blend: float | None
     decay: float
     cap: int | None = None
     name: str | None = dataclasses.field(default=None, compare=False)
+    power: float = 1.0
 
     @property
     def label(self) -> str:
-        b = "fit only" if self.blend is None else f"blend {self.blend:g}"
+        if self.blend is None:
+            b = "fit only"
+        elif self.power == 1.0:
+            b = f"blend {self.blend:g}"
+        else:
+            b = f"blend {self.blend:g} of p^{self.power:g}"
         d = f"cap {self.cap}" if self.cap is not None else f"decay {self.decay:g}"
         return f"{b}, {d}"
 
@@ -85,10 +100,12 @@ class DefaultShortlistRanker:
         targets: np.ndarray,
         configs: Sequence[RankingConfig],
         random_tb: np.ndarray,
-    ) -> dict[RankingConfig, tuple[np.ndarray, float]]:
+    ) -> tuple[dict[RankingConfig, tuple[np.ndarray, float]], np.ndarray, float]:
         """For each config: the 1-based ranks of ``targets`` (indices into ``cand``) among
         the candidates ``cand`` (row positions of the table, the evaluation's pool for the
-        held-out city at row ``q``), and the mean fit score of the top 10.
+        held-out city at row ``q``), and the mean fit score of the top 10; then the stage
+        of each target (:data:`STAGES`: where the pipeline puts it, the same for every
+        config) and the share of ``cand`` that passes the scenario's gates.
 
         ``feas`` holds the retrained model's probability for each entry of ``cand``.
         """
@@ -114,26 +131,39 @@ class DefaultShortlistRanker:
         outside = cand[~in_pool[cand]]
         outside = outside[np.argsort(random_tb[outside], kind="stable")]
         fine, pop = _tiebreak(pool)
+        # where each target lands in the pipeline (the same for every config)
+        stage_of = np.full(n, STAGES.index("outside the pool"), dtype=np.int8)
+        stage_of[rows[gated_out]] = STAGES.index("gated out")
+        stage_of[rows[gated_in]] = STAGES.index("gated in")
+        stages = stage_of[cand[targets]]
+        gated_share = float(gated_in.sum()) / max(len(cand), 1)
         out: dict[RankingConfig, tuple[np.ndarray, float]] = {}
         eligible_saved = pool.result.eligible.copy()
+        # the order of the gated pool and of the gated-out candidates depends only on the
+        # ranking score (blend and power), not on the diversity: sorted once per score
+        sorted_by_key: dict = {}
+        rest_in_all = np.flatnonzero(gated_in)
+        rest_out = np.flatnonzero(gated_out)
         for cfg in configs:
             pool.options = dataclasses.replace(
-                self.opts, blend=cfg.blend or 0.0, diversity=cfg.decay, max_per_country=cfg.cap
+                self.opts,
+                blend=cfg.blend or 0.0,
+                feasibility_power=cfg.power,
+                diversity=cfg.decay,
+                max_per_country=cfg.cap,
             )
             pool.feasibility = None if cfg.blend is None else p_row[rows]
             pool.result.eligible[:] = gated_in
             chosen = select(pool, top=DEPTH) if gated_in.any() else np.empty(0, np.int64)
-            key = pool.rank_score
-            rest_in = np.flatnonzero(gated_in)
-            rest_in = rest_in[~np.isin(rest_in, chosen)]
-            rest_out = np.flatnonzero(gated_out)
-            order = np.concatenate(
-                [
-                    chosen,
-                    _sorted(rest_in, key, fine, pop, pool.city_id),
+            skey = (cfg.blend, cfg.power if cfg.blend is not None else None)
+            if skey not in sorted_by_key:
+                key = pool.rank_score
+                sorted_by_key[skey] = (
+                    _sorted(rest_in_all, key, fine, pop, pool.city_id),
                     _sorted(rest_out, _gated_key(pool, cfg), fine, pop, pool.city_id),
-                ]
-            )
+                )
+            in_sorted, out_sorted = sorted_by_key[skey]
+            order = np.concatenate([chosen, in_sorted[~np.isin(in_sorted, chosen)], out_sorted])
             ranked_rows = np.concatenate([rows[order], outside])
             pos = where[ranked_rows]
             rank = np.empty(len(cand), dtype=np.int64)
@@ -141,7 +171,7 @@ class DefaultShortlistRanker:
             fit10 = float(np.mean(pool.result.score[chosen[:10]])) if len(chosen) else 0.0
             out[cfg] = (rank[targets].astype(float), fit10)
         pool.result.eligible[:] = eligible_saved
-        return out
+        return out, stages, gated_share
 
 
 def _tiebreak(pool) -> tuple[np.ndarray, np.ndarray]:
@@ -157,7 +187,7 @@ def _gated_key(pool, cfg: RankingConfig) -> np.ndarray:
     s = pool.result.score
     if cfg.blend is None or pool.feasibility is None:
         return s
-    return (1.0 - cfg.blend) * s + cfg.blend * np.nan_to_num(pool.feasibility, nan=0.0)
+    return combined_score(s, np.nan_to_num(pool.feasibility, nan=0.0), cfg.blend, cfg.power)
 
 
 def _sorted(idx, key, fine, pop, ids) -> np.ndarray:
@@ -171,6 +201,10 @@ def _sorted(idx, key, fine, pop, ids) -> np.ndarray:
 
 GRID_BLENDS = (None, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 GRID_DECAYS = (1.0, 0.95, 0.9, 0.75, 0.5, 0.25, 0.0)
+GRID_POWERS = (1.0, 0.5, 0.25)
+"""Powers of the calibrated probability blended (``p ** power``): 1 blends the probability
+itself; a smaller power spreads out the many tiny probabilities of the long tail, so that
+feasibility's order survives the blend there too. Fixed before the grid was run."""
 FIT_SHARE = 0.9
 GRID_RULE = (
     "the highest NDCG@50 among the combinations whose top-10 mean strategy fit is at least "
@@ -180,9 +214,13 @@ GRID_RULE = (
 
 
 def grid_configs() -> list[RankingConfig]:
-    """Every blend x diversity combination the grid measures (and a hard cap of 2)."""
-    out = [RankingConfig(b, d) for b in GRID_BLENDS for d in GRID_DECAYS]
-    out += [RankingConfig(b, 1.0, 2) for b in GRID_BLENDS]
+    """Every blend x power x diversity combination the grid measures (and a hard cap of
+    2); fit only (blend None) has no power."""
+    out = []
+    for b in GRID_BLENDS:
+        for g in (1.0,) if b is None else GRID_POWERS:
+            out += [RankingConfig(b, d, power=g) for d in GRID_DECAYS]
+            out.append(RankingConfig(b, 1.0, 2, power=g))
     return out
 
 
@@ -190,14 +228,17 @@ def summarise_grid(per_city: pd.DataFrame) -> tuple[list[dict], dict]:
     """Mean metrics per combination (median pooled percentile rank) and the choice by
     :data:`GRID_RULE`."""
     rows = []
-    for (label, blend, decay, cap), g in per_city.groupby(
-        ["config", "blend", "decay", "cap"], sort=False, dropna=False
+    if "power" not in per_city:
+        per_city = per_city.assign(power=1.0)
+    for (label, blend, power, decay, cap), g in per_city.groupby(
+        ["config", "blend", "power", "decay", "cap"], sort=False, dropna=False
     ):
         pcts = np.concatenate([np.asarray(p, float) for p in g["pcts"]])
         rows.append(
             {
                 "config": label,
                 "blend": None if pd.isna(blend) else float(blend),
+                "power": float(power),
                 "decay": float(decay),
                 "cap": None if pd.isna(cap) else int(cap),
                 "recall@10": float(g["recall@10"].mean()),
@@ -220,7 +261,14 @@ def summarise_grid(per_city: pd.DataFrame) -> tuple[list[dict], dict]:
     for r in rows:
         r["chosen"] = r is best
     chosen = (
-        {} if best is None else {"blend": best["blend"], "decay": best["decay"], "cap": best["cap"]}
+        {}
+        if best is None
+        else {
+            "blend": best["blend"],
+            "power": best["power"],
+            "decay": best["decay"],
+            "cap": best["cap"],
+        }
     )
     chosen["fit_reference"] = ref
     return rows, chosen
@@ -229,7 +277,9 @@ def summarise_grid(per_city: pd.DataFrame) -> tuple[list[dict], dict]:
 __all__ = [
     "DEPTH",
     "DefaultShortlistRanker",
+    "GRID_POWERS",
     "GRID_RULE",
+    "STAGES",
     "RankingConfig",
     "grid_configs",
     "summarise_grid",
