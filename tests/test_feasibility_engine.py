@@ -282,7 +282,12 @@ def test_one_city_against_many_gives_the_same_features_as_pairs(world):
     """The one-against-many path (per-country and per-region tables) equals the pair by
     pair computation, warm and cold, for cities in the table and a what-if city outside
     it (no position, no region)."""
-    from recommender.engine.pair_features import features_matrix, gather, row_block
+    from recommender.engine.pair_features import (
+        features_matrix,
+        gather,
+        orientation_swapped,
+        row_block,
+    )
     from recommender.engine.tie_context import city_arrays, tie_context
 
     cities, ties = world
@@ -296,3 +301,34 @@ def test_one_city_against_many_gives_the_same_features_as_pairs(world):
             one = features_matrix(ctx, U, V, cold=cold)
             many = features_matrix(ctx, np.repeat(U, len(V), axis=0), V, cold=np.full(len(V), cold))
             assert np.array_equal(one, many, equal_nan=True)
+            # rows of one orientation only (how score_candidates calls it): the columns are
+            # written straight to their turned places, with the same values
+            swap = orientation_swapped(U, V)
+            assert swap.any() and not swap.all()
+            for rows in (np.flatnonzero(swap), np.flatnonzero(~swap)):
+                part = features_matrix(ctx, U, V[rows], cold=cold)
+                assert np.array_equal(part, one[rows], equal_nan=True)
+
+
+def test_log1p_of_counts_is_looked_up_with_the_same_values(world):
+    """The count columns' log1p comes from the context's table of log1p(0, 1, 2...):
+    bit for bit what numpy.log1p gives (a table of one entry makes it compute them)."""
+    import dataclasses
+
+    from recommender.engine.pair_features import features_matrix, gather
+    from recommender.engine.tie_context import city_arrays, tie_context
+
+    cities, ties = world
+    A, ctx = city_arrays(cities), tie_context(cities, ties)
+    assert len(ctx.log1p_counts) > 100
+    rng = np.random.default_rng(3)
+    U, V = (
+        gather(A, rng.integers(0, len(cities), 3000)),
+        gather(A, rng.integers(0, len(cities), 3000)),
+    )
+    plain = dataclasses.replace(ctx, log1p_counts=np.zeros(1))
+    for cold in (False, True):
+        looked_up = features_matrix(ctx, U, V, cold=cold)
+        computed = features_matrix(plain, U, V, cold=cold)
+        assert np.array_equal(looked_up, computed, equal_nan=True)
+        assert np.nanmax(looked_up) > 1.0  # counts of several ties are there

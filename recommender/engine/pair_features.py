@@ -47,7 +47,6 @@ from recommender.engine.coupling import asymmetry_tolerance
 from recommender.engine.features import (
     HDI_SCALE,
     haversine_km,
-    lead_counts,
     level_codes,
     signed_asymmetry,
     transforms_for,
@@ -212,6 +211,14 @@ _SIGN = np.where([n.startswith("asym_") for n in FEATURE_NAMES], -1.0, 1.0)
 _MOVES = np.flatnonzero((_SWAP != np.arange(N_FEATURES)) | (_SIGN != 1.0))
 
 
+_IDENTITY = np.arange(N_FEATURES)
+_PLAIN_SHARES = [
+    (_SHARE_SLICE.start + k, num, den)
+    for k, (num, den) in enumerate(_SHARE_INDEX)
+    if not _SHARES[k][0].startswith("country_share_")
+]
+
+
 def orientation_swapped(U: np.ndarray, V: np.ndarray) -> np.ndarray:
     """Rows where V is the less populous side (ties: the smaller id), so that the pair is
     turned around to put V on the "local" side."""
@@ -234,56 +241,78 @@ def features_matrix(
     single row (one local city against many candidates). ``cold`` hides all of U's own ties
     from the counts (a city with no partners yet: how the evaluation and recommend see the
     local city). Features are computed with U as "local", then the rows where V is the less
-    populous side are turned around. The result is Fortran-ordered (columns contiguous).
+    populous side are turned around; when every row is (one local city against candidates
+    of one orientation, as :meth:`~recommender.engine.feasibility.FeasibilityModel.
+    score_candidates` calls it), each column is written straight to its turned place. The
+    result is Fortran-ordered (columns contiguous).
     """
     m = max(len(U), len(V))
     C = np.empty((N_FEATURES, m))  # C[k] is column k of the result
+    swap = np.broadcast_to(orientation_swapped(U, V), (m,))
+    turned = bool(swap.all())
+    dest = _SWAP if turned else _IDENTITY  # where column k goes
 
-    def both(col: int) -> tuple[np.ndarray, np.ndarray]:
-        return U[:, col], V[:, col]
+    def put(k, values) -> None:
+        C[dest[k]] = values
 
     asym = signed_asymmetry(U[:, B_VAL : B_VAL + K], V[:, B_VAL : B_VAL + K], _TRANSFORMS)
-    C[:K] = asym.T
-    n_cand, n_local, comp = lead_counts(asym, _TOLERANCE)
-    C[K], C[K + 1], C[K + 2] = n_cand, n_local, comp
+    C[:K] = asym.T  # signed asymmetries keep their rows and change sign when turned
+    # lead counts as engine.features.lead_counts, one indicator row at a time
+    n_cand = np.zeros(m, dtype=np.int64)
+    n_local = np.zeros(m, dtype=np.int64)
+    with np.errstate(invalid="ignore"):
+        for k in range(K):
+            n_cand += C[k] > _TOLERANCE[k]
+            n_local += C[k] < -_TOLERANCE[k]
+    if turned:
+        np.negative(C[:K], out=C[:K])
+    put(K, n_cand)
+    put(K + 1, n_local)
+    put(K + 2, (n_cand > 0) & (n_local > 0))
     dist = haversine_km(U[:, B_LAT], U[:, B_LON], V[:, B_LAT], V[:, B_LON])
-    C[K + 3] = dist
+    put(K + 3, dist)
     c = K + 4
-    C[c : c + 2 * K : 2] = U[:, B_LEV : B_LEV + K].T
-    C[c + 1 : c + 2 * K : 2] = V[:, B_LEV : B_LEV + K].T
+    put(slice(c, c + 2 * K, 2), U[:, B_LEV : B_LEV + K].T)
+    put(slice(c + 1, c + 2 * K, 2), V[:, B_LEV : B_LEV + K].T)
     c += 2 * K
-    C[c] = np.log1p(dist)
+    put(c, np.log1p(dist))
     for off, col in ((1, B_CONT), (2, B_REG)):
-        u, v = both(col)
-        C[c + off] = (u == v) & (u >= 0)
+        u, v = U[:, col], V[:, col]
+        put(c + off, (u == v) & (u >= 0))
     for off, col in ((3, B_LPOP), (5, B_LGDP), (7, B_HDI), (9, B_CAP)):
-        C[c + off], C[c + off + 1] = both(col)
+        put(c + off, U[:, col])
+        put(c + off + 1, V[:, col])
     # the gravity model's log score: trees cannot add features up by themselves
-    C[c + 11] = U[:, B_LPOP] + V[:, B_LPOP] - np.log(np.maximum(dist, 1.0))
-    counts = _context_counts(ctx, U, V, cold, m)
+    put(c + 11, U[:, B_LPOP] + V[:, B_LPOP] - np.log(np.maximum(dist, 1.0)))
+    counts = _context_counts(ctx, U, V, cold, m)  # int64
     total = counts[-1]
     counts = counts[:-1]
-    for k, (num, den) in enumerate(_SHARE_INDEX):
-        C[_SHARE_SLICE.start + k] = counts[num] / np.maximum(counts[den], 1.0)
+    for row, num, den in _PLAIN_SHARES:
+        put(row, counts[num] / np.maximum(counts[den], 1.0))
     # a country with few ties has noisy shares: shrink them towards the partner country's
     # share of all ties, with the weight of SHARE_PRIOR ties
     for side, other in (("local", "cand"), ("cand", "local")):
         prior = counts[_COUNT_NAMES.index(f"country_ties_{other}")] / np.maximum(total, 1.0)
-        C[_NAME_INDEX[f"country_share_{side}"]] = (
-            counts[_COUNT_NAMES.index("country_pair_ties")] + SHARE_PRIOR * prior
-        ) / (counts[_COUNT_NAMES.index(f"country_ties_{side}")] + SHARE_PRIOR)
-    C[_COUNT_SLICE] = np.log1p(counts * count_scale if count_scale != 1.0 else counts)
-    swap = np.broadcast_to(orientation_swapped(U, V), (m,))
-    if swap.all():
-        C[_MOVES] = C[_SWAP[_MOVES]] * _SIGN[_MOVES, None]
-    elif swap.any():
+        put(
+            _NAME_INDEX[f"country_share_{side}"],
+            (counts[_COUNT_NAMES.index("country_pair_ties")] + SHARE_PRIOR * prior)
+            / (counts[_COUNT_NAMES.index(f"country_ties_{side}")] + SHARE_PRIOR),
+        )
+    table = ctx.log1p_counts
+    if count_scale != 1.0:
+        put(_COUNT_SLICE, np.log1p(counts * count_scale))
+    elif counts.size and counts.min() >= 0 and counts.max() < len(table):
+        put(_COUNT_SLICE, table.take(counts))  # = np.log1p(counts), looked up
+    else:
+        put(_COUNT_SLICE, np.log1p(counts.astype(float)))
+    if not turned and swap.any():
         C[_MOVES] = np.where(swap, C[_SWAP[_MOVES]] * _SIGN[_MOVES, None], C[_MOVES])
     return C.T
 
 
 def _context_counts(ctx: TieContext, U: np.ndarray, V: np.ndarray, cold, m: int) -> np.ndarray:
     """The raw counts of :data:`_COUNT_NAMES` in (U, V) orientation, without the pair, and
-    the total of cross-country tie ends: (len(_COUNT_NAMES) + 1, m) floats.
+    the total of cross-country tie ends: (len(_COUNT_NAMES) + 1, m) int64.
 
     Leave-one-out: when ``(U, V)`` is itself a tie of the context, its contribution is
     subtracted, so the pair gets the same counts whether or not its tie is in the table.
@@ -337,7 +366,7 @@ def _context_counts(ctx: TieContext, U: np.ndarray, V: np.ndarray, cold, m: int)
         out[f"{name}_ties_cand"] = ac.total[rj] - has_j * np.where(cold, np.where(cross, y, 0), tc)
     # all cross-country tie ends, for the countries' overall shares
     total = ctx.country_total.sum() - 2 * np.where(cold, u_cross, tc)
-    res = np.empty((len(_COUNT_NAMES) + 1, m))
+    res = np.empty((len(_COUNT_NAMES) + 1, m), dtype=np.int64)
     for k, name in enumerate(_COUNT_NAMES):
         res[k] = out[name]
     res[-1] = total
@@ -349,30 +378,40 @@ def _context_counts_one(
 ) -> np.ndarray:
     """:func:`_context_counts` for one city ``u`` against many: the same numbers (tested),
     with every lookup that depends on ``u`` and the candidate's country or region taken
-    from a small per-country or per-region table instead of a search per candidate."""
+    from a small per-country or per-region table (or u's partners, or the ties with u's
+    region, over the rows of the table) instead of a search per candidate."""
     i, ci = int(u[B_POS]), int(u[B_COUNTRY])
     j, cj = V[:, B_POS].astype(np.int64), V[:, B_COUNTRY].astype(np.int64)
-    cross = ci != cj
-    t = (ctx.pairs(ctx.pair_key(np.full(m, i), j)) > 0).astype(np.int64)  # the pair is a tie
+    cross = cj != ci
+    t = ctx.is_partner(i)[j].astype(np.int64)  # the pair is a tie
     tc = t * cross
     row_i = ctx.city_country[i].astype(np.int64)  # ties of u with each country (last: none)
-    x = row_i[cj] if cold else np.zeros(m, np.int64)
-    xc = np.where(cross, x, 0)
+    x = row_i[cj] if cold else None
     u_cross = int(ctx.degree_cross[i]) if cold else 0
-    out = {
-        "degree_local": np.zeros(m, np.int64) if cold else ctx.degree[i] - t,
-        "degree_cand": ctx.degree[j] - t,
-        "country_pair_ties": ctx.country_pair[ci][cj] - (xc if cold else tc),
-        "country_ties_local": ctx.country_total[ci] - (u_cross if cold else tc),
-        "country_ties_cand": ctx.country_total[cj] - (np.where(cross, x, u_cross) if cold else tc),
-        "city_country_local": np.zeros(m, np.int64) if cold else row_i[cj] - t,
-        "city_country_cand": ctx.city_country[:, ci][j].astype(np.int64) - t,
-    }
+    res = np.empty((len(_COUNT_NAMES) + 1, m), dtype=np.int64)
+    row = {name: res[k] for k, name in enumerate(_COUNT_NAMES)}
+    if cold:
+        row["degree_local"][:] = 0
+        np.subtract(ctx.country_pair[ci][cj], np.where(cross, x, 0), out=row["country_pair_ties"])
+        row["country_ties_local"][:] = ctx.country_total[ci] - u_cross
+        np.subtract(
+            ctx.country_total[cj], np.where(cross, x, u_cross), out=row["country_ties_cand"]
+        )
+        row["city_country_local"][:] = 0
+    else:
+        np.subtract(ctx.degree[i], t, out=row["degree_local"])
+        np.subtract(ctx.country_pair[ci][cj], tc, out=row["country_pair_ties"])
+        np.subtract(ctx.country_total[ci], tc, out=row["country_ties_local"])
+        np.subtract(ctx.country_total[cj], tc, out=row["country_ties_cand"])
+        np.subtract(row_i[cj], t, out=row["city_country_local"])
+    np.subtract(ctx.degree[j], t, out=row["degree_cand"])
+    np.subtract(ctx.city_country[j, ci], t, out=row["city_country_cand"])
     nc = ctx.country_pair.shape[0] - 1
     for name, ac in ctx.areas.items():
         ri = int(u[B_AREA[name]])
         rj = V[:, B_AREA[name]].astype(np.int64)
-        has_i, has_j = int(ri >= 0), rj >= 0
+        has_i = int(ri >= 0)
+        has_j = rj >= 0
         codes = np.arange(ac.n_areas)
 
         def per_area(counts, keys, n_areas=ac.n_areas, rj=rj):
@@ -380,31 +419,33 @@ def _context_counts_one(
             table[:n_areas] = counts(keys)
             return table[rj]
 
+        city_i = per_area(ac.city, ac.city_key(np.full(ac.n_areas, i), codes))
         if ri >= 0:
-            city_i = per_area(ac.city, ac.city_key(np.full(ac.n_areas, i), codes))
             pair_i = per_area(ac.pair, ac.pair_key(np.full(ac.n_areas, ri), codes))
             country_i = np.zeros(nc + 1, dtype=np.int64)
             country_i[:nc] = ac.country(ac.country_key(np.full(nc, ri), np.arange(nc)))
             country_i = country_i[cj]
         else:
-            city_i = per_area(ac.city, ac.city_key(np.full(ac.n_areas, i), codes))
-            pair_i = np.zeros(m, np.int64)
-            country_i = np.zeros(m, np.int64)
-        y = city_i if cold else np.zeros(m, np.int64)
-        out[f"{name}_country_local"] = country_i - has_i * (x if cold else t)
-        out[f"{name}_country_cand"] = per_area(
-            ac.country, ac.country_key(codes, np.full(ac.n_areas, ci))
-        ) - has_j * (y if cold else t)
-        out[f"{name}_pair_ties"] = pair_i - has_i * has_j * (y if cold else t)
-        out[f"city_{name}_local"] = np.zeros(m, np.int64) if cold else city_i - t * has_j
-        out[f"city_{name}_cand"] = ac.city(ac.city_key(j, np.full(m, ri))) - t * has_i
-        out[f"{name}_ties_local"] = ac.total[ri] - has_i * (u_cross if cold else tc)
-        out[f"{name}_ties_cand"] = ac.total[rj] - has_j * (np.where(cross, y, 0) if cold else tc)
-    total = ctx.country_total.sum() - 2 * (u_cross if cold else tc)
-    res = np.empty((len(_COUNT_NAMES) + 1, m))
-    for k, name in enumerate(_COUNT_NAMES):
-        res[k] = out[name]
-    res[-1] = total
+            pair_i = country_i = np.zeros(m, np.int64)
+        y = city_i if cold else None
+        country_cand = per_area(ac.country, ac.country_key(codes, np.full(ac.n_areas, ci)))
+        with_ri = ac.city_counts_with(ri, ctx.n_cities + 1)[j]  # ties of the cand with u's area
+        if cold:
+            row[f"{name}_country_local"][:] = country_i - has_i * x
+            row[f"{name}_country_cand"][:] = country_cand - has_j * y
+            row[f"{name}_pair_ties"][:] = pair_i - has_i * has_j * y
+            row[f"city_{name}_local"][:] = 0
+            row[f"{name}_ties_local"][:] = ac.total[ri] - has_i * u_cross
+            row[f"{name}_ties_cand"][:] = ac.total[rj] - has_j * np.where(cross, y, 0)
+        else:
+            row[f"{name}_country_local"][:] = country_i - has_i * t
+            row[f"{name}_country_cand"][:] = country_cand - has_j * t
+            row[f"{name}_pair_ties"][:] = pair_i - has_i * has_j * t
+            row[f"city_{name}_local"][:] = city_i - t * has_j
+            row[f"{name}_ties_local"][:] = ac.total[ri] - has_i * tc
+            row[f"{name}_ties_cand"][:] = ac.total[rj] - has_j * tc
+        row[f"city_{name}_cand"][:] = with_ri - t * has_i
+    res[-1] = ctx.country_total.sum() - 2 * (u_cross if cold else tc)
     return res
 
 

@@ -203,6 +203,7 @@ class _AreaCounts:
     pair: _KeyCounts  # (area, area), unordered: ties between the two areas' cities
     city: _KeyCounts  # (city, area): ties of the city with the area's cities
     total: np.ndarray  # (n_areas + 1,): cross-country ties of the area's cities
+    _by_area: tuple | None = field(default=None, repr=False, compare=False)
 
     def country_key(self, r: np.ndarray, c: np.ndarray) -> np.ndarray:
         return np.where((r < 0) | (c < 0), -1, r * (self.n_countries + 1) + c)
@@ -213,6 +214,23 @@ class _AreaCounts:
 
     def city_key(self, i: np.ndarray, r: np.ndarray) -> np.ndarray:
         return np.where((i < 0) | (r < 0), -1, i * (self.n_areas + 1) + r)
+
+    def city_counts_with(self, r: int, n_slots: int) -> np.ndarray:
+        """Ties of every city with the cities of area ``r``: an array of ``n_slots`` (the
+        cities table's rows and the trailing "unknown" slot) holding ``city(city_key(i,
+        r))`` at row ``i``, built from the keys of that area alone."""
+        out = np.zeros(n_slots, dtype=np.int64)
+        if r < 0 or len(self.city.keys) == 0:
+            return out
+        if self._by_area is None:  # the city keys grouped by area, once
+            area = self.city.keys % (self.n_areas + 1)
+            order = np.argsort(area, kind="stable")
+            starts = np.searchsorted(area[order], np.arange(self.n_areas + 2))
+            self._by_area = (order, starts)
+        order, starts = self._by_area
+        sel = order[starts[r] : starts[r + 1]]
+        out[self.city.keys[sel] // (self.n_areas + 1)] = self.city.counts[sel]
+        return out
 
 
 @dataclass
@@ -234,10 +252,31 @@ class TieContext:
     areas: dict[str, _AreaCounts] = field(repr=False)
     pairs: _KeyCounts = field(repr=False)  # the ties themselves
     n_ties: int = 0
+    log1p_counts: np.ndarray = field(default_factory=lambda: np.zeros(1), repr=False)
+    """``log1p`` of 0, 1, 2, ... up to any count of ties: the features' ``log1p`` of a count
+    is a lookup (``numpy.log1p`` of the same numbers, so the same values)."""
+    _partners: tuple | None = field(default=None, repr=False, compare=False)
 
     def pair_key(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         lo, hi = np.minimum(i, j), np.maximum(i, j)
         return np.where(lo < 0, -1, lo * (self.n_cities + 1) + hi)
+
+    def is_partner(self, i: int) -> np.ndarray:
+        """Booleans over the rows and the trailing "unknown" slot: which cities have a tie
+        with the city at row ``i`` (none for ``i = -1``, a city outside the table)."""
+        out = np.zeros(self.n_cities + 1, dtype=bool)
+        if i < 0 or len(self.pairs.keys) == 0:
+            return out
+        if self._partners is None:  # each tie's two ends, grouped by city, once
+            base = self.n_cities + 1
+            a, b = self.pairs.keys // base, self.pairs.keys % base
+            ends, other = np.concatenate([a, b]), np.concatenate([b, a])
+            order = np.argsort(ends, kind="stable")
+            starts = np.searchsorted(ends[order], np.arange(self.n_cities + 2))
+            self._partners = (other[order], starts)
+        other, starts = self._partners
+        out[other[starts[i] : starts[i + 1]]] = True
+        return out
 
 
 def tie_context(cities: pd.DataFrame, ties: pd.DataFrame | None) -> TieContext:
@@ -316,6 +355,8 @@ def build_context(A: CityArrays, ties: pd.DataFrame | None) -> TieContext:
         areas=areas,
         pairs=_KeyCounts(np.empty(0)),
         n_ties=len(a),
+        # a count is at most the number of tie ends
+        log1p_counts=np.log1p(np.arange(2 * len(a) + 2, dtype=float)),
     )
     ctx.pairs = _KeyCounts(ctx.pair_key(a, b))
     return ctx
