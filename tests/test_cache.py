@@ -25,7 +25,9 @@ def data_copy(tmp_path, monkeypatch):
     """A private copy of the packaged tables and a private cache folder."""
     d = tmp_path / "data"
     d.mkdir()
-    for name in (*PACKAGED_TABLES, "MANIFEST.json"):
+    # with the small files a shortlist reads too, so that a test does not depend on
+    # another having loaded them first (the urban premium is cached per process)
+    for name in (*PACKAGED_TABLES, "MANIFEST.json", "eligibility.csv", "urban_premium.json"):
         shutil.copy2(DATA / name, d / name)
     monkeypatch.setenv("SISTERCITY_DATA_DIR", str(d))
     monkeypatch.setenv("SISTERCITY_CACHE_DIR", str(tmp_path / "cache"))
@@ -121,3 +123,39 @@ def test_cache_can_be_switched_off(data_copy, monkeypatch):
     monkeypatch.setenv("SISTERCITY_CACHE_DIR", "off")
     assert cache_mod.cache_dir() is None
     assert len(tables.load_ties()) > 1000
+
+
+def test_cache_arrays_are_private_copies_of_the_file(tmp_path):
+    df = pd.DataFrame({"a": [1.0, 2.0], "s": ["x", "y"]})
+    p = tmp_path / "t.bin"
+    cache_mod.save_frame(df, p, source_sha256="f" * 64)
+    before = p.read_bytes()
+    _meta, arrays = cache_mod.read_arrays(p)
+    arrays["v0"][0] = 99.0  # writable, and the write stays in this process
+    assert p.read_bytes() == before
+    again, _codes = cache_mod.load_frame(p, source_sha256="f" * 64)
+    assert again["a"].tolist() == [1.0, 2.0]
+
+
+def test_an_empty_cache_file_is_rebuilt(data_copy, tmp_path):
+    tables.load_ties()
+    (cache,) = [p for p in (tmp_path / "cache").iterdir() if p.name.startswith("ties.csv.gz-")]
+    cache.write_bytes(b"")
+    tables._load_ties_cached.cache_clear()
+    assert len(tables.load_ties()) > 1000
+    assert cache.stat().st_size > 0
+
+
+def test_the_comparable_table_carries_the_string_codes(data_copy):
+    from recommender.data.modelled import comparable_cities
+
+    raw = tables.load_cities()
+    cities = comparable_cities(raw)
+    assert cities is not raw
+    for column in ("country_code", "gdp_per_capita_usd_level", "gdp_per_capita_usd_source"):
+        codes, uniques = cache_mod.codes_of(cities, column)
+        assert (np.append(uniques, None)[codes] == cities[column].to_numpy(dtype=object)).all()
+    assert "modelled" in set(cities["gdp_per_capita_usd_level"])
+    # the raw table is unchanged (the comparable one shares its other columns)
+    assert "modelled" not in set(raw["gdp_per_capita_usd_level"])
+    assert cache_mod.codes_of(raw, "gdp_per_capita_usd_level")[1].tolist().count("modelled") == 0

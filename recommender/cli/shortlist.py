@@ -134,10 +134,20 @@ def left_out_notes(attrs: dict) -> list[str]:
     return notes
 
 
+def _without_attrs(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` sharing its columns, without ``attrs``: pandas deep-copies a frame's attrs
+    (the shortlist's settings, some hundred objects) into every column it hands out, which
+    cost more than the rest of printing the table."""
+    out = df.copy(deep=False)
+    out.attrs = {}
+    return out
+
+
 def print_shortlist(df: pd.DataFrame) -> None:
     from recommender.engine.scenarios import load_scenario, preset_names
 
     a = df.attrs
+    df = _without_attrs(df)
     local = a["local_name"]
     scen = load_scenario(a["scenario"]) if a.get("scenario") in preset_names() else None
     desc = f" ({_(scen.description).rstrip('.')})" if scen else ""
@@ -226,13 +236,21 @@ def print_shortlist(df: pd.DataFrame) -> None:
             )
         )
     click.echo("")
-    for r in df.itertuples():
-        click.echo(f"{r.rank:>3}. {r.name}: {r.why}")
-        extra = getattr(r, "why_feasibility", None)
+
+    def column(name: str) -> list:
+        return df[name].tolist() if name in df.columns else [None] * len(df)
+
+    for rank, name, why, extra, ctx, rob in zip(
+        df["rank"].tolist(),
+        df["name"].tolist(),
+        df["why"].tolist(),
+        column("why_feasibility"),
+        column("context"),
+        column("robustness_text"),
+    ):
+        click.echo(f"{rank:>3}. {name}: {why}")
         if extra:
             click.echo(f"     {extra}")
-        ctx = getattr(r, "context", None)
-        rob = getattr(r, "robustness_text", None)
         more = "; ".join(x for x in (ctx, rob) if x)
         if more:
             click.echo(f"     {more}")

@@ -38,6 +38,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recommender.data.cache import register_codes, registered_codes
+
 GDP = "gdp_per_capita_usd"
 PREMIUM_CLIP = (0.5, 5.0)
 """The modelled premium is kept in this range (a city between half and five times its
@@ -117,6 +119,34 @@ def rule_text(model: dict | None = None) -> str:
 
 _CACHE: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
 
+_COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
+
+
+def _carry_codes(
+    cities: pd.DataFrame, out: pd.DataFrame, target: np.ndarray, replaced: dict[str, str]
+) -> None:
+    """Register for ``out`` the string codes the cache registered for ``cities``
+    (:func:`recommender.data.cache.codes_of`), the ``replaced`` columns recoded where
+    ``target``: the engine then factorizes no column of the comparable table again."""
+    known = registered_codes(cities)
+    if not known:
+        return
+    carried = dict(known)
+    for column, text in replaced.items():
+        hit = known.get(column)
+        if hit is None:
+            continue
+        codes, uniques = hit
+        at = np.flatnonzero(uniques == text)
+        if len(at):
+            code = int(at[0])
+        else:
+            code, uniques = len(uniques), np.append(uniques, np.array([text], dtype=object))
+        codes = codes.copy()
+        codes[target] = code
+        carried[column] = (codes, uniques)
+    register_codes(out, carried)
+
 
 def comparable_cities(cities: pd.DataFrame, model: dict | None = None) -> pd.DataFrame:
     """``cities`` with every country-level GDP per capita replaced by a modelled city figure.
@@ -145,7 +175,9 @@ def comparable_cities(cities: pd.DataFrame, model: dict | None = None) -> pd.Dat
         if hit is not None and hit[0] is cities:
             return hit[1]
     m = premium_model() if model is None else model
-    out = cities.copy()
+    # a shallow copy where pandas copies on write (pandas 3): the columns below are
+    # replaced, never written into, so the 40,000-row string columns are shared, not copied
+    out = cities.copy(deep=not _COPY_ON_WRITE)
     level = out[f"{GDP}_level"].to_numpy(dtype=object)
     value = out[GDP].to_numpy(dtype=float)
     target = (level == "country") & np.isfinite(value)
@@ -171,6 +203,7 @@ def comparable_cities(cities: pd.DataFrame, model: dict | None = None) -> pd.Dat
         src = out[src_col].to_numpy(dtype=object).copy()
         src[target] = source_text(m)
         out[src_col] = src
+    _carry_codes(cities, out, target, {f"{GDP}_level": "modelled", src_col: source_text(m)})
     if model is None:
         if len(_CACHE) > 4:
             _CACHE.clear()

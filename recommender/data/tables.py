@@ -357,7 +357,16 @@ def eligibility_of(country_codes: Iterable[str]) -> np.ndarray:
     """The eligibility of each country code (``unknown`` for a code not in the table)."""
     table = load_eligibility()
     status = dict(zip(table["country_code"], table["eligibility"]))
-    return np.array([status.get(str(c), "unknown") for c in country_codes], dtype=object)
+    values = np.asarray(
+        country_codes.to_numpy(dtype=object)
+        if isinstance(country_codes, pd.Series)
+        else list(country_codes),
+        dtype=object,
+    )
+    # one look-up per distinct code (a few hundred), not per city
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    lut = np.array([status.get(str(u), "unknown") for u in uniques], dtype=object)
+    return lut[codes] if len(values) else np.array([], dtype=object)
 
 
 # ---------------------------------------------------------------------------------------
