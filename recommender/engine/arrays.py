@@ -97,6 +97,7 @@ class TableArrays:
     _codes: dict = field(repr=False, default_factory=dict)
     _arange: np.ndarray | None = field(repr=False, default=None)
     _by_id: tuple | None = field(repr=False, default=None)
+    _derived: dict = field(repr=False, default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -142,6 +143,13 @@ class TableArrays:
                 hit = np.full(len(self.ids), np.nan)
             self._floats[column] = hit
         return hit
+
+    def derived(self, key, build):
+        """An array derived from the table, built by ``build(self, table)`` on first use and
+        kept with the table's arrays (for what does not depend on the local city)."""
+        if key not in self._derived:
+            self._derived[key] = build(self, self._table())
+        return self._derived[key]
 
     def positions_of(self, city_ids) -> np.ndarray:
         """Row positions of ``city_ids`` (those not in the table are left out)."""

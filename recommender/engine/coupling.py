@@ -77,6 +77,10 @@ BIG_CITY_POPULATION = 1_000_000
 CLASS_NAMES = ("Small", "Symmetry", "Big")  # index = code + 1
 UNKNOWN = "Unknown"
 COUPLING_NAMES = {"SB": "Small-Big", "BS": "Big-Small", "BB": "Big-Big", "SS": "Small-Small"}
+COUPLING_CODES = ("", "SB", "BS", "BB", "SS")
+"""The pair labels by code (:func:`coupling_codes`); code 0: no label (composite unknown)."""
+_CODE = {name: np.int8(i) for i, name in enumerate(COUPLING_CODES)}
+_LABELS = np.array(COUPLING_CODES, dtype=object)
 
 
 # --------------------------------------------------------------------------- kernels
@@ -177,6 +181,60 @@ def composite_size(
     return comp, ctol
 
 
+def coupling_codes(
+    composite: np.ndarray,
+    composite_tol: np.ndarray,
+    local_population: float,
+    big_city_population: float = BIG_CITY_POPULATION,
+    cand_population: np.ndarray | None = None,
+) -> np.ndarray:
+    """:func:`coupling_labels` as small integer codes, ``COUPLING_CODES[code]`` the label.
+
+    The form the shortlist keeps for a whole pool: one byte a candidate and integer
+    comparisons for the ``couplings`` gate, instead of an array of Python strings; labels
+    are decoded for the rows shown (:func:`coupling_names`).
+
+    Examples
+    --------
+    >>> coupling_codes(np.array([1.0, -1.0, np.nan]), np.full(3, 0.2), 5e5).tolist()
+    [1, 2, 0]
+    """
+    composite = np.asarray(composite, dtype=float)
+    if not np.isfinite(local_population):
+        out = np.zeros(composite.shape, dtype=np.int8)
+    else:
+        local_big = local_population >= big_city_population
+        out = np.full(composite.shape, _CODE["BB" if local_big else "SS"], dtype=np.int8)
+        if cand_population is not None:
+            cp = np.asarray(cand_population, dtype=float)
+            with np.errstate(invalid="ignore"):
+                cand_big = cp >= big_city_population
+            known = ~np.isnan(cp)
+            # symmetric composite, sizes on opposite sides of the threshold: Cohen's sizing
+            if local_big:
+                out[known & ~cand_big] = _CODE["BS"]
+            else:
+                out[known & cand_big] = _CODE["SB"]
+    with np.errstate(invalid="ignore"):
+        out[composite > composite_tol] = _CODE["SB"]
+        out[composite < -composite_tol] = _CODE["BS"]
+    out[np.isnan(composite)] = _CODE[""]
+    return out
+
+
+def coupling_names(codes: np.ndarray) -> np.ndarray:
+    """The labels (object array of ``SB``, ``BS``, ``BB``, ``SS`` or ``""``) of ``codes``."""
+    return _LABELS[np.asarray(codes, dtype=np.intp)]
+
+
+def couplings_mask(codes: np.ndarray, couplings) -> np.ndarray:
+    """Which ``codes`` are one of the labels ``couplings`` (e.g. a scenario's gate)."""
+    allowed = np.zeros(len(COUPLING_CODES), dtype=bool)
+    for name in couplings:
+        allowed[_CODE[name]] = True
+    return allowed[np.asarray(codes, dtype=np.intp)]
+
+
 def coupling_labels(
     composite: np.ndarray,
     composite_tol: np.ndarray,
@@ -192,27 +250,11 @@ def coupling_labels(
     ...                 cand_population=np.array([5e6, 1e5, 2e6, 2e4])).tolist()
     ['SB', 'BS', 'BB', 'BS']
     """
-    composite = np.asarray(composite, dtype=float)
-    if not np.isfinite(local_population):
-        out = np.full(composite.shape, "", dtype=object)
-    else:
-        local_big = local_population >= big_city_population
-        out = np.full(composite.shape, "BB" if local_big else "SS", dtype=object)
-        if cand_population is not None:
-            cp = np.asarray(cand_population, dtype=float)
-            with np.errstate(invalid="ignore"):
-                cand_big = cp >= big_city_population
-            known = ~np.isnan(cp)
-            # symmetric composite, sizes on opposite sides of the threshold: Cohen's sizing
-            if local_big:
-                out[known & ~cand_big] = "BS"
-            else:
-                out[known & cand_big] = "SB"
-    with np.errstate(invalid="ignore"):
-        out[composite > composite_tol] = "SB"
-        out[composite < -composite_tol] = "BS"
-    out[np.isnan(composite)] = ""
-    return out
+    return coupling_names(
+        coupling_codes(
+            composite, composite_tol, local_population, big_city_population, cand_population
+        )
+    )
 
 
 def pair_coupling(
@@ -229,7 +271,8 @@ def pair_coupling(
     """The one function that decides a pair's label (SB, BS, BB, SS or ``""``).
 
     ``shortlist``, ``explain``, ``partners``, ``compare`` and the scenario's ``couplings``
-    gate all call it, with the same (like-with-like) figures, so they cannot disagree.
+    gate all call it (or :func:`pair_coupling_codes`, the same decision as codes), with the
+    same (like-with-like) figures, so they cannot disagree.
 
     Examples
     --------
@@ -237,10 +280,69 @@ def pair_coupling(
     >>> pair_coupling(a, 2.5e6, np.array([2.5e6, 3e5])).tolist()
     ['SB', 'BS']
     """
+    return coupling_names(
+        pair_coupling_codes(
+            np.asarray(asym, dtype=float).T,
+            local_population,
+            cand_population,
+            tolerance=tolerance,
+            composite_weights=composite_weights,
+            indicators=indicators,
+            hdi_scale=hdi_scale,
+            big_city_population=big_city_population,
+        )
+    )
+
+
+def pair_coupling_codes(
+    asym_t: np.ndarray,
+    local_population: float,
+    cand_population: np.ndarray | None,
+    *,
+    tolerance: Mapping[str, float] | None = None,
+    composite_weights: Mapping[str, float] | None = None,
+    indicators: Sequence[str] = INDICATOR_NAMES,
+    hdi_scale: float = HDI_SCALE,
+    big_city_population: float = BIG_CITY_POPULATION,
+) -> np.ndarray:
+    """:func:`pair_coupling` as codes (:func:`coupling_codes`), from the asymmetries laid
+    out column-major, ``asym_t`` of shape (k, n): the shortlist's layout, one pass per
+    indicator and no (n, k) temporaries."""
     tol = asymmetry_tolerance(tolerance, indicators, hdi_scale)
     cw = composite_weights_array(composite_weights, indicators)
-    comp, ctol = composite_size(asym, cw, tol)
-    return coupling_labels(comp, ctol, local_population, big_city_population, cand_population)
+    comp, ctol = _composite_size_t(np.atleast_2d(np.asarray(asym_t, dtype=float).T).T, cw, tol)
+    return coupling_codes(comp, ctol, local_population, big_city_population, cand_population)
+
+
+def _composite_size_t(asym_t: np.ndarray, w: np.ndarray, tol: np.ndarray):
+    """:func:`composite_size` on column-major asymmetries (k, n): the same sums, taken in
+    the same order (indicator by indicator), so the same bits."""
+    k, n = asym_t.shape
+    num = np.zeros(n)
+    total = np.zeros(n)
+    ttot = np.zeros(n)
+    wk = np.empty(n)
+    part = np.empty(n)
+    known = np.empty(n, dtype=bool)
+    for j in range(k):
+        x = asym_t[j]
+        np.isnan(x, out=known)
+        np.logical_not(known, out=known)
+        wk.fill(0.0)
+        wk[known] = w[j]  # where(known, w, 0)
+        total += wk
+        np.multiply(wk, tol[j], out=part)
+        ttot += part
+        np.multiply(wk, x, out=part)
+        part[~known] = 0.0  # w * nan_to_num(x): 0 where unknown
+        num += part
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pos = total > 0
+        comp = np.full(n, np.nan)
+        ctol = np.full(n, np.nan)
+        np.divide(num, total, out=comp, where=pos)
+        np.divide(ttot, total, out=ctol, where=pos)
+    return comp, ctol
 
 
 def composite_weights_array(

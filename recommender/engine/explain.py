@@ -177,7 +177,7 @@ def explain(
                 else _("{indicator} is outside the scenario's band (required)")
             ).format(indicator=indicator_label(name))
         )
-    label = "" if pool.coupling is None else str(pool.coupling[i])
+    label = "" if pool.coupling_code is None else str(pool.coupling_at(i))
     if scen.couplings and label not in scen.couplings:
         gates.append(
             _("the pair is {label}, the scenario shortlists only {couplings} pairs").format(

@@ -288,7 +288,7 @@ def _frame_columns(pool: Pool, chosen: np.ndarray, *, why: bool) -> dict[str, np
     tol = asymmetry_tolerance(opts.scenario.tolerance, names, opts.hdi_scale)
     codes = classify_asymmetry(asym, tol)
     if pool.coupling is not None:
-        labels = pool.coupling[chosen]
+        labels = pool.coupling_at(chosen)
     else:  # a pool built by hand: the same function decides
         labels = pair_coupling(
             asym,

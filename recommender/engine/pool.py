@@ -30,7 +30,9 @@ from recommender.engine.arrays import (
     workspace,
 )
 from recommender.engine.coupling import (
-    pair_coupling,
+    coupling_names,
+    couplings_mask,
+    pair_coupling_codes,
 )
 from recommender.engine.features import HDI_SCALE
 from recommender.engine.options import (
@@ -77,11 +79,21 @@ class Pool:
     n_pool: int
     steps: list[tuple[str, int]]
     feasibility: np.ndarray | None = None  # NaN where not needed (see _pool_feasibility)
-    coupling: np.ndarray | None = None  # the pair labels (coupling.pair_coupling)
+    coupling_code: np.ndarray | None = None  # the pair labels as codes (coupling_codes)
     uncertainty: np.ndarray | None = None  # (n, k) sd of each asymmetry (modelled values)
     ties: pd.DataFrame | None = None
     robustness: np.ndarray | None = None  # per chosen row, set by recommend()
     left_out: dict = field(default_factory=dict)  # candidates the pool rules left out
+
+    @property
+    def coupling(self) -> np.ndarray | None:
+        """The pair labels (``SB``, ``BS``, ``BB``, ``SS`` or ``""``) of the whole pool;
+        :meth:`coupling_at` decodes only some rows."""
+        return None if self.coupling_code is None else coupling_names(self.coupling_code)
+
+    def coupling_at(self, rows) -> np.ndarray | None:
+        """The pair labels of the pool entries ``rows`` (an index array or one index)."""
+        return None if self.coupling_code is None else coupling_names(self.coupling_code[rows])
 
     @property
     def score(self) -> np.ndarray:
@@ -182,7 +194,9 @@ def _pool_rules(cities: pd.DataFrame, local_cc: str, opts: Options, keep, step) 
     government may not sign with leave the pool unless asked; returns how many left."""
     left: dict = {}
     if not opts.include_city_parts:
-        is_city = _kind_array(cities) == "city"
+        is_city = table_arrays(cities).derived(
+            "is_city", lambda _arr, table: _kind_array(table) == "city"
+        )
         left["city_parts"] = int((keep & ~is_city).sum())
         step(_("cities only, not parts of cities (include_city_parts=True keeps them)"), is_city)
     if local_cc == "ID" and not opts.include_ineligible:
@@ -305,15 +319,15 @@ def pool_for(
         hdi_scale=opts.hdi_scale,
         uncertainty_t=uncertainty_t,
     )
-    coupling = pair_coupling(
-        asym_t.T,
+    coupling = pair_coupling_codes(
+        asym_t,
         _float(local.get("population")),
         arr.floats("population")[positions],
         tolerance=opts.scenario.tolerance,
         hdi_scale=opts.hdi_scale,
     )
     if opts.scenario.couplings:
-        result.eligible &= np.isin(coupling, list(opts.scenario.couplings))
+        result.eligible &= couplings_mask(coupling, opts.scenario.couplings)
     country = np.take(
         arr.country_names,
         np.take(arr.country, positions, out=workspace(len(positions), np.int32)),
@@ -337,7 +351,7 @@ def pool_for(
         n_pool=int(len(ids) - 1),
         steps=steps,
         feasibility=feas,
-        coupling=coupling,
+        coupling_code=coupling,
         uncertainty=uncertainty_t.T,
         ties=ties,
         left_out=left_out,
@@ -349,11 +363,29 @@ def _uncertainty(arr: TableArrays, local: pd.Series, positions: np.ndarray) -> n
     out = np.zeros((len(arr.indicators), len(positions)))
     for j, n in enumerate(arr.indicators):
         col = f"{n}_sd"
-        cand = np.nan_to_num(arr.floats(col)[positions], nan=0.0)
+        square = arr.derived(("sd2", col), _sd_squared(col))  # None: no sd anywhere
         loc = _float(local.get(col)) if local.get(f"{n}_level") == "modelled" else 0.0
         loc = 0.0 if math.isnan(loc) else loc
-        np.sqrt(cand**2 + loc**2, out=out[j])
+        if square is None and loc == 0.0:
+            continue  # sqrt(0 + 0): the zeros already there
+        if square is None:
+            out[j] = loc**2
+        else:
+            np.take(square, positions, out=out[j])
+            out[j] += loc**2
+        np.sqrt(out[j], out=out[j])
     return out
+
+
+def _sd_squared(col: str):
+    """Builder of a table's squared standard deviations in ``col`` (NaN as 0), or None
+    when the table has none (the column is absent or all zero)."""
+
+    def build(arr: TableArrays, table) -> np.ndarray | None:
+        sd = np.nan_to_num(arr.floats(col), nan=0.0)
+        return sd**2 if np.any(sd != 0) else None
+
+    return build
 
 
 def pool_asymmetry(

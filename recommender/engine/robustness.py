@@ -20,7 +20,7 @@ import numpy as np
 
 from recommender.data.indicators import BY_NAME, INDICATOR_NAMES
 from recommender.data.modelled import Z80
-from recommender.engine.coupling import asymmetry_tolerance
+from recommender.engine.coupling import asymmetry_tolerance, couplings_mask
 from recommender.engine.options import combined_score
 from recommender.engine.pool import ROUND_DECIMALS, Pool, tiebreak_keys
 from recommender.engine.ranking import (
@@ -276,8 +276,8 @@ def robustness_of(
             ahead = (asym_t > tol[:, None]).any(axis=0)
             behind = (asym_t < -tol[:, None]).any(axis=0)
         eligible &= ahead & behind
-    if scen.couplings and pool.coupling is not None:
-        eligible &= np.isin(pool.coupling[window], list(scen.couplings))
+    if scen.couplings and pool.coupling_code is not None:
+        eligible &= couplings_mask(pool.coupling_code[window], scen.couplings)
     key = num
     if pool.feasibility is not None:
         b = opts.blend

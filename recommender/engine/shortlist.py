@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.data.indicators import INDICATOR_NAMES
+from recommender.engine.coupling import couplings_mask
 from recommender.engine.options import (  # noqa: F401 (re-exported)
     DEFAULT_BLEND,
     Options,
@@ -277,8 +278,8 @@ def empty_reason(pool: Pool) -> str:
             reasons.append(f"{zero:,} fall outside the band of required {name}")
     if scen.require_complementary:
         reasons.append("the rest are not complementary (each side must lead on something)")
-    if scen.couplings and pool.coupling is not None:
-        off = int((~np.isin(pool.coupling, list(scen.couplings))).sum())
+    if scen.couplings and pool.coupling_code is not None:
+        off = int((~couplings_mask(pool.coupling_code, scen.couplings)).sum())
         if off:
             reasons.append(
                 f"{off:,} are not {' / '.join(scen.couplings)} pairs (the scenario's couplings)"
