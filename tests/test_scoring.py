@@ -16,6 +16,7 @@ from recommender.engine.estimators import FeatureBuilder, Scorer
 from recommender.engine.features import make_pairs
 from recommender.engine.scenarios import PRESETS, Band, Scenario
 from recommender.engine.scoring import (
+    EDGE_DESIRABILITY,
     desirability,
     score_asymmetry,
     topsis,
@@ -221,3 +222,63 @@ def test_min_coverage_excludes_candidates_known_on_too_little_weight():
     res = score_asymmetry(asym, s)
     assert res.eligible.tolist() == [True, True, False]
     assert score_asymmetry(asym, s.__class__(**{**s.__dict__, "min_coverage": 0.0})).eligible.all()
+
+
+def _desirability_by_where(x, band, two_sided, ideal):
+    """The desirability formula written plainly with np.where (fresh temporaries)."""
+    x = np.abs(x) if two_sided else np.asarray(x, dtype=float)
+    mn, lo, hi, mx = band
+    m = (lo + hi) / 2.0 if ideal is None else ideal
+    q = EDGE_DESIRABILITY
+    with np.errstate(divide="ignore", invalid="ignore"):
+        below = x < m
+        left = (x - m) / (lo - m) if m > lo else np.where(below, np.inf, 0.0)
+        right = (x - m) / (hi - m) if hi > m else np.where(x > m, np.inf, 0.0)
+        t = np.minimum(np.where(below, left, right), 1.0)
+        peak = 1.0 - (1.0 - q) * (t * t)
+        up = (x - mn) / (lo - mn) if lo > mn else np.where(x >= lo, 1.0, 0.0)
+        down = (mx - x) / (mx - hi) if mx > hi else np.where(x <= hi, 1.0, 0.0)
+        d = np.where(x < lo, q * up, np.where(x > hi, q * down, peak))
+        if np.isneginf(mn):
+            d[below] = 1.0
+        if np.isposinf(mx):
+            d[x > m] = 1.0
+    d = np.clip(d, 0.0, 1.0)
+    d[np.isnan(x)] = np.nan
+    return d
+
+
+@pytest.mark.parametrize(
+    "band",
+    [
+        (0.0, 0.5, 1.5, 3.0),
+        (-np.inf, 0.0, 1.0, 2.0),
+        (0.0, 1.0, 2.0, np.inf),
+        (-np.inf, -1.0, 1.0, np.inf),
+        (-1.0, 0.0, 0.0, 1.0),
+        (0.0, 0.0, 1.0, 1.0),
+        (0.5, 0.5, 0.5, 0.5),
+        (-2.0, -1.0, -1.0, -1.0),
+    ],
+)
+@pytest.mark.parametrize("two_sided", [False, True])
+def test_desirability_in_place_has_the_formulas_bits(band, two_sided, size=5_000):
+    """The in-place kernel computes every element with the same operations as the formula
+    written with np.where: identical bits (the robustness draws rely on it), whether its
+    scratch rows are fresh (small pools) or the workspace's (pools of a million or more)."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(0.0, 2.0, size)
+    x[rng.random(size) < 0.05] = np.nan
+    x[:400] = np.round(x[:400] * 2) / 2  # values exactly on band edges and ideals
+    for ideal in (None, band[1], band[2]):
+        if ideal is not None and not np.isfinite(ideal):
+            continue
+        got = desirability(x, band, two_sided, ideal)
+        want = _desirability_by_where(x, band, two_sided, ideal)
+        assert np.array_equal(got, want, equal_nan=True)
+
+
+def test_desirability_on_workspace_rows_has_the_formulas_bits():
+    """A pool of more than a million: the kernel's scratch rows come from the workspace."""
+    test_desirability_in_place_has_the_formulas_bits((0.0, 0.5, 1.5, 3.0), True, 1_100_000)
+    test_desirability_in_place_has_the_formulas_bits((-np.inf, 0.0, 1.0, 2.0), False, 1_100_000)

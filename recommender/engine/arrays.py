@@ -254,7 +254,7 @@ WORKSPACE_MIN = 1 << 20
 plainly allocated (the allocator already reuses their memory)."""
 
 _WORK: dict[str, list[np.ndarray]] = {}
-_WORK_KEEP = 12
+_WORK_KEEP = 32
 
 
 def workspace(shape, dtype=np.float64) -> np.ndarray:

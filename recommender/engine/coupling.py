@@ -52,6 +52,7 @@ from recommender.data.access import get_cities, get_ties, resolve_local
 from recommender.data.indicators import BY_NAME, INDICATOR_NAMES
 from recommender.data.modelled import comparable_cities
 from recommender.engine import features as _features
+from recommender.engine.arrays import workspace
 from recommender.engine.features import HDI_SCALE, signed_asymmetry, transforms_for
 from recommender.errors import ScenarioError
 
@@ -318,12 +319,11 @@ def _composite_size_t(asym_t: np.ndarray, w: np.ndarray, tol: np.ndarray):
     """:func:`composite_size` on column-major asymmetries (k, n): the same sums, taken in
     the same order (indicator by indicator), so the same bits."""
     k, n = asym_t.shape
-    num = np.zeros(n)
-    total = np.zeros(n)
-    ttot = np.zeros(n)
-    wk = np.empty(n)
-    part = np.empty(n)
-    known = np.empty(n, dtype=bool)
+    # scratch rows from the workspace: no fresh temporaries for a pool of millions
+    num, total, ttot = workspace(n), workspace(n), workspace(n)
+    for row in (num, total, ttot):
+        row.fill(0.0)
+    wk, part, known = workspace(n), workspace(n), workspace(n, bool)
     for j in range(k):
         x = asym_t[j]
         np.isnan(x, out=known)
@@ -338,8 +338,9 @@ def _composite_size_t(asym_t: np.ndarray, w: np.ndarray, tol: np.ndarray):
         num += part
     with np.errstate(invalid="ignore", divide="ignore"):
         pos = total > 0
-        comp = np.full(n, np.nan)
-        ctol = np.full(n, np.nan)
+        comp, ctol = workspace(n), workspace(n)
+        comp.fill(np.nan)
+        ctol.fill(np.nan)
         np.divide(num, total, out=comp, where=pos)
         np.divide(ttot, total, out=ctol, where=pos)
     return comp, ctol

@@ -26,8 +26,8 @@ from recommender.engine.scenarios import DEFAULT_SCENARIO
 from recommender.engine.scoring import effective_weights, interval_in_band
 from recommender.engine.shortlist import (
     _frame_for,
-    _kind_array,
     build_pool,
+    is_city_mask,
     robustness_of,
     select,
     why_feasibility,
@@ -121,7 +121,7 @@ def explain(
     # rank among eligible candidates of the default pool (other countries, no partners),
     # by the strategy fit alone: "how good is this pair among all"
     default_mask = res.eligible & ~pool.is_partner & (pool.country != local["country_code"])
-    default_mask &= _kind_array(cities)[pool.positions] == "city"
+    default_mask &= is_city_mask(cities)[pool.positions]
     if local["country_code"] == "ID":
         default_mask &= eligibility_of(pool.country) != "no"
     better = int(np.sum(np.round(pool.score[default_mask], 9) > round(float(pool.score[i]), 9)))

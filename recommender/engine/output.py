@@ -27,7 +27,7 @@ from recommender.engine.coupling import (
 )
 from recommender.engine.features import HDI_SCALE, haversine_km
 from recommender.engine.options import _float, combined_score, feasibility_term
-from recommender.engine.pool import Pool, _eligibility_array, _kind_array
+from recommender.engine.pool import Pool, _eligibility_array, kind_at
 from recommender.engine.ranking import (
     context_columns,
     context_text,
@@ -287,7 +287,7 @@ def _frame_columns(pool: Pool, chosen: np.ndarray, *, why: bool) -> dict[str, np
     asym = pool.asym[chosen]
     tol = asymmetry_tolerance(opts.scenario.tolerance, names, opts.hdi_scale)
     codes = classify_asymmetry(asym, tol)
-    if pool.coupling is not None:
+    if pool.coupling_code is not None:
         labels = pool.coupling_at(chosen)
     else:  # a pool built by hand: the same function decides
         labels = pair_coupling(
@@ -323,7 +323,7 @@ def _frame_columns(pool: Pool, chosen: np.ndarray, *, why: bool) -> dict[str, np
         arr.floats("longitude")[pos],
     )
     cols["existing_partner"] = pool.is_partner[chosen]
-    cols["kind"] = _kind_array(pool.cities)[pos]
+    cols["kind"] = kind_at(pool.cities, pos)
     cols["eligibility"] = _eligibility_array(pool.cities)[pos]
     local_name = str(pool.local.get("name", pool.local["city_id"]))
     low, high = (

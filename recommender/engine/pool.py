@@ -130,18 +130,44 @@ class Pool:
             key = workspace(len(eligible))
             np.copyto(key, self.rank_score)
             key[~eligible] = -np.inf
-            key.partition(len(key) - limit)
-            kth = key[len(key) - limit]
-            np.copyto(key, self.rank_score)
+            kth = kth_largest(key, limit)
             # every candidate that rounds to at least the kth score (a superset of those
             # that do: the final order below is on the rounded keys)
-            elig = np.flatnonzero(eligible & (key >= kth - 10.0**-ROUND_DECIMALS))
+            elig = np.flatnonzero(key >= kth - 10.0**-ROUND_DECIMALS)
         else:
             elig = np.flatnonzero(eligible)
         key = np.round(self.rank_score[elig], ROUND_DECIMALS)
         fine, pop = tiebreak_keys(self.cities)
         rows = self.positions[elig]
         return elig[np.lexsort((self.city_id[elig], -pop[rows], -fine[rows], -key))]
+
+
+def kth_largest(values: np.ndarray, k: int) -> float:
+    """The ``k``-th largest of ``values`` (1 <= k <= len), without partitioning them all.
+
+    Cut the first ``k * (n // k)`` values into ``k`` blocks: the smallest of the blocks'
+    maxima is a lower bound of the k-th largest (those k maxima are k values at least as
+    large), so only the values at or above it are partitioned: a few hundred of a pool of
+    millions, unless many values tie. NaN (never a ranking score) falls back to the full
+    partition, which sorts it last.
+
+    Examples
+    --------
+    >>> kth_largest(np.array([5.0, 1.0, 4.0, 2.0, 3.0] * 100), 3)
+    5.0
+    >>> kth_largest(np.arange(1000.0), 10)
+    990.0
+    """
+    n = len(values)
+    if n >= 64 * k:
+        bound = values[: k * (n // k)].reshape(k, -1).max(axis=1).min()
+        if not np.isnan(bound):
+            values = values[values >= bound]  # a new array, usually small
+            n = len(values)
+    else:
+        values = values.copy()
+    values.partition(n - k)
+    return float(values[n - k])
 
 
 def tiebreak_keys(cities: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -172,6 +198,18 @@ def _kind_array(cities: pd.DataFrame) -> np.ndarray:
     return cities["kind"].to_numpy(dtype=object)
 
 
+def kind_at(cities: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
+    """``kind`` of the rows at ``positions`` (object array), without converting the column."""
+    if "kind" not in cities.columns:
+        return np.full(len(positions), "city", dtype=object)
+    return table_arrays(cities).strings("kind", positions)
+
+
+def is_city_mask(cities: pd.DataFrame) -> np.ndarray:
+    """Whether each row's ``kind`` is ``city`` (kept with the table's arrays)."""
+    return table_arrays(cities).derived("is_city", lambda _arr, table: _kind_array(table) == "city")
+
+
 _ELIGIBILITY_CACHE: dict[int, tuple[pd.DataFrame, np.ndarray]] = {}
 
 
@@ -194,9 +232,7 @@ def _pool_rules(cities: pd.DataFrame, local_cc: str, opts: Options, keep, step) 
     government may not sign with leave the pool unless asked; returns how many left."""
     left: dict = {}
     if not opts.include_city_parts:
-        is_city = table_arrays(cities).derived(
-            "is_city", lambda _arr, table: _kind_array(table) == "city"
-        )
+        is_city = is_city_mask(cities)
         left["city_parts"] = int((keep & ~is_city).sum())
         step(_("cities only, not parts of cities (include_city_parts=True keeps them)"), is_city)
     if local_cc == "ID" and not opts.include_ineligible:
@@ -322,7 +358,7 @@ def pool_for(
     coupling = pair_coupling_codes(
         asym_t,
         _float(local.get("population")),
-        arr.floats("population")[positions],
+        np.take(arr.floats("population"), positions, out=workspace(len(positions)), mode="clip"),
         tolerance=opts.scenario.tolerance,
         hdi_scale=opts.hdi_scale,
     )
@@ -330,8 +366,9 @@ def pool_for(
         result.eligible &= couplings_mask(coupling, opts.scenario.couplings)
     country = np.take(
         arr.country_names,
-        np.take(arr.country, positions, out=workspace(len(positions), np.int32)),
+        np.take(arr.country, positions, out=workspace(len(positions), np.int32), mode="clip"),
         out=workspace(len(positions), object),
+        mode="clip",
     )
     feas = None
     if opts.feasibility is not None:
@@ -343,11 +380,13 @@ def pool_for(
         options=opts,
         cities=cities,
         positions=positions,
-        city_id=np.take(ids, positions, out=workspace(len(positions), np.int64)),
+        city_id=np.take(ids, positions, out=workspace(len(positions), np.int64), mode="clip"),
         country=country,
         asym=asym_t.T,
         result=result,
-        is_partner=np.take(is_partner_all, positions, out=workspace(len(positions), bool)),
+        is_partner=np.take(
+            is_partner_all, positions, out=workspace(len(positions), bool), mode="clip"
+        ),
         n_pool=int(len(ids) - 1),
         steps=steps,
         feasibility=feas,
@@ -360,7 +399,8 @@ def pool_for(
 
 def _uncertainty(arr: TableArrays, local: pd.Series, positions: np.ndarray) -> np.ndarray:
     """Standard deviation of each asymmetry, (k, n): a modelled figure's, else 0."""
-    out = np.zeros((len(arr.indicators), len(positions)))
+    out = workspace((len(arr.indicators), len(positions)))
+    out.fill(0.0)
     for j, n in enumerate(arr.indicators):
         col = f"{n}_sd"
         square = arr.derived(("sd2", col), _sd_squared(col))  # None: no sd anywhere
@@ -371,7 +411,7 @@ def _uncertainty(arr: TableArrays, local: pd.Series, positions: np.ndarray) -> n
         if square is None:
             out[j] = loc**2
         else:
-            np.take(square, positions, out=out[j])
+            np.take(square, positions, out=out[j], mode="clip")
             out[j] += loc**2
         np.sqrt(out[j], out=out[j])
     return out
@@ -401,11 +441,13 @@ def pool_asymmetry(
     asym_t = workspace((k, n))
     missing_t = workspace((k, n), bool)
     imputed_t = workspace((k, n), bool)
-    bits = np.take(arr.imputed_bits, positions, out=workspace(n, np.uint8))
+    bits = np.take(arr.imputed_bits, positions, out=workspace(n, np.uint8), mode="clip")
     scratch = workspace(n, np.uint8)
     for j, name in enumerate(arr.indicators):
         lv = _float(local.get(name))
-        np.take(arr.values[j], positions, out=asym_t[j])
+        # mode="clip" (the positions are valid): with an ``out``, the default mode "raise"
+        # gathers into a fresh buffer first, a memory map the kernel zeroes at 10M rows
+        np.take(arr.values[j], positions, out=asym_t[j], mode="clip")
         if arr.is_log[j]:
             loc = math.log(lv) if lv > 0 else math.nan
             asym_t[j] -= loc

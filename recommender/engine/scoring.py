@@ -126,38 +126,65 @@ def desirability(
     array([0.  , 0.36, 0.8 , 1.  , 0.8 , 0.45, 0.  ])
     """
     x = np.asarray(a, dtype=float)
+    shape = x.shape
     if two_sided:
-        x = np.abs(x)
+        x = np.abs(x, out=workspace(shape))
     mn, lo, hi, mx = (float(v) for v in band)
     m = (lo + hi) / 2.0 if ideal is None else float(ideal)
     q = EDGE_DESIRABILITY
-    # the band's shape decides which formulas apply (Python conditions, so that only the
-    # branches in use are computed); NaN stays NaN throughout
+    # in place, with scratch rows from the workspace: no fresh temporaries, whose pages the
+    # kernel would zero on every call for a pool of millions; the same operations on every
+    # element as the formula written with np.where (tests/test_scoring.py checks the bits)
+    d = np.empty(shape) if out is None else out
+    tmp = workspace(shape)
+    below = workspace(shape, bool)
+    mask = workspace(shape, bool)
     with np.errstate(divide="ignore", invalid="ignore"):
-        below = x < m
-        # peak: 1 at the ideal, q at the band's edges (a degenerate side is a point)
-        left = (x - m) / (lo - m) if m > lo else np.where(below, np.inf, 0.0)
-        right = (x - m) / (hi - m) if hi > m else np.where(x > m, np.inf, 0.0)
-        t = np.where(below, left, right)
-        np.minimum(t, 1.0, out=t)
-        t *= t
-        t *= -(1.0 - q)
-        t += 1.0  # 1 - (1 - q) * min(t, 1) ** 2
-        up = (x - mn) / (lo - mn) if lo > mn else np.where(x >= lo, 1.0, 0.0)
-        down = (mx - x) / (mx - hi) if mx > hi else np.where(x <= hi, 1.0, 0.0)
-        d = np.where(x < lo, q * up, np.where(x > hi, q * down, t))
+        np.less(x, m, out=below)
+        np.subtract(x, m, out=d)
+        if m > lo:
+            np.divide(d, lo - m, out=tmp)
+        else:
+            tmp.fill(np.inf)
+        if hi > m:
+            np.divide(d, hi - m, out=d)
+        else:
+            np.greater(x, m, out=mask)
+            d.fill(0.0)
+            np.copyto(d, np.inf, where=mask)
+        np.copyto(d, tmp, where=below)  # (x - m) / (lo - m) below the ideal, else / (hi - m)
+        np.minimum(d, 1.0, out=d)
+        d *= d
+        d *= -(1.0 - q)
+        d += 1.0  # the peak: 1 - (1 - q) * min(t, 1) ** 2
+        np.less(x, lo, out=mask)
+        if mask.any():
+            if lo > mn:
+                np.subtract(x, mn, out=tmp)
+                tmp /= lo - mn
+                tmp *= q
+                np.copyto(d, tmp, where=mask)
+            else:
+                np.copyto(d, 0.0, where=mask)
+        np.greater(x, hi, out=mask)
+        if mask.any():
+            if mx > hi:
+                np.subtract(mx, x, out=tmp)
+                tmp /= mx - hi
+                tmp *= q
+                np.copyto(d, tmp, where=mask)
+            else:
+                np.copyto(d, 0.0, where=mask)
         if np.isneginf(mn):
-            d[below] = 1.0
+            np.copyto(d, 1.0, where=below)
         if np.isposinf(mx):
-            d[x > m] = 1.0
+            np.greater(x, m, out=mask)
+            np.copyto(d, 1.0, where=mask)
     np.clip(d, 0.0, 1.0, out=d)
-    missing = np.isnan(x)  # a degenerate side's np.where turns NaN into a number
-    if missing.any():
-        d[missing] = np.nan
-    if out is None:
-        return d
-    np.copyto(out, d)
-    return out
+    np.isnan(x, out=mask)
+    if mask.any():
+        np.copyto(d, np.nan, where=mask)
+    return d
 
 
 def desirability_columns(
@@ -459,14 +486,22 @@ def interval_in_band(
     [True, False]
     """
     a = np.asarray(a, dtype=float)
-    h = np.nan_to_num(np.asarray(half_width, dtype=float), nan=0.0)
-    lo, hi = a - h, a + h
+    shape = a.shape
+    h = workspace(shape)  # scratch rows: no fresh temporaries for a pool of millions
+    np.copyto(h, half_width)
+    nan = np.isnan(h, out=workspace(shape, bool))
+    np.copyto(h, 0.0, where=nan)  # as np.nan_to_num(nan=0.0): NaN is 0, +-inf the largest
+    big = np.finfo(float).max
+    np.clip(h, -big, big, out=h)
+    lo, hi = np.subtract(a, h, out=workspace(shape)), np.add(a, h, out=workspace(shape))
     if two_sided:
         straddle = (lo <= 0) & (hi >= 0)
-        lo, hi = (
-            np.where(straddle, 0.0, np.minimum(np.abs(lo), np.abs(hi))),
-            np.maximum(np.abs(lo), np.abs(hi)),
-        )
+        np.abs(lo, out=lo)
+        np.abs(hi, out=hi)
+        np.minimum(lo, hi, out=h)
+        np.maximum(lo, hi, out=hi)
+        np.copyto(h, 0.0, where=straddle)
+        lo = h
     mn, mx = float(band[0]), float(band[3])
     with np.errstate(invalid="ignore"):
         return (hi > mn) & (lo < mx)
@@ -545,7 +580,8 @@ def score_columns(
             sd = np.asarray(uncertainty_t[j], dtype=float)
             unc = np.isfinite(sd) & (sd > 0) & ~missing[j]
             if unc.any():
-                ok |= unc & interval_in_band(asym_t[j], Z80 * sd, bands[j], bool(two_sided[j]))
+                h = np.multiply(sd, Z80, out=workspace(n))
+                ok |= unc & interval_in_band(asym_t[j], h, bands[j], bool(two_sided[j]))
         eligible &= ok
     if scenario.require_complementary:
         tol = asymmetry_tolerance(scenario.tolerance, indicators, hdi_scale)

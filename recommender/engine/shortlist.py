@@ -67,6 +67,8 @@ from recommender.engine.pool import (  # noqa: F401 (re-exported)
     _level_ok,
     _pool_feasibility,
     build_pool,
+    is_city_mask,
+    kind_at,
     pool_asymmetry,
     pool_for,
     tiebreak_keys,
@@ -324,7 +326,7 @@ def select(pool: Pool, top: int | None = None) -> np.ndarray:
         outside = np.ones(len(key), dtype=bool)
         outside[order] = False
         outside &= pool.result.eligible
-        best_out = key[outside].max() if outside.any() else -np.inf
+        best_out = np.max(key, where=outside, initial=-np.inf)
         if len(chosen) == top and adj.min() >= best_out:
             return chosen
         limit *= 4
