@@ -293,20 +293,40 @@ def robustness_of(
     perm = np.lexsort((ids, -pop[rows], -fine[rows]))
     sort_key = -np.round(key[:, perm], ROUND_DECIMALS)
     sort_key[~eligible[:, perm]] = np.nan
+    k_top = len(chosen) if top is None else int(top)
+    if opts.diversity == 1.0 and opts.max_per_country is None:
+        # no diversity penalty: a draw picks its best k_top, so a candidate with k_top
+        # others strictly ahead of it (a better rounded key) in a draw cannot be picked
+        # there; keep only the candidates some draw may pick (usually a few dozen)
+        perm = perm[_may_be_picked(sort_key, k_top)]
+        sort_key = -np.round(key[:, perm], ROUND_DECIMALS)
+        sort_key[~eligible[:, perm]] = np.nan
     order = perm[np.argsort(sort_key, axis=1, kind="stable")]
     codes = np.unique(pool.country[window], return_inverse=True)[1].astype(np.int64)
     picks = diversify_draws(
         order,
-        eligible.sum(axis=1),
+        eligible[:, perm].sum(axis=1),
         codes,
         key,
-        len(chosen) if top is None else int(top),
+        k_top,
         opts.diversity,
         opts.max_per_country,
     )
     wanted = np.searchsorted(window, chosen)
     hits = (picks[:, :, None] == wanted[None, None, :]).any(axis=1).sum(axis=0)
     return hits / n_draws
+
+
+def _may_be_picked(sort_key: np.ndarray, k: int) -> np.ndarray:
+    """Columns of ``sort_key`` (draws x candidates; minus the rounded key, NaN where not
+    eligible) within some draw's best ``k``, ties at the cut included."""
+    n_d, w = sort_key.shape
+    if k >= w:
+        return np.ones(w, dtype=bool)
+    kth = np.partition(sort_key, k - 1, axis=1)[:, k - 1 : k]  # NaN sorts last
+    with np.errstate(invalid="ignore"):
+        near = (sort_key <= kth) | (np.isnan(kth) & ~np.isnan(sort_key))
+    return near.any(axis=0)
 
 
 __all__ = ["draw_parameters", "desirability_draws", "diversify_draws", "robustness_of"]
