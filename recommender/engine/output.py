@@ -94,9 +94,7 @@ CONTEXT_COLUMNS = [
 FEASIBILITY_COLUMNS = ["feasibility", "combined", "why_feasibility"]
 
 
-def why_feasibility(
-    score: float, feasibility: float, blend: float, power: float = 1.0
-) -> str:
+def why_feasibility(score: float, feasibility: float, blend: float, power: float = 1.0) -> str:
     """How ``combined`` is computed (:func:`~recommender.engine.options.combined_score`)
     and how much of it comes from the strategy fit and how much from feasibility.
 
