@@ -278,6 +278,20 @@ def test_feasibility_for_pool_equals_score_candidates(world, fitted):
     assert np.max(np.abs(p - est.predict_proba(X)[:, 1])) < 1e-9
 
 
+def test_scoring_in_chunks_changes_no_bit(world, fitted, monkeypatch):
+    """score_candidates scores the pool in chunks of rows: any chunk size gives the same
+    numbers, bit for bit, in the positions' order (repeats and the local city included)."""
+    cities, ties = world
+    model = fitted["hgb"][1]
+    local = cities.iloc[11]
+    pos = np.r_[np.arange(len(cities))[::-1], 4, 4, 11]
+    want = model.score_candidates(local, cities, ties, pos)
+    for chunk in (1, 7, 100):
+        monkeypatch.setattr(E, "_CHUNK", chunk)
+        assert np.array_equal(model.score_candidates(local, cities, ties, pos), want)
+    assert np.array_equal(want[-3:-1], [want[len(cities) - 1 - 4]] * 2)
+
+
 def test_one_city_against_many_gives_the_same_features_as_pairs(world):
     """The one-against-many path (per-country and per-region tables) equals the pair by
     pair computation, warm and cold, for cities in the table and a what-if city outside

@@ -222,9 +222,17 @@ _PLAIN_SHARES = [
 def orientation_swapped(U: np.ndarray, V: np.ndarray) -> np.ndarray:
     """Rows where V is the less populous side (ties: the smaller id), so that the pair is
     turned around to put V on the "local" side."""
-    return (U[:, B_ORIENT] > V[:, B_ORIENT]) | (
-        (U[:, B_ORIENT] == V[:, B_ORIENT]) & (U[:, B_ID] > V[:, B_ID])
-    )
+    return _swapped(U[:, B_ORIENT], U[:, B_ID], V[:, B_ORIENT], V[:, B_ID])
+
+
+def swapped_at(A: CityArrays, U: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """``orientation_swapped(U, gather(A, positions))`` without gathering whole rows."""
+    at = np.asarray(positions, dtype=np.int64)
+    return _swapped(U[:, B_ORIENT], U[:, B_ID], A.block[at, B_ORIENT], A.block[at, B_ID])
+
+
+def _swapped(u_orient, u_id, v_orient, v_id) -> np.ndarray:
+    return (u_orient > v_orient) | ((u_orient == v_orient) & (u_id > v_id))
 
 
 def features_matrix(
@@ -519,4 +527,5 @@ __all__ = [
     "gather",
     "pair_features",
     "row_block",
+    "swapped_at",
 ]

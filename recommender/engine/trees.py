@@ -52,6 +52,9 @@ _GROUP_ROWS = 4096
 """At most this many rows in a table that combines several features' tables (see
 :meth:`TreeEnsemble.raw`): 1.2 MB for 150 trees of 16-bit masks."""
 
+_COMBINED_BYTES = 32_000_000
+"""Combined tables kept per ensemble for the next call (they depend on the model alone)."""
+
 TREE_ARRAYS = (
     "tree_offsets",
     "node_feature",
@@ -232,6 +235,8 @@ class TreeEnsemble:
         else:
             self._leaf_value_flat = leaf_value.reshape(-1)
             self._leaf_offset = np.arange(n_cols) * width
+        self._combined: dict[tuple[int, ...], np.ndarray] = {}
+        self._combined_bytes = 0
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The arrays this ensemble was built from (normalised dtypes), for saving."""
@@ -256,14 +261,16 @@ class TreeEnsemble:
         cols = np.ascontiguousarray(X.T) if n > 1 else X.T
         fixed = np.full(self._n_cols, full_mask(self._mask_dtype), dtype=self._mask_dtype)
         varying = []
-        for tab in self._tables:
+        for k, tab in enumerate(self._tables):
             x = cols[tab.feature]
             first = x[:1]
             if n > 1 and (np.all(x == first) or np.all(np.isnan(x))):
                 fixed &= tab.masks[self._ranks(tab, first)[0]]
             else:
-                varying.append((tab.masks, self._ranks(tab, x)))
-        groups = _combine(varying, min(_GROUP_ROWS, n)) or [(fixed[None, :], np.zeros(n, np.intp))]
+                varying.append((k, self._ranks(tab, x)))
+        groups = self._combine(varying, min(_GROUP_ROWS, n))
+        if not groups:
+            groups = [(fixed[None, :], np.zeros(n, np.intp))]
         first_table, first_code = groups[0]
         first_table = first_table & fixed
         buf = np.empty((min(n, _BLOCK), self._n_cols), dtype=self._mask_dtype)
@@ -278,6 +285,46 @@ class TreeEnsemble:
             out[s:e] = self._leaf_sums(M)
         out += self.baseline
         return out
+
+    def _combine(self, varying: list, limit: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Group the varying features ``(table index, ranks)`` into ``(table, code)`` pairs
+        with at most ``limit`` table rows each (first fit, largest tables first): a combined
+        table holds the AND of its members' rows for every combination of their ranks, and
+        ``code`` is each sample's mixed-radix row in it. Combined tables depend on the
+        model alone: they are kept (up to :data:`_COMBINED_BYTES`) for the next call."""
+        sizes = [len(self._tables[k].masks) for k, _ in varying]
+        order = sorted(range(len(varying)), key=lambda v: -sizes[v])
+        members: list[list[int]] = []
+        rows: list[int] = []
+        for v in order:
+            for g, size in enumerate(rows):
+                if size * sizes[v] <= limit:
+                    members[g].append(v)
+                    rows[g] *= sizes[v]
+                    break
+            else:
+                members.append([v])
+                rows.append(sizes[v])
+        groups = []
+        for group in members:
+            code = varying[group[0]][1]
+            for v in group[1:]:
+                code = code * sizes[v] + varying[v][1]
+            key = tuple(varying[v][0] for v in group)
+            table = self._combined.get(key)
+            if table is None:
+                table = self._tables[key[0]].masks
+                for k in key[1:]:
+                    masks = self._tables[k].masks
+                    table = (table[:, None, :] & masks[None, :, :]).reshape(-1, masks.shape[1])
+                if len(key) > 1:
+                    if self._combined_bytes + table.nbytes > _COMBINED_BYTES:
+                        self._combined.clear()
+                        self._combined_bytes = 0
+                    self._combined[key] = table
+                    self._combined_bytes += table.nbytes
+            groups.append((table, code))
+        return groups
 
     @staticmethod
     def _ranks(tab: _FeatureTable, x: np.ndarray) -> np.ndarray:
@@ -306,35 +353,6 @@ class TreeEnsemble:
             leaf += self._leaf_offset
             values = self._leaf_value_flat.take(leaf)
         return values.sum(axis=1)
-
-
-def _combine(varying: list, limit: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Group the ``(mask table, ranks)`` of the varying features into ``(table, code)``
-    pairs with at most ``limit`` table rows each (first fit, largest tables first): the
-    combined table holds the AND of its members' rows for every combination of ranks,
-    and ``code`` is the rows' mixed-radix index into it."""
-    order = sorted(range(len(varying)), key=lambda k: -len(varying[k][0]))
-    members: list[list[int]] = []
-    sizes: list[int] = []
-    for k in order:
-        rows = len(varying[k][0])
-        for g, size in enumerate(sizes):
-            if size * rows <= limit:
-                members[g].append(k)
-                sizes[g] *= rows
-                break
-        else:
-            members.append([k])
-            sizes.append(rows)
-    groups = []
-    for group in members:
-        table, code = varying[group[0]]
-        for k in group[1:]:
-            masks, ranks = varying[k]
-            table = (table[:, None, :] & masks[None, :, :]).reshape(-1, masks.shape[1])
-            code = code * len(masks) + ranks
-        groups.append((table, code))
-    return groups
 
 
 def full_mask(dtype) -> np.integer:
