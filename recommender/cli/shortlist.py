@@ -85,14 +85,14 @@ def shortlist_view(df: pd.DataFrame) -> pd.DataFrame:
     from recommender.engine.coupling import ratio_column
     from recommender.i18n.texts import INDICATOR_SHORT
 
-    view = pd.DataFrame(
-        {
-            "#": df["rank"],
-            _("city"): df["name"] + ", " + df["country_code"],
-            _("score"): df["score"].map(lambda v: format_number(v, 3)),
-            _("coupling"): df["coupling"],
-        }
-    )
+    # the columns are collected first and made a frame once (inserting a dozen columns
+    # one at a time cost more than computing them)
+    view = {
+        "#": df["rank"],
+        _("city"): df["name"] + ", " + df["country_code"],
+        _("score"): df["score"].map(lambda v: format_number(v, 3)),
+        _("coupling"): df["coupling"],
+    }
     if "feasibility" in df.columns:
         view[_("feasib.")] = df["feasibility"].map(lambda v: format_number(v, 2))
         view[_("combined")] = df["combined"].map(lambda v: format_number(v, 3))
@@ -110,7 +110,7 @@ def shortlist_view(df: pd.DataFrame) -> pd.DataFrame:
         view[_("kind")] = df["kind"].where(df["kind"] != "city", "")
     if "eligibility" in df.columns and (df["eligibility"] != "yes").any():
         view[_("eligible")] = df["eligibility"].where(df["eligibility"] != "yes", "")
-    return view
+    return pd.DataFrame(view, index=df.index)
 
 
 def left_out_notes(attrs: dict) -> list[str]:

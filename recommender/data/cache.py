@@ -197,7 +197,7 @@ def _unblob(arr: np.ndarray, n: int) -> np.ndarray:
     out = np.empty(n, dtype=object)
     if n == 0:
         return out
-    parts = arr.tobytes().decode("utf-8").split(_SEP)
+    parts = str(memoryview(arr), "utf-8").split(_SEP)  # decoded in place, not copied first
     if len(parts) != n:
         raise ValueError("string block does not hold the recorded number of values")
     out[:] = parts
@@ -318,7 +318,8 @@ def load_frame(
     """Read a file written by :func:`save_frame`; ``ValueError`` if it is not that table.
 
     Returns the frame and, for every string column and every extra, its ``(codes,
-    distinct values)``: the codes index the values, -1 marks a missing value. The distinct
+    distinct values)``: the codes (a small integer dtype, read-only by convention) index
+    the values, -1 marks a missing value. The distinct
     values of an extra stay one UTF-8 block (``bytes``; see :func:`find_code`).
     """
     meta, z = read_arrays(path)
@@ -330,22 +331,25 @@ def load_frame(
         if kind == "number":
             values = z[f"v{i}"]
         else:
-            codes = z[f"c{i}"].astype(np.intp)
+            codes = z[f"c{i}"]  # int16 or int32 as stored: a view, no copy per column
             uniques = _unblob(z[f"u{i}"], n)
             if len(codes) and (codes.max() >= n or codes.min() < -1):
                 raise ValueError(f"column {name!r} has codes out of range")
             codes_of[name] = (codes, uniques)
             if kind == "category":
                 values = pd.Categorical.from_codes(codes, pd.Index(uniques, dtype=object))
+            elif kind == "str":
+                # the distinct values are checked once, then taken row by row (code -1:
+                # missing), rather than every row's string checked again
+                values = pd.array(uniques, dtype="str").take(codes, allow_fill=True)
             else:
-                obj = np.append(uniques, None)[codes]  # code -1 picks None (missing)
-                values = pd.array(obj, dtype="str") if kind == "str" else obj
+                values = np.append(uniques, None)[codes]  # code -1 picks None (missing)
         if len(values) != n_rows:
             raise ValueError(f"column {name!r} has {len(values)} rows, not {n_rows}")
         data[name] = values
     for j, (name, _n) in enumerate(meta["extras"]):
         # kept as the raw UTF-8 block: looked up with find_code, never split into strings
-        codes_of[name] = (z[f"xc{j}"].astype(np.intp), z[f"xu{j}"].tobytes())
+        codes_of[name] = (z[f"xc{j}"], z[f"xu{j}"].tobytes())
     return pd.DataFrame(data, copy=False), codes_of
 
 

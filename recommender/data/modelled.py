@@ -142,7 +142,7 @@ def _carry_codes(
             code = int(at[0])
         else:
             code, uniques = len(uniques), np.append(uniques, np.array([text], dtype=object))
-        codes = codes.copy()
+        codes = codes.astype(np.intp)  # a copy, wide enough for a new code
         codes[target] = code
         carried[column] = (codes, uniques)
     register_codes(out, carried)

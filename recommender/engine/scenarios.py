@@ -35,7 +35,6 @@ and the presets are one concept; most of the length is the presets' documented v
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import math
 import os
@@ -52,12 +51,24 @@ from recommender.engine.features import HDI_SCALE
 from recommender.errors import ScenarioError
 from recommender.i18n import N_, _
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 COUPLING_LABELS = tuple(COUPLING_NAMES)
+
+
+def _toml():
+    """The TOML parser, imported when a file is read (a preset needs none at start-up)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+    return tomllib
+
+
+def _close_matches(word: str, possibilities, n: int = 3, cutoff: float = 0.6) -> list[str]:
+    import difflib  # only for the message of a typo: not imported at every start
+
+    return difflib.get_close_matches(word, possibilities, n=n, cutoff=cutoff)
+
+
 """Cohen's four pair labels, from the local side: SB, BS, BB, SS."""
 
 CONTINENTS = ("AF", "AN", "AS", "EU", "NA", "OC", "SA")
@@ -163,7 +174,7 @@ def _in_range(value: float, lo: float, hi: float, what: str, extra=()) -> None:
 
 def _check_indicator(name: str, where: str) -> None:
     if name not in INDICATOR_NAMES:
-        close = difflib.get_close_matches(str(name), INDICATOR_NAMES, n=1)
+        close = _close_matches(str(name), INDICATOR_NAMES, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else "."
         raise ScenarioError(
             f"Unknown indicator {name!r} in {where}; allowed: {', '.join(INDICATOR_NAMES)}{hint}"
@@ -639,6 +650,7 @@ class Scenario:
             text = raw.decode("utf-8-sig")  # a byte-order mark (Windows editors) is fine
         except UnicodeDecodeError:
             raise ScenarioError(f"Scenario file {shown} is not a text (TOML) file.") from None
+        tomllib = _toml()
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
@@ -667,7 +679,7 @@ class Scenario:
         Examples
         --------
         >>> text = load_scenario("small-big").to_toml()
-        >>> Scenario.from_dict(tomllib.loads(text)) == load_scenario("small-big")
+        >>> Scenario.from_dict(_toml().loads(text)) == load_scenario("small-big")
         True
         """
         q = json.dumps  # a JSON string is a valid TOML basic string
@@ -901,7 +913,7 @@ def _table(value, key: str, source: str) -> dict:
 def _unknown_keys(data: Mapping, allowed, where: str) -> None:
     unknown = [k for k in data if k not in allowed]
     if unknown:
-        close = difflib.get_close_matches(unknown[0], allowed, n=1)
+        close = _close_matches(unknown[0], allowed, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ScenarioError(
             f"Unknown key {unknown[0]!r} in {where}; allowed: {', '.join(allowed)}.{hint}"
@@ -1078,7 +1090,7 @@ def preset_names() -> list[str]:
 
 
 def _unknown_preset_message(name: str, what: str = "scenario", where: str = "") -> str:
-    close = difflib.get_close_matches(name, list(PRESETS), n=1, cutoff=0.5)
+    close = _close_matches(name, list(PRESETS), n=1, cutoff=0.5)
     hint = f"; did you mean {close[0]!r}?" if close else "."
     return (
         f"Unknown {what} {name!r}{where}; presets: {', '.join(PRESETS)} (or a path to a "

@@ -79,7 +79,6 @@ from recommender.io.formatting import (  # noqa: F401  (re-exported)
     title_from_meta,
     to_jsonable,
 )
-from recommender.io.report import html_report
 
 __all__ = [
     "FORMATS",
@@ -462,6 +461,8 @@ def render(
         return to_xlsx(df, meta=meta)
     if fmt == "md":
         return to_markdown(df, meta=meta)
+    from recommender.io.report import html_report  # the HTML page is rarely asked for
+
     return html_report(df, meta=meta)
 
 
