@@ -172,21 +172,55 @@ class TreeMemory:
 # --------------------------------------------------------------------------- rows
 
 
+def compile_package() -> str:
+    """Compile the bytecode of the ``recommender`` package the commands will import.
+
+    An installed package has its bytecode (pip compiles a wheel's modules; an editable
+    install writes ``__pycache__`` at first import), but this sandbox may set
+    ``PYTHONDONTWRITEBYTECODE``, so that every module edited since its last ``.pyc`` would
+    be compiled from source at every start (about 60 ms): the whole-process rows would
+    time the compiler, not the command. Returns the folder compiled.
+    """
+    where = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, recommender; print(os.path.dirname(recommender.__file__))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    for folder in dict.fromkeys([where, str(ROOT / "recommender")]):
+        subprocess.run([sys.executable, "-m", "compileall", "-q", folder], check=True)
+    return where
+
+
 @measure("cli_shortlist", goal="<= 1.3x")
 def cli_shortlist(ctx: dict) -> dict:
     """Whole `sistercity shortlist Medan` vs a Python that only imports pandas and numpy."""
+    compile_package()
     a = [*sistercity_cmd(), "shortlist", ctx["city"]]
     b = [sys.executable, "-c", "import pandas, numpy"]
     xs, ys = interleaved(a, b, ctx["proc_repeat"])
-    return ratio_row(xs, ys, 1.3, f"`sistercity shortlist {ctx['city']}` / `import pandas, numpy`")
+    return ratio_row(
+        xs,
+        ys,
+        1.3,
+        f"`sistercity shortlist {ctx['city']}` / `import pandas, numpy`; the package's "
+        "bytecode compiled first (as an install does), the table cache built by the warm-up",
+    )
 
 
 @measure("cli_help", goal="<= 2x")
 def cli_help(ctx: dict) -> dict:
+    compile_package()
     xs, ys = interleaved(
         [*sistercity_cmd(), "--help"], [sys.executable, "-c", "import click"], ctx["proc_repeat"]
     )
-    return ratio_row(xs, ys, 2.0, "`sistercity --help` / `import click`")
+    return ratio_row(
+        xs, ys, 2.0, "`sistercity --help` / `import click`; the package's bytecode compiled first"
+    )
 
 
 @measure("recommend", goal="<= 8 ms")
@@ -507,10 +541,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     # an installed package has compiled bytecode; this checkout may run with
-    # PYTHONDONTWRITEBYTECODE set, so compile it once, as pip would
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(ROOT / "recommender")], check=True
-    )
+    # PYTHONDONTWRITEBYTECODE set, so compile it once, as pip would (see compile_package)
+    compile_package()
 
     from recommender.data.tables import load_cities, load_ties
 

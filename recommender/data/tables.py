@@ -353,6 +353,16 @@ def load_eligibility(path: str | Path | None = None) -> pd.DataFrame:
     return _load_eligibility_cached(str(p.resolve()), p.stat().st_mtime)
 
 
+def eligibility_array(cities: pd.DataFrame) -> np.ndarray:
+    """The eligibility of each row of ``cities`` (:func:`eligibility_of` of its
+    ``country_code``), through the codes the cache keeps for that column when it has them."""
+    hit = codes_of(cities, "country_code")
+    if hit is None:
+        return eligibility_of(cities["country_code"])
+    codes, uniques = hit
+    return np.append(eligibility_of(uniques), "unknown")[codes]  # code -1: no country
+
+
 def eligibility_of(country_codes: Iterable[str]) -> np.ndarray:
     """The eligibility of each country code (``unknown`` for a code not in the table)."""
     table = load_eligibility()
@@ -1099,6 +1109,7 @@ __all__ = [
     "apply_user_cities",
     "data_dir",
     "data_info",
+    "eligibility_array",
     "eligibility_of",
     "fold",
     "indicator_frame",

@@ -218,9 +218,9 @@ def _eligibility_array(cities: pd.DataFrame) -> np.ndarray:
     hit = _ELIGIBILITY_CACHE.get(id(cities))
     if hit is not None and hit[0] is cities:
         return hit[1]
-    from recommender.data.tables import eligibility_of
+    from recommender.data.tables import eligibility_array
 
-    arr = eligibility_of(cities["country_code"])
+    arr = eligibility_array(cities)
     if len(_ELIGIBILITY_CACHE) > 4:
         _ELIGIBILITY_CACHE.clear()
     _ELIGIBILITY_CACHE[id(cities)] = (cities, arr)

@@ -63,6 +63,13 @@ def _toml():
     return tomllib
 
 
+def __getattr__(name: str):
+    # ``from recommender.engine.scenarios import tomllib`` still works, imported on use
+    if name == "tomllib":
+        return _toml()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _close_matches(word: str, possibilities, n: int = 3, cutoff: float = 0.6) -> list[str]:
     import difflib  # only for the message of a typo: not imported at every start
 
