@@ -24,8 +24,14 @@ from recommender.engine.reference import (
     greedy_diversity_naive,
     robustness_naive,
 )
-from recommender.engine.robustness import diversify_draws, draw_parameters, robustness_of
+from recommender.engine.robustness import (
+    desirability_draws,
+    diversify_draws,
+    draw_parameters,
+    robustness_of,
+)
 from recommender.engine.scenarios import PRESETS, Band
+from recommender.engine.scoring import desirability
 from recommender.engine.shortlist import build_pool, select_or_explain
 
 SCENARIOS = [
@@ -212,3 +218,28 @@ def test_default_shortlist_equals_the_straightforward_computation_for_local_citi
         ctx = candidate_context_naive(pool.city_id[chosen], pool.local, pool.cities, ties)
         for c in ctx.columns:
             assert got[c].tolist() == ctx[c].tolist(), c
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_desirability_of_all_draws_equals_the_kernel_draw_by_draw(seed):
+    """Random bands, a fifth of each side degenerate (a point) or open (infinite): every
+    draw's row equals the scoring kernel's values for that band, bit for bit."""
+    rng = np.random.default_rng(seed)
+    n_d, w = 40, 250
+    x = rng.normal(0.0, 1.5, w)
+    x[rng.random(w) < 0.1] = np.nan
+    x[:20] = np.round(x[:20] * 2) / 2
+    v = np.sort(rng.normal(0.0, 1.0, (n_d, 5)), axis=1)
+    for a, b in ((1, 2), (3, 2), (0, 1), (4, 3)):
+        pick = rng.random(n_d) < 0.2
+        v[pick, a] = v[pick, b]
+    v[rng.random(n_d) < 0.15, 0] = -np.inf
+    v[rng.random(n_d) < 0.15, 4] = np.inf
+    mn, lo, m, hi, mx = (v[:, i : i + 1] for i in range(5))
+    for two_sided in (False, True):
+        got = desirability_draws(x, mn, lo, hi, mx, m, two_sided)
+        known = ~np.isnan(x)  # where x is missing the caller sets 0
+        for d in range(n_d):
+            band = (mn[d, 0], lo[d, 0], hi[d, 0], mx[d, 0])
+            want = desirability(x, band, two_sided, ideal=m[d, 0])
+            assert np.array_equal(got[d, known], want[known]), (d, band, two_sided)

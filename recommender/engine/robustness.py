@@ -98,24 +98,48 @@ def desirability_draws(x, mn, lo, hi, mx, m, two_sided: bool) -> np.ndarray:
     if two_sided:
         x = np.abs(x)
     q = EDGE_DESIRABILITY
+    # computed in place: each formula for every draw, then the rows of the draws whose band
+    # is degenerate on that side overwritten (each value is the kernel's, bit for bit)
     with np.errstate(divide="ignore", invalid="ignore"):
         below = x < m
         above = x > m
-        left = np.where(m > lo, (x - m) / (lo - m), np.where(below, np.inf, 0.0))
-        right = np.where(hi > m, (x - m) / (hi - m), np.where(above, np.inf, 0.0))
-        t = np.where(below, left, right)
+        diff = x - m
+        t = diff / (hi - m)  # right of the ideal
+        flat = ~(hi > m)[:, 0]  # draws whose right side is a point
+        if flat.any():
+            t[flat] = np.where(above[flat], np.inf, 0.0)
+        left = np.divide(diff, lo - m, out=diff)
+        flat = ~(m > lo)[:, 0]
+        if flat.any():
+            left[flat] = np.where(below[flat], np.inf, 0.0)
+        np.copyto(t, left, where=below)
         np.minimum(t, 1.0, out=t)
         t *= t
         t *= -(1.0 - q)
         t += 1.0  # the peak: 1 - (1 - q) * min(t, 1) ** 2
-        up = np.where(lo > mn, (x - mn) / (lo - mn), np.where(x >= lo, 1.0, 0.0))
-        down = np.where(mx > hi, (mx - x) / (mx - hi), np.where(x <= hi, 1.0, 0.0))
-        d = np.where(x < lo, q * up, np.where(x > hi, q * down, t))
-        d[np.isneginf(mn) & below] = 1.0
-        d[np.isposinf(mx) & above] = 1.0
+        edge = x > hi
+        if edge.any():
+            down = np.subtract(mx, x)
+            down /= mx - hi
+            flat = ~(mx > hi)[:, 0]
+            if flat.any():
+                down[flat] = np.where(x <= hi[flat], 1.0, 0.0)
+            down *= q
+            np.copyto(t, down, where=edge)
+        edge = np.less(x, lo, out=edge)
+        if edge.any():
+            up = np.subtract(x, mn)
+            up /= lo - mn
+            flat = ~(lo > mn)[:, 0]
+            if flat.any():
+                up[flat] = np.where(x >= lo[flat], 1.0, 0.0)
+            up *= q
+            np.copyto(t, up, where=edge)
+        np.copyto(t, 1.0, where=np.isneginf(mn) & below)
+        np.copyto(t, 1.0, where=np.isposinf(mx) & above)
     # NaN only where x is NaN (missing: set to 0 by the caller), as in the kernel
-    np.clip(d, 0.0, 1.0, out=d)
-    return d
+    np.clip(t, 0.0, 1.0, out=t)
+    return t
 
 
 def diversify_draws(
