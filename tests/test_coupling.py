@@ -7,14 +7,21 @@ import math
 import numpy as np
 import pytest
 
+from recommender.data.indicators import INDICATOR_NAMES
 from recommender.engine.coupling import (
     DEFAULT_TOLERANCE,
+    _composite_size_t,
     asymmetry_tolerance,
     class_names,
     classify_asymmetry,
     classify_partners,
     composite_size,
+    composite_weights_array,
+    coupling_codes,
     coupling_labels,
+    coupling_names,
+    pair_coupling,
+    pair_coupling_codes,
     partner_table,
 )
 from recommender.errors import ScenarioError
@@ -156,3 +163,50 @@ def test_classify_partners_settings_are_configurable(toy, make_ties):
     assert default.settings["tolerance"] == DEFAULT_TOLERANCE
     ss = classify_partners(1, cities, ties, big_city_population=5e6)
     assert ss.partners.loc[0, "coupling"] == "SS"
+
+
+def _labels_by_rule(comp, ctol, local_pop, cand_pop, big=1_000_000):
+    """Cohen's labels written out row by row (the documented rule, for comparison)."""
+    out = []
+    for c, t, p in zip(comp, ctol, cand_pop, strict=True):
+        if math.isnan(c):
+            out.append("")
+        elif c > t:
+            out.append("SB")
+        elif c < -t:
+            out.append("BS")
+        elif not math.isfinite(local_pop):
+            out.append("")
+        elif math.isnan(p):
+            out.append("BB" if local_pop >= big else "SS")
+        elif local_pop >= big:
+            out.append("BB" if p >= big else "BS")
+        else:
+            out.append("SB" if p >= big else "SS")
+    return out
+
+
+@pytest.mark.parametrize("n", [2_000, 1_100_000])  # the second takes the workspace's rows
+def test_column_major_codes_equal_the_rule(n):
+    """The shortlist's path (codes from column-major asymmetries, summed indicator by
+    indicator) gives the row-major composite's bits and the labels of the written rule."""
+    rng = np.random.default_rng(3)
+    asym = rng.normal(size=(n, 4)) * rng.uniform(0.05, 3.0, size=(n, 4))
+    asym[rng.random(asym.shape) < 0.1] = np.nan
+    asym[:50] = 0.0  # symmetric pairs: Cohen's sizing decides
+    pop = rng.lognormal(12, 1.5, n)
+    pop[rng.random(n) < 0.05] = np.nan
+    tol = asymmetry_tolerance(None, INDICATOR_NAMES)
+    w = composite_weights_array(None)
+    comp, ctol = composite_size(asym, w, tol)
+    got_comp, got_tol = _composite_size_t(np.ascontiguousarray(asym.T), w, tol)
+    assert np.array_equal(got_comp, comp, equal_nan=True)
+    assert np.array_equal(got_tol, ctol, equal_nan=True)
+    codes = pair_coupling_codes(np.ascontiguousarray(asym.T), 1.5e6, pop)
+    assert codes.dtype == np.int8
+    m = 3_000  # the written rule is slow: a sample of rows
+    want = _labels_by_rule(comp[:m], ctol[:m], 1.5e6, pop[:m])
+    assert coupling_names(codes[:m]).tolist() == want
+    assert pair_coupling(asym[:m], 1.5e6, pop[:m]).tolist() == want
+    small = coupling_codes(comp[:m], ctol[:m], 5e5, cand_population=pop[:m])
+    assert coupling_names(small).tolist() == _labels_by_rule(comp[:m], ctol[:m], 5e5, pop[:m])

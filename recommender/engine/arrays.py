@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import sys
 import weakref
 from dataclasses import dataclass, field
@@ -268,7 +269,7 @@ def workspace(shape, dtype=np.float64) -> np.ndarray:
     results stay valid as long as they are used. The caller must fill every element.
     """
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    size = int(np.prod(shape))
+    size = math.prod(int(s) for s in shape)  # (np.prod costs more than a small array)
     if size < WORKSPACE_MIN:
         return np.empty(shape, dtype)
     dt = np.dtype(dtype)

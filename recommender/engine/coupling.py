@@ -324,17 +324,17 @@ def _composite_size_t(asym_t: np.ndarray, w: np.ndarray, tol: np.ndarray):
     for row in (num, total, ttot):
         row.fill(0.0)
     wk, part, known = workspace(n), workspace(n), workspace(n, bool)
+    nan = workspace(n, bool)
     for j in range(k):
         x = asym_t[j]
-        np.isnan(x, out=known)
-        np.logical_not(known, out=known)
-        wk.fill(0.0)
-        wk[known] = w[j]  # where(known, w, 0)
+        np.isnan(x, out=nan)
+        np.logical_not(nan, out=known)
+        np.multiply(known, w[j], out=wk)  # where(known, w, 0): w * 1 is w, w * 0 is 0
         total += wk
         np.multiply(wk, tol[j], out=part)
         ttot += part
         np.multiply(wk, x, out=part)
-        part[~known] = 0.0  # w * nan_to_num(x): 0 where unknown
+        np.copyto(part, 0.0, where=nan)  # w * nan_to_num(x): 0 where unknown
         num += part
     with np.errstate(invalid="ignore", divide="ignore"):
         pos = total > 0
