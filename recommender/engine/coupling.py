@@ -262,18 +262,15 @@ def pair_coupling(
     asym: np.ndarray,
     local_population: float,
     cand_population: np.ndarray | None,
-    *,
-    tolerance: Mapping[str, float] | None = None,
-    composite_weights: Mapping[str, float] | None = None,
-    indicators: Sequence[str] = INDICATOR_NAMES,
-    hdi_scale: float = HDI_SCALE,
-    big_city_population: float = BIG_CITY_POPULATION,
+    **options,
 ) -> np.ndarray:
     """The one function that decides a pair's label (SB, BS, BB, SS or ``""``).
 
     ``shortlist``, ``explain``, ``partners``, ``compare`` and the scenario's ``couplings``
     gate all call it (or :func:`pair_coupling_codes`, the same decision as codes), with the
-    same (like-with-like) figures, so they cannot disagree.
+    same (like-with-like) figures, so they cannot disagree. ``asym`` is (n, k); the
+    ``options`` (``tolerance``, ``composite_weights``, ``indicators``, ``hdi_scale``,
+    ``big_city_population``) are those of :func:`pair_coupling_codes`.
 
     Examples
     --------
@@ -281,18 +278,8 @@ def pair_coupling(
     >>> pair_coupling(a, 2.5e6, np.array([2.5e6, 3e5])).tolist()
     ['SB', 'BS']
     """
-    return coupling_names(
-        pair_coupling_codes(
-            np.asarray(asym, dtype=float).T,
-            local_population,
-            cand_population,
-            tolerance=tolerance,
-            composite_weights=composite_weights,
-            indicators=indicators,
-            hdi_scale=hdi_scale,
-            big_city_population=big_city_population,
-        )
-    )
+    asym_t = np.asarray(asym, dtype=float).T
+    return coupling_names(pair_coupling_codes(asym_t, local_population, cand_population, **options))
 
 
 def pair_coupling_codes(

@@ -157,24 +157,8 @@ def desirability(
         d *= d
         d *= -(1.0 - q)
         d += 1.0  # the peak: 1 - (1 - q) * min(t, 1) ** 2
-        np.less(x, lo, out=mask)
-        if mask.any():
-            if lo > mn:
-                np.subtract(x, mn, out=tmp)
-                tmp /= lo - mn
-                tmp *= q
-                np.copyto(d, tmp, where=mask)
-            else:
-                np.copyto(d, 0.0, where=mask)
-        np.greater(x, hi, out=mask)
-        if mask.any():
-            if mx > hi:
-                np.subtract(mx, x, out=tmp)
-                tmp /= mx - hi
-                tmp *= q
-                np.copyto(d, tmp, where=mask)
-            else:
-                np.copyto(d, 0.0, where=mask)
+        _ramp(d, x, np.less(x, lo, out=mask), lo, mn, tmp)  # below the band
+        _ramp(d, x, np.greater(x, hi, out=mask), hi, mx, tmp)  # above it
         if np.isneginf(mn):
             np.copyto(d, 1.0, where=below)
         if np.isposinf(mx):
@@ -185,6 +169,22 @@ def desirability(
     if mask.any():
         np.copyto(d, np.nan, where=mask)
     return d
+
+
+def _ramp(d, x, mask, edge: float, end: float, tmp) -> None:
+    """Where ``mask`` (outside the band): ``q (x - end) / (edge - end)``, from ``q`` at the
+    band's edge to 0 at ``end`` (min or max); 0 where that side is a point (edge = end).
+    Below the band this is ``q (x - min) / (lo - min)``; above, ``(x - max) / (hi - max)``
+    equals ``(max - x) / (max - hi)`` exactly (both operands negated)."""
+    if not mask.any():
+        return
+    if edge != end:
+        np.subtract(x, end, out=tmp)
+        tmp /= edge - end
+        tmp *= EDGE_DESIRABILITY
+        np.copyto(d, tmp, where=mask)
+    else:
+        np.copyto(d, 0.0, where=mask)
 
 
 def desirability_columns(
