@@ -140,3 +140,33 @@ def test_all_columns_fixed_and_empty_input():
     assert np.array_equal(ens.raw(X), np.repeat(ens.raw(X[:1]), 5))
     assert np.max(np.abs(ens.raw(X) - walk(arrays, X))) < 1e-12
     assert ens.raw(np.empty((0, 7))).shape == (0,)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ranks_by_bucket_equal_searchsorted(seed):
+    """Thresholds spread out, in pairs closer than a bucket, with +inf among them; values
+    on them, one float away from them, far outside, infinite and missing."""
+    rng = np.random.default_rng(seed)
+    scale = 10.0 ** rng.integers(-3, 4)
+    spread = (np.cumsum(rng.uniform(1, 2, int(rng.integers(8, 60)))) - 20) * scale
+    close = spread[:3] + np.abs(spread[:3]) * 1e-12  # a pair in one bucket
+    th = np.unique(np.concatenate([spread, close, [np.inf] if seed % 2 else []]))
+    buckets = trees._Buckets.build(th)
+    assert buckets is not None and buckets.inside.shape[0] == 2
+    search = np.append(th, np.inf)
+    x = np.concatenate(
+        [
+            th,
+            np.nextafter(th, -np.inf),
+            np.nextafter(th, np.inf),
+            rng.normal(size=2000) * 40 * scale,
+            [np.nan, np.inf, -np.inf, 1e300, -1e300, 0.0, -0.0],
+        ]
+    )
+    assert np.array_equal(buckets.ranks(x, len(search)), np.searchsorted(search, x, side="left"))
+
+
+def test_thresholds_too_close_for_buckets_are_searched():
+    th = np.append(np.linspace(-1.0, 1.0, 20), 0.5 + np.arange(1, 6) * 1e-13)
+    assert trees._Buckets.build(np.unique(th)) is None
+    assert trees._Buckets.build(np.arange(5.0)) is None  # few thresholds: a binary search

@@ -52,6 +52,9 @@ _GROUP_ROWS = 4096
 """At most this many rows in a table that combines several features' tables (see
 :meth:`TreeEnsemble.raw`): 1.2 MB for 150 trees of 16-bit masks."""
 
+_BUCKETED = 8
+"""Features with at least this many thresholds are ranked by bucket (see ``_Buckets``)."""
+
 _COMBINED_BYTES = 32_000_000
 """Combined tables kept per ensemble for the next call (they depend on the model alone)."""
 
@@ -88,6 +91,62 @@ class _FeatureTable:
     search: np.ndarray  # sorted distinct thresholds and +inf: searchsorted gives the rank
     masks: np.ndarray  # (len(search) + 1, n_columns): rank -> per tree, the AND of the masks
     # of its nodes on this feature that send the value right (all ones: no such node)
+    buckets: _Buckets | None = None  # ranks without a binary search (many thresholds)
+
+
+@dataclass(frozen=True)
+class _Buckets:
+    """Ranks by bucket: ``g(x) = int(min(max((x - lo) * scale, 0), n - 1))`` is a
+    non-decreasing function of ``x`` (each float operation is), so a threshold ``th``
+    with ``g(th) < g(x)`` is below ``x`` and one with ``g(th) > g(x)`` is not: the rank
+    of ``x`` (the number of thresholds below it) is ``below[g(x)]`` plus a comparison
+    with each of the few thresholds in its own bucket, ``inside[:, g(x)]`` (padded with
+    +inf). The same as ``searchsorted``, without its mispredicted branches."""
+
+    lo: float
+    scale: float
+    n: int
+    below: np.ndarray  # (n,) intp
+    inside: np.ndarray  # (width, n) float
+
+    @classmethod
+    def build(cls, thresholds: np.ndarray) -> _Buckets | None:
+        finite = thresholds[np.isfinite(thresholds)]
+        if len(thresholds) < _BUCKETED or len(finite) < 2 or finite[0] == finite[-1]:
+            return None
+        lo, span = float(finite[0]), float(finite[-1]) - float(finite[0])
+        for n in (1 << k for k in range(int(np.log2(len(thresholds))) + 2, 11)):
+            scale = n / span
+            if not np.isfinite(scale):
+                return None
+            probe = cls(lo, scale, n, np.empty(0, np.intp), np.empty((0, n)))
+            g = probe.bucket(thresholds)
+            width = int(np.bincount(g, minlength=n).max())
+            if width <= 2:
+                below = np.searchsorted(g, np.arange(n), side="left").astype(np.intp)
+                inside = np.full((width, n), np.inf)
+                for k, b in enumerate(g):
+                    inside[k - below[b], b] = thresholds[k]
+                return cls(lo, scale, n, below, inside)
+        return None
+
+    def bucket(self, x: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):  # a huge value: +-inf, the first or last bucket
+            z = np.asarray(x, dtype=float) - self.lo
+            z *= self.scale
+        np.fmax(z, 0.0, out=z)  # NaN becomes 0 here; ranks() puts it last
+        np.fmin(z, self.n - 1, out=z)
+        return z.astype(np.intp)
+
+    def ranks(self, x: np.ndarray, missing: int) -> np.ndarray:
+        b = self.bucket(x)
+        r = self.below.take(b)
+        for row in self.inside:
+            r += row.take(b) < x
+        nan = np.isnan(x)
+        if nan.any():
+            r[nan] = missing
+        return r
 
 
 class TreeEnsemble:
@@ -219,7 +278,9 @@ class TreeEnsemble:
                 masks[k + 1 : len(th) + 1, t] &= m
                 if not miss_left[node]:
                     masks[len(th) + 1, t] &= m  # rank len(th) + 1: missing value
-            self._tables.append(_FeatureTable(int(f), np.append(th, np.inf), masks))
+            self._tables.append(
+                _FeatureTable(int(f), np.append(th, np.inf), masks, _Buckets.build(th))
+            )
         if self._paired:
             # columns k and k + h make pair k: its leaves (l0, l1) are entry l0 + 16 l1 of
             # the pair's 256 sums of two leaf values
@@ -330,6 +391,8 @@ class TreeEnsemble:
     def _ranks(tab: _FeatureTable, x: np.ndarray) -> np.ndarray:
         """Row of the mask table per value: the number of thresholds below it, or the last
         row for a missing value (numpy sorts NaN after +inf)."""
+        if tab.buckets is not None and len(x) > 1:
+            return tab.buckets.ranks(x, len(tab.search))
         return np.searchsorted(tab.search, x, side="left")
 
     def _leaf_sums(self, M: np.ndarray) -> np.ndarray:
