@@ -159,3 +159,16 @@ def test_the_comparable_table_carries_the_string_codes(data_copy):
     # the raw table is unchanged (the comparable one shares its other columns)
     assert "modelled" not in set(raw["gdp_per_capita_usd_level"])
     assert cache_mod.codes_of(raw, "gdp_per_capita_usd_level")[1].tolist().count("modelled") == 0
+
+
+def test_the_partner_pairs_kept_with_the_ties_equal_the_ones_computed(data_copy):
+    from recommender.data.tables import PAIR_KEYS, build_partner_pairs, partner_pairs
+
+    tables.load_ties()  # builds the cache
+    tables._load_ties_cached.cache_clear()
+    ties = tables.load_ties()  # from the cache, with the pairs
+    kept = partner_pairs(ties)
+    assert all(cache_mod.codes_of(ties, k)[1] is None for k in PAIR_KEYS)
+    fresh = build_partner_pairs(tables._read_ties(data_copy / "ties.csv.gz"))
+    for got, want in zip(kept, (fresh[k] for k in PAIR_KEYS)):
+        assert got.dtype == np.int64 and np.array_equal(got, want)

@@ -51,7 +51,7 @@ import pandas as pd
 
 from recommender.errors import DataValidationError
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 """Bump when the file layout or the way a table is read changes: old caches are ignored."""
 
 _SEP = "\x00"  # between the distinct values of a string column (a CSV cell cannot hold it)
@@ -271,11 +271,11 @@ def save_frame(
     source_sha256: str,
     extras: Mapping[str, np.ndarray] | None = None,
 ) -> None:
-    """Write ``df`` (and named extra string arrays) to a cache file, atomically.
+    """Write ``df`` (and named extra arrays derived from it) to a cache file, atomically.
 
     Numbers and booleans are stored as they are; strings (``str``, ``object`` and
-    categorical columns) as integer codes plus their distinct values. Other dtypes raise
-    ``TypeError``.
+    categorical columns, and extras of strings) as integer codes plus their distinct
+    values. Other dtypes raise ``TypeError``.
     """
     arrays: dict[str, np.ndarray] = {}
     columns = []
@@ -299,6 +299,11 @@ def save_frame(
             raise TypeError(f"column {name!r} of dtype {dt} cannot be cached")
     extra_names = []
     for j, (name, values) in enumerate((extras or {}).items()):
+        values = np.asarray(values)
+        if values.dtype.kind in "fiub":  # a derived array of numbers, kept as it is
+            arrays[f"xv{j}"] = values
+            extra_names.append([name, -1])
+            continue
         codes, blob, n = _encode_strings(values)
         arrays[f"xc{j}"], arrays[f"xu{j}"] = codes, blob
         extra_names.append([name, n])
@@ -319,7 +324,7 @@ def load_frame(
 
     Returns the frame and, for every string column and every extra, its ``(codes,
     distinct values)``: the codes (a small integer dtype, read-only by convention) index
-    the values, -1 marks a missing value. The distinct
+    the values, -1 marks a missing value; an extra of numbers is ``(values, None)``. The distinct
     values of an extra stay one UTF-8 block (``bytes``; see :func:`find_code`).
     """
     meta, z = read_arrays(path)
@@ -347,7 +352,10 @@ def load_frame(
         if len(values) != n_rows:
             raise ValueError(f"column {name!r} has {len(values)} rows, not {n_rows}")
         data[name] = values
-    for j, (name, _n) in enumerate(meta["extras"]):
+    for j, (name, n) in enumerate(meta["extras"]):
+        if n == -1:  # numbers: (values, None)
+            codes_of[name] = (z[f"xv{j}"], None)
+            continue
         # kept as the raw UTF-8 block: looked up with find_code, never split into strings
         codes_of[name] = (z[f"xc{j}"], z[f"xu{j}"].tobytes())
     return pd.DataFrame(data, copy=False), codes_of
@@ -454,16 +462,16 @@ def cached_table(
 
     Only tables listed in their folder's ``MANIFEST.json`` (the packaged ones) are
     verified and cached; any other file is read with ``read`` every time. ``read`` parses
-    and validates the source file; ``extras`` computes derived string arrays worth keeping
-    with it (e.g. folded names). The string codes of the table and the extras are
-    registered (:func:`codes_of`).
+    and validates the source file; ``extras`` computes derived arrays worth keeping with
+    it (e.g. folded names, or the sorted partner pairs of the ties). The string codes of
+    the table and the extras are registered (:func:`codes_of`).
     """
     path = Path(path)
     if path.name not in manifest_checksums(path.parent):
         # not a packaged table (a user's or a test's file): read it as it is
         df = read(path)
         more = dict(extras(df)) if extras is not None else {}
-        register_codes(df, {k: string_codes(v) for k, v in more.items()})
+        register_codes(df, _extra_codes(more))
         return df
     folder = cache_dir(path.parent)
     digest = verify_table(path, folder)
@@ -490,9 +498,18 @@ def cached_table(
             register_codes(df, codes)
             register_source(df, digest, path.parent)
             return df
-    register_codes(df, {k: string_codes(v) for k, v in more.items()})
+    register_codes(df, _extra_codes(more))
     register_source(df, digest, path.parent)
     return df
+
+
+def _extra_codes(extras: Mapping[str, np.ndarray]) -> dict[str, tuple]:
+    """What :func:`load_frame` gives for ``extras``: strings as codes, numbers as they are."""
+    out: dict[str, tuple] = {}
+    for key, values in extras.items():
+        values = np.asarray(values)
+        out[key] = (values, None) if values.dtype.kind in "fiub" else string_codes(values)
+    return out
 
 
 __all__ = [

@@ -234,9 +234,48 @@ def _read_ties(path: Path) -> pd.DataFrame:
     return df
 
 
+PAIR_KEYS = ("partners:city", "partners:other")
+"""Keys of the sorted partner pairs kept with a ties table (:func:`partner_pairs`)."""
+
+
+def build_partner_pairs(ties: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Every city's distinct partners as two aligned arrays sorted by (city, partner), a
+    tie of a city with itself left out: each tie appears once from each side."""
+    a = ties["city_a_id"].to_numpy(dtype=np.int64)
+    b = ties["city_b_id"].to_numpy(dtype=np.int64)
+    cand = np.concatenate([a, b])
+    other = np.concatenate([b, a])
+    keep = cand != other
+    cand, other = cand[keep], other[keep]
+    order = np.lexsort((other, cand))
+    cand, other = cand[order], other[order]
+    first = np.ones(len(cand), dtype=bool)
+    first[1:] = (cand[1:] != cand[:-1]) | (other[1:] != other[:-1])
+    return dict(zip(PAIR_KEYS, (cand[first], other[first])))
+
+
+def partner_pairs(ties: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(city, partner)`` ids of every tie from both sides, sorted and distinct
+    (:func:`build_partner_pairs`); the packaged ties table keeps them in its cache, so a
+    process does not sort them again.
+
+    Examples
+    --------
+    >>> ties = pd.DataFrame({"city_a_id": [3, 1, 2], "city_b_id": [1, 3, 2]})
+    >>> [a.tolist() for a in partner_pairs(ties)]
+    [[1, 3], [3, 1]]
+    """
+    kept = [codes_of(ties, k) for k in PAIR_KEYS]
+    if all(k is not None and k[1] is None for k in kept):
+        return kept[0][0], kept[1][0]
+    pairs = build_partner_pairs(ties)
+    return pairs[PAIR_KEYS[0]], pairs[PAIR_KEYS[1]]
+
+
 @functools.lru_cache(maxsize=4)
 def _load_ties_cached(path: str, stamp: tuple) -> pd.DataFrame:
-    return cached_table(Path(path), _read_ties)
+    # with the sorted partner pairs of every city (data.access.partner_pairs)
+    return cached_table(Path(path), _read_ties, extras=build_partner_pairs)
 
 
 def load_ties(path: str | Path | None = None) -> pd.DataFrame:
@@ -1109,11 +1148,13 @@ __all__ = [
     "apply_user_cities",
     "data_dir",
     "data_info",
+    "build_partner_pairs",
     "eligibility_array",
     "eligibility_of",
     "fold",
     "indicator_frame",
     "iter_local_cities",
+    "partner_pairs",
     "load_cities",
     "load_eligibility",
     "load_manifest",

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from recommender.data.tables import partner_pairs
 from recommender.i18n import _
 
 DEFAULT_DECAY = 1.0
@@ -242,17 +243,8 @@ class _PartnerIndex:
     the partner's country, first-order region and name: built once per pair of tables."""
 
     def __init__(self, cities: pd.DataFrame, ties: pd.DataFrame):
-        a = ties["city_a_id"].to_numpy(dtype=np.int64)
-        b = ties["city_b_id"].to_numpy(dtype=np.int64)
-        cand = np.concatenate([a, b])
-        other = np.concatenate([b, a])
-        keep = cand != other
-        cand, other = cand[keep], other[keep]
-        order = np.lexsort((other, cand))
-        cand, other = cand[order], other[order]
-        first = np.ones(len(cand), dtype=bool)
-        first[1:] = (cand[1:] != cand[:-1]) | (other[1:] != other[:-1])
-        self.cand, self.other = cand[first], other[first]
+        # sorted once per ties table (kept in the packaged table's cache)
+        self.cand, self.other = partner_pairs(ties)
         # the partner's row: the first row of its id, as a lookup by id would give
         ids = cities["city_id"].to_numpy(dtype=np.int64)
         by_id = pd.Index(ids)
