@@ -251,17 +251,38 @@ class FeasibilityModel:
         arrays: Mapping[str, np.ndarray],
         manifest: Mapping | None = None,
         path: Path | None = None,
+        *,
+        lazy: bool = False,
     ):
         if kind not in KINDS:
             raise ModelError(f"Unknown model kind {kind!r}; allowed: {', '.join(KINDS)}.")
         self.kind = kind
         self.manifest = dict(manifest or {})
         self.path = path
-        self.evaluator = (TreeEnsemble if kind == "hgb" else LinearModel)(arrays, N_FEATURES)
+        # ``lazy`` (a verified bundle, :func:`load_model`): the evaluator is built and
+        # checked at first use; a shortlist whose feasibility all comes from the per-city
+        # cache (scored by these very arrays) never needs it, and building it costs ~12 ms
+        self._arrays, self._evaluator = arrays, None
+        if not lazy:
+            self._evaluator = self._build_evaluator()
         cal = np.asarray(arrays.get("calibration", [np.nan, np.nan]), dtype=float)
         if cal.shape != (2,) or not np.isfinite(cal).all():
             raise ModelError("calibration must be two finite numbers [a, b]")
         self.calibration = cal
+
+    def _build_evaluator(self):
+        return (TreeEnsemble if self.kind == "hgb" else LinearModel)(self._arrays, N_FEATURES)
+
+    @property
+    def evaluator(self):
+        """The tree ensemble or linear model that computes raw scores."""
+        if self._evaluator is None:
+            try:
+                self._evaluator = self._build_evaluator()
+            except ModelError as exc:
+                shown = show_path(self.path) if self.path is not None else "the model"
+                raise ModelError(f"{shown} holds invalid model arrays ({exc}).") from None
+        return self._evaluator
 
     def __repr__(self) -> str:
         return f"FeasibilityModel({self.kind}, path={str(self.path) if self.path else None!r})"
@@ -325,9 +346,12 @@ class FeasibilityModel:
         return out
 
 
-def model_from_bundle(arrays: Mapping[str, np.ndarray], manifest: Mapping, path=None):
+def model_from_bundle(
+    arrays: Mapping[str, np.ndarray], manifest: Mapping, path=None, *, lazy: bool = False
+):
     """A :class:`FeasibilityModel` from verified bundle contents, after checking that the
-    manifest describes a model for this version's features."""
+    manifest describes a model for this version's features (``lazy``: its evaluator is
+    built and checked at first use)."""
     shown = show_path(path) if path is not None else "the model"
     if manifest.get("feature_version") != FEATURE_VERSION:
         raise ModelError(
@@ -343,7 +367,9 @@ def model_from_bundle(arrays: Mapping[str, np.ndarray], manifest: Mapping, path=
     if kind not in KINDS:
         raise ModelError(f"{shown} holds a model of unknown kind {kind!r}; allowed: hgb, logreg.")
     try:
-        return FeasibilityModel(kind, arrays, manifest, Path(path) if path is not None else None)
+        return FeasibilityModel(
+            kind, arrays, manifest, Path(path) if path is not None else None, lazy=lazy
+        )
     except ModelError as exc:
         raise ModelError(f"{shown} holds invalid model arrays ({exc}); it is not loaded.") from None
 
@@ -379,7 +405,7 @@ def load_model(path: str | Path | None = None) -> FeasibilityModel:
     if key is not None and key in _LOADED:
         return _LOADED[key]
     arrays, manifest = read_bundle(p)
-    model = model_from_bundle(arrays, manifest, p)
+    model = model_from_bundle(arrays, manifest, p, lazy=True)
     _LOADED.clear()  # one model at a time is all recommend() needs
     if key is not None:
         _LOADED[key] = model
