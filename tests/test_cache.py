@@ -172,3 +172,22 @@ def test_the_partner_pairs_kept_with_the_ties_equal_the_ones_computed(data_copy)
     fresh = build_partner_pairs(tables._read_ties(data_copy / "ties.csv.gz"))
     for got, want in zip(kept, (fresh[k] for k in PAIR_KEYS)):
         assert got.dtype == np.int64 and np.array_equal(got, want)
+
+
+def test_the_partners_context_is_the_same_through_the_tables_arrays(data_copy):
+    from recommender.engine import arrays, ranking
+
+    cities, ties = tables.load_cities(), tables.load_ties()
+    local = tables.resolve_city("Medan", cities=cities)
+    # candidates with many partners, some sharing ids with the local city's country
+    ids = cities["city_id"].to_numpy()[np.argsort(-cities["n_partners"].to_numpy())[:300]]
+    ranking._PARTNER_INDEX.clear()
+    assert arrays.built_arrays(cities) is None
+    plain = ranking.context_columns(ids, local, cities, ties)  # ids looked up by pandas
+    arrays.table_arrays(cities)
+    ranking._PARTNER_INDEX.clear()
+    fast = ranking.context_columns(ids, local, cities, ties)  # through the arrays' order
+    assert plain.keys() == fast.keys()
+    for key in plain:
+        assert plain[key].tolist() == fast[key].tolist(), key
+    assert plain["partners_in_country"].sum() > 0 and plain["n_partners"].sum() > 1000

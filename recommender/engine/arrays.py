@@ -154,15 +154,21 @@ class TableArrays:
 
     def positions_of(self, city_ids) -> np.ndarray:
         """Row positions of ``city_ids`` (those not in the table are left out)."""
+        rows, found = self.rows_of(city_ids)
+        return rows[found]
+
+    def rows_of(self, city_ids) -> tuple[np.ndarray, np.ndarray]:
+        """The first row of each of ``city_ids`` (0 where absent), and whether it is there."""
         if self._by_id is None:
             order = np.argsort(self.ids, kind="stable")
             self._by_id = (order, self.ids[order])
         order, sorted_ids = self._by_id
         q = np.asarray(city_ids, dtype=np.int64)
-        at = np.searchsorted(sorted_ids, q)
-        at = np.minimum(at, len(sorted_ids) - 1)
-        hit = sorted_ids[at] == q if len(sorted_ids) else np.zeros(len(q), dtype=bool)
-        return order[at[hit]]
+        if not len(sorted_ids):
+            return np.zeros(len(q), dtype=np.int64), np.zeros(len(q), dtype=bool)
+        at = np.minimum(np.searchsorted(sorted_ids, q), len(sorted_ids) - 1)
+        found = sorted_ids[at] == q
+        return np.where(found, order[at], 0), found
 
     def where(self, mask: np.ndarray) -> np.ndarray:
         """Row positions where ``mask`` is true (``flatnonzero``, into the workspace)."""
@@ -291,6 +297,12 @@ _CACHE: dict[int, TableArrays] = {}
 _CACHE_SIZE = 8
 
 
+def built_arrays(cities: pd.DataFrame) -> TableArrays | None:
+    """The :class:`TableArrays` of ``cities`` if they were built already, else ``None``."""
+    hit = _CACHE.get(id(cities))
+    return hit if hit is not None and hit._table() is cities else None
+
+
 def table_arrays(cities: pd.DataFrame) -> TableArrays:
     """The :class:`TableArrays` of ``cities``, built on first use and kept per table."""
     key = id(cities)
@@ -305,4 +317,11 @@ def table_arrays(cities: pd.DataFrame) -> TableArrays:
     return arrays
 
 
-__all__ = ["LEVEL_NAMES", "TableArrays", "build_arrays", "table_arrays", "workspace"]
+__all__ = [
+    "LEVEL_NAMES",
+    "TableArrays",
+    "build_arrays",
+    "built_arrays",
+    "table_arrays",
+    "workspace",
+]

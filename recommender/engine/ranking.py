@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.data.tables import partner_pairs
+from recommender.engine.arrays import built_arrays
 from recommender.i18n import _
 
 DEFAULT_DECAY = 1.0
@@ -239,39 +240,59 @@ def candidate_context(
 
 
 class _PartnerIndex:
-    """Every city's distinct partners (a tie to itself left out), sorted by city id, with
-    the partner's country, first-order region and name: built once per pair of tables."""
+    """Every city's distinct partners (a tie to itself left out), sorted by city id, and
+    for a city's span of them the partner's country, first-order region and name (the
+    first row of the partner's id): built once per pair of tables, the partners' rows
+    looked up only for the cities asked about."""
 
     def __init__(self, cities: pd.DataFrame, ties: pd.DataFrame):
         # sorted once per ties table (kept in the packaged table's cache)
         self.cand, self.other = partner_pairs(ties)
-        # the partner's row: the first row of its id, as a lookup by id would give
-        ids = cities["city_id"].to_numpy(dtype=np.int64)
-        by_id = pd.Index(ids)
-        if not by_id.is_unique:
-            by_id = by_id[~by_id.duplicated()]
-            rows = np.flatnonzero(~pd.Index(ids).duplicated())
-        else:
-            rows = np.arange(len(ids))
-        at = by_id.get_indexer(self.other)
-        found = at >= 0
-        pos = np.where(found, rows[np.maximum(at, 0)], 0)
-
-        def column(name: str) -> np.ndarray:
-            out = np.full(len(pos), np.nan, dtype=object)
-            if name in cities.columns and len(pos):
-                vals = cities[name].to_numpy(dtype=object)
-                out[found] = vals[pos[found]]
-            return out
-
-        self.cc = column("country_code")
-        self.adm = column("admin1_code")
-        self.name = column("name")
+        self._cities = cities
+        self._rows = None
+        self._values: dict[str, np.ndarray | None] = {}
 
     def span(self, city_id: int) -> slice:
         lo = int(np.searchsorted(self.cand, city_id, side="left"))
         hi = int(np.searchsorted(self.cand, city_id, side="right"))
         return slice(lo, hi)
+
+    def _rows_of(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The first row of each city id and whether it is in the table."""
+        if self._rows is None:
+            arrays = built_arrays(self._cities)  # the pool's: rows already sorted by id
+            if arrays is not None:
+                self._rows = arrays.rows_of
+            else:
+                by_id = pd.Index(self._cities["city_id"].to_numpy(dtype=np.int64))
+                first = ~by_id.duplicated()
+                unique, rows = by_id[first], np.flatnonzero(first)
+
+                def lookup(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                    at = unique.get_indexer(q)
+                    found = at >= 0
+                    return np.where(found, rows[np.maximum(at, 0)], 0), found
+
+                self._rows = lookup
+        return self._rows(ids)
+
+    def columns(self, span: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Country code, first-order region code and name of the partners in ``span``
+        (NaN for a partner that is not in the cities table)."""
+        pos, found = self._rows_of(self.other[span])
+        out = []
+        for name in ("country_code", "admin1_code", "name"):
+            if name not in self._values:
+                table = self._cities
+                self._values[name] = (
+                    table[name].to_numpy(dtype=object) if name in table.columns else None
+                )
+            col = np.full(len(pos), np.nan, dtype=object)
+            vals = self._values[name]
+            if vals is not None and len(pos):
+                col[found] = vals[pos[found]]
+            out.append(col)
+        return out[0], out[1], out[2]
 
 
 _PARTNER_INDEX: dict[tuple[int, int], tuple[pd.DataFrame, pd.DataFrame, _PartnerIndex]] = {}
@@ -319,13 +340,14 @@ def context_columns(
     for k, cid in enumerate(ids.tolist()):
         span = index.span(cid)
         other = index.other[span]
+        cc, adm, name = index.columns(span)
         out["n_partners"][k] = len(other)
-        dom = (index.cc[span] == local_cc) & (other != local_id)
+        dom = (cc == local_cc) & (other != local_id)
         out["partners_in_country"][k] = int(dom.sum())
-        out["partners_in_country_names"][k] = _names(index.name[span][dom], max_names)
+        out["partners_in_country_names"][k] = _names(name[dom], max_names)
         if has_region:
-            reg = dom & (index.adm[span] == local_adm)
-            out["partners_in_region_names"][k] = _names(index.name[span][reg], max_names)
+            reg = dom & (adm == local_adm)
+            out["partners_in_region_names"][k] = _names(name[reg], max_names)
     return out
 
 
