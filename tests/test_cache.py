@@ -191,3 +191,13 @@ def test_the_partners_context_is_the_same_through_the_tables_arrays(data_copy):
     for key in plain:
         assert plain[key].tolist() == fast[key].tolist(), key
     assert plain["partners_in_country"].sum() > 0 and plain["n_partners"].sum() > 1000
+
+
+def test_the_comparable_table_is_the_same_with_or_without_the_codes(data_copy):
+    from recommender.data.modelled import comparable_cities
+
+    raw = tables.load_cities()
+    assert cache_mod.codes_of(raw, "gdp_per_capita_usd_level") is not None
+    plain = raw.copy()  # a copy has no registered codes: the values are compared as strings
+    assert cache_mod.codes_of(plain, "gdp_per_capita_usd_level") is None
+    pd.testing.assert_frame_equal(comparable_cities(raw), comparable_cities(plain))

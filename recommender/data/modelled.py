@@ -122,30 +122,27 @@ _CACHE: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
 _COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
 
 
-def _carry_codes(
-    cities: pd.DataFrame, out: pd.DataFrame, target: np.ndarray, replaced: dict[str, str]
-) -> None:
-    """Register for ``out`` the string codes the cache registered for ``cities``
-    (:func:`recommender.data.cache.codes_of`), the ``replaced`` columns recoded where
-    ``target``: the engine then factorizes no column of the comparable table again."""
-    known = registered_codes(cities)
-    if not known:
-        return
-    carried = dict(known)
-    for column, text in replaced.items():
-        hit = known.get(column)
-        if hit is None:
-            continue
-        codes, uniques = hit
-        at = np.flatnonzero(uniques == text)
+def _recoded(
+    cities: pd.DataFrame, column: str, target: np.ndarray, text: str, codes
+) -> tuple[object, tuple | None]:
+    """``column`` with ``text`` where ``target``, and its new ``(codes, distinct values)``.
+
+    Through the codes the cache registered (:func:`recommender.data.cache.codes_of`) when
+    there are some (the distinct values checked once, then taken by code), else from the
+    column's values."""
+    if codes is not None and isinstance(cities[column].dtype, pd.StringDtype):
+        c, u = codes
+        at = np.flatnonzero(u == text)
         if len(at):
             code = int(at[0])
         else:
-            code, uniques = len(uniques), np.append(uniques, np.array([text], dtype=object))
-        codes = codes.astype(np.intp)  # a copy, wide enough for a new code
-        codes[target] = code
-        carried[column] = (codes, uniques)
-    register_codes(out, carried)
+            code, u = len(u), np.append(u, np.array([text], dtype=object))
+        c = c.astype(np.intp)  # a copy, wide enough for a new code
+        c[target] = code
+        return pd.array(u, dtype="str").take(c, allow_fill=True), (c, u)
+    values = cities[column].to_numpy(dtype=object).copy()
+    values[target] = text
+    return values, None
 
 
 def comparable_cities(cities: pd.DataFrame, model: dict | None = None) -> pd.DataFrame:
@@ -178,9 +175,17 @@ def comparable_cities(cities: pd.DataFrame, model: dict | None = None) -> pd.Dat
     # a shallow copy where pandas copies on write (pandas 3): the columns below are
     # replaced, never written into, so the 40,000-row string columns are shared, not copied
     out = cities.copy(deep=not _COPY_ON_WRITE)
-    level = out[f"{GDP}_level"].to_numpy(dtype=object)
+    known = registered_codes(cities)
+    level_col, src_col = f"{GDP}_level", f"{GDP}_source"
     value = out[GDP].to_numpy(dtype=float)
-    target = (level == "country") & np.isfinite(value)
+    level_codes = known.get(level_col)
+    if level_codes is not None:  # an integer comparison instead of 40,000 string ones
+        codes, uniques = level_codes
+        at = np.flatnonzero(uniques == "country")
+        is_country = codes == at[0] if len(at) else np.zeros(len(out), dtype=bool)
+    else:
+        is_country = out[level_col].to_numpy(dtype=object) == "country"
+    target = is_country & np.isfinite(value)
     pop = (
         out["population"].to_numpy(dtype=float)
         if "population" in out.columns
@@ -195,15 +200,19 @@ def comparable_cities(cities: pd.DataFrame, model: dict | None = None) -> pd.Dat
     out[SD_COLUMN] = sd
     out[LOW_COLUMN] = modelled * np.exp(-Z80 * sd)
     out[HIGH_COLUMN] = modelled * np.exp(Z80 * sd)
-    new_level = level.copy()
-    new_level[target] = "modelled"
-    out[f"{GDP}_level"] = new_level
-    src_col = f"{GDP}_source"
+    carried = dict(known)
+    replaced = [(level_col, "modelled")]
     if src_col in out.columns:
-        src = out[src_col].to_numpy(dtype=object).copy()
-        src[target] = source_text(m)
-        out[src_col] = src
-    _carry_codes(cities, out, target, {f"{GDP}_level": "modelled", src_col: source_text(m)})
+        replaced.append((src_col, source_text(m)))
+    for column, text in replaced:
+        out[column], codes = _recoded(cities, column, target, text, known.get(column))
+        if codes is not None:
+            carried[column] = codes
+        else:
+            carried.pop(column, None)
+    if known:
+        # the engine then factorizes no column of the comparable table again
+        register_codes(out, carried)
     if model is None:
         if len(_CACHE) > 4:
             _CACHE.clear()
