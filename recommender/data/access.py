@@ -12,7 +12,7 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 
-from recommender.errors import FilterError, UnknownCityError
+from recommender.errors import DataValidationError, FilterError, UnknownCityError
 
 
 def get_cities(cities: pd.DataFrame | None) -> pd.DataFrame:
@@ -44,6 +44,52 @@ def get_ties(ties: pd.DataFrame | None) -> pd.DataFrame:
     from recommender.data.tables import load_ties
 
     return load_ties()
+
+
+def packaged_ties(ties: pd.DataFrame | None) -> bool:
+    """Whether ``ties`` holds the packaged partnerships (the network the feasibility model
+    was trained on), so that ``feasibility="auto"`` may blend the model in.
+
+    ``None`` (the default tables), the packaged table itself (the object
+    :func:`~recommender.data.tables.load_ties` returns, recognised by identity:
+    :func:`recommender.data.cache.source_of`) and any copy with the same pairs in the same order (``city_a_id`` and ``city_b_id``, all the
+    model reads of ties) are packaged; anything else (fewer or more pairs, edited ids, an
+    empty table) is the caller's own. Cheap: no hashing, at most one comparison of two
+    integer columns with the loaded table's.
+
+    Examples
+    --------
+    >>> from recommender.data.tables import load_ties
+    >>> packaged_ties(None), packaged_ties(load_ties()), packaged_ties(load_ties().copy())
+    (True, True, True)
+    >>> packaged_ties(load_ties().head(100)), packaged_ties(pd.DataFrame())
+    (False, False)
+    """
+    if ties is None:
+        return True
+    if not isinstance(ties, pd.DataFrame) or len(ties) == 0:
+        return False
+    from recommender.data.cache import source_of
+    from recommender.data.tables import load_ties
+
+    if source_of(ties) is not None and "city_a_id" in ties.columns:
+        return True  # a packaged ties table as loaded (checked against MANIFEST.json)
+    try:
+        ref = load_ties()
+    except DataValidationError:  # unreadable packaged ties: yours cannot be shown equal
+        return False
+    if ties is ref:
+        return True
+    if len(ties) != len(ref) or not {"city_a_id", "city_b_id"} <= set(ties.columns):
+        return False
+    for col in ("city_a_id", "city_b_id"):
+        try:
+            mine = ties[col].to_numpy(dtype=np.int64)
+        except (TypeError, ValueError, OverflowError):
+            return False
+        if not np.array_equal(mine, ref[col].to_numpy(dtype=np.int64)):
+            return False
+    return True
 
 
 def resolve_local(

@@ -168,10 +168,7 @@ def compare(
             f"compare needs at least two scenarios; got {len(scenarios)}: {scenarios!r}."
         )
     cities = get_cities(cities)
-    if recommend_kwargs.get("feasibility", "auto") == "auto":
-        # as in recommend(): feasibility with the packaged ties, not with a table of yours
-        recommend_kwargs = {**recommend_kwargs, "feasibility": ties is None}
-    ties = get_ties(ties)
+    ties = get_ties(ties)  # "auto" feasibility: build_pool recognises the packaged ties
     names: list[str] = []
     pools: dict[str, Pool] = {}
     shortlists: dict[str, pd.DataFrame] = {}
@@ -331,10 +328,7 @@ def sensitivity(
             raise ScenarioError(f"Each factor must be a finite number >= 0; got {f!r}.")
     base = load_scenario(scenario)
     cities = get_cities(cities)
-    if recommend_kwargs.get("feasibility", "auto") == "auto":
-        # as in recommend(): feasibility with the packaged ties, not with a table of yours
-        recommend_kwargs = {**recommend_kwargs, "feasibility": ties is None}
-    ties = get_ties(ties)
+    ties = get_ties(ties)  # "auto" feasibility: build_pool recognises the packaged ties
     w0 = float(base.weights.get(indicator, 0.0))
 
     base_pool, base_list = _run(city, base, cities, ties, top, recommend_kwargs)

@@ -31,6 +31,14 @@ from recommender.errors import FilterError
 
 # --------------------------------------------------------------------------- options
 
+AUTO_OFF_REASON = (
+    'feasibility="auto" left the learned feasibility off: the ties passed are not the '
+    "packaged partnerships (the model's context features are counts over that network); "
+    "ranked by strategy fit. Pass feasibility=True to blend it in anyway."
+)
+"""``df.attrs["feasibility_off"]`` when ``"auto"`` met a ties table of the caller's own
+(:func:`recommender.data.access.packaged_ties`)."""
+
 
 @dataclass
 class Options:
@@ -57,6 +65,7 @@ class Options:
     feasibility_power: float = 1.0  # DEFAULT_FEASIBILITY_POWER
     diversity: float = DEFAULT_DECAY
     robustness: int = ROBUSTNESS_DRAWS
+    feasibility_off: str | None = None  # why feasibility="auto" left it off (AUTO_OFF_REASON)
 
     def filters(self) -> dict:
         """The filters in force, for ``df.attrs`` and messages."""

@@ -392,6 +392,7 @@ def _attrs(pool: Pool) -> dict:
         "hdi_scale": opts.hdi_scale,
         "tolerance": dict(opts.scenario.tolerance),
         **({} if pool.feasibility is None else {"feasibility": _feasibility_attrs(pool)}),
+        **({"feasibility_off": opts.feasibility_off} if opts.feasibility_off else {}),
     }
 
 

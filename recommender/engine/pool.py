@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from recommender.data.access import get_cities, get_ties, partner_ids, resolve_local
+from recommender.data.access import (
+    get_cities,
+    get_ties,
+    packaged_ties,
+    partner_ids,
+    resolve_local,
+)
 from recommender.data.indicators import (
     INDICATOR_NAMES,
     LEVEL_QUALITY,
@@ -36,6 +42,7 @@ from recommender.engine.coupling import (
 )
 from recommender.engine.features import HDI_SCALE
 from recommender.engine.options import (
+    AUTO_OFF_REASON,
     Options,
     _float,
     apply_overrides,
@@ -260,9 +267,12 @@ def build_pool(
     """
     raw_cities = get_cities(cities)
     cities = comparable_cities(raw_cities)
-    if options.get("feasibility", None) == "auto":
-        options["feasibility"] = ties is None  # the model means something on real ties only
+    auto_off = options.get("feasibility", None) == "auto" and not packaged_ties(ties)
+    if options.get("feasibility", None) == "auto":  # the model means something on real ties only
+        options["feasibility"] = not auto_off
     opts = validate_options(scenario, cities, **options)
+    if auto_off:
+        opts.feasibility_off = AUTO_OFF_REASON
     local = apply_overrides(resolve_local(city, cities, country), opts.overrides)
     return pool_for(local, opts, cities, get_ties(ties), raw_cities)
 

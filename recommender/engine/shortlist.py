@@ -179,8 +179,11 @@ def recommend(
         :class:`~recommender.engine.feasibility.FeasibilityModel` to use another): columns
         ``feasibility`` (calibrated probability), ``combined`` and ``why_feasibility``,
         ranked by ``combined``; ``score`` and the contributions stay the pure strategy
-        fit. ``"auto"`` (default): on with the packaged ties (``ties=None``), off with a
-        ties table of your own (the model's context features need the real network).
+        fit. ``"auto"`` (default): on with the packaged ties (``ties=None``, the table
+        ``load_ties()`` returns, or a copy with the same pairs:
+        :func:`recommender.data.access.packaged_ties`), off with a ties table of your own
+        (the model's context features need the real network); ``df.attrs
+        ["feasibility_off"]`` then says why.
         ``None`` / ``False``: off, ranked by ``score``.
     blend : float, optional
         Weight of feasibility in ``combined = (1 - blend) * score + blend *

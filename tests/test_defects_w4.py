@@ -1,0 +1,66 @@
+"""Defects a user hit (wave 4), each pinned by a test that failed before its fix.
+
+1. ``feasibility="auto"`` turned the learned feasibility off whenever ``ties`` was passed,
+   even the packaged table itself: ``recommend("Medan", ties=load_ties())`` and every
+   ``batch`` ranked by fit alone without a word.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from recommender.data.access import packaged_ties
+from recommender.data.tables import load_cities, load_ties
+from recommender.engine.batch import batch_recommend
+from recommender.engine.shortlist import recommend
+
+
+@pytest.fixture(scope="module")
+def medan_default() -> pd.DataFrame:
+    return recommend("Medan", robustness=0)
+
+
+def test_auto_feasibility_with_the_packaged_tables_passed_explicitly(medan_default):
+    assert "combined" in medan_default.columns
+    assert "feasibility_off" not in medan_default.attrs
+    explicit = recommend("Medan", cities=load_cities(), ties=load_ties(), robustness=0)
+    pd.testing.assert_frame_equal(explicit, medan_default)
+    copied = recommend("Medan", ties=load_ties().copy(), robustness=0)
+    pd.testing.assert_frame_equal(copied, medan_default)
+
+
+def test_auto_feasibility_off_with_own_ties_is_said():
+    ties = load_ties()
+    own = ties.iloc[: len(ties) // 2]
+    df = recommend("Medan", ties=own, robustness=0)
+    assert "combined" not in df.columns and "feasibility" not in df.attrs
+    assert "feasibility=True" in df.attrs["feasibility_off"]
+    forced = recommend("Medan", ties=own, robustness=0, feasibility=True)
+    assert "combined" in forced.columns and "feasibility_off" not in forced.attrs
+    fit = recommend("Medan", robustness=0, fit_only=True)
+    assert "combined" not in fit.columns and "feasibility_off" not in fit.attrs
+
+
+def test_packaged_ties_recognises_content_not_guesses():
+    ties = load_ties()
+    assert packaged_ties(None) and packaged_ties(ties) and packaged_ties(ties.copy())
+    narrow = ties[["city_a_id", "city_b_id"]].astype("int32")  # same pairs, other dtype
+    assert packaged_ties(narrow)
+    edited = ties.copy()
+    edited.loc[edited.index[5], "city_b_id"] += 1
+    assert not packaged_ties(edited)
+    assert not packaged_ties(ties.iloc[::-1])  # other order: compared position by position
+    assert not packaged_ties(ties.iloc[1:])
+    assert not packaged_ties(pd.DataFrame(columns=["city_a_id", "city_b_id"]))
+    assert not packaged_ties(ties.drop(columns="city_b_id"))
+    text = ties.assign(city_a_id=ties["city_a_id"].astype(str) + "x")
+    assert not packaged_ties(text)
+
+
+def test_batch_blends_feasibility_like_shortlist(tmp_path, medan_default):
+    which = tmp_path / "locals.csv"
+    which.write_text("name\nMedan\n", encoding="utf-8")
+    df, skipped = batch_recommend(which, robustness=0, feasibility="auto")
+    assert not skipped and "combined" in df.columns
+    assert df["city_id"].tolist() == medan_default["city_id"].tolist()
