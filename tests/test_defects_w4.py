@@ -3,6 +3,9 @@
 1. ``feasibility="auto"`` turned the learned feasibility off whenever ``ties`` was passed,
    even the packaged table itself: ``recommend("Medan", ties=load_ties())`` and every
    ``batch`` ranked by fit alone without a word.
+3. ``sistercity shortlist Medan --countries TW`` said its 53 candidates "fall outside the
+   band of required gdp_per_capita_usd": no source of the packaged data has any figure for
+   Taiwan (no GDP per capita, HDI or area), and the message did not say so nor what to do.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from recommender.cli.commands import main
 from recommender.data.access import packaged_ties
 from recommender.data.tables import load_cities, load_ties
 from recommender.engine.batch import batch_recommend
@@ -64,3 +68,35 @@ def test_batch_blends_feasibility_like_shortlist(tmp_path, medan_default):
     df, skipped = batch_recommend(which, robustness=0, feasibility="auto")
     assert not skipped and "combined" in df.columns
     assert df["city_id"].tolist() == medan_default["city_id"].tolist()
+
+
+def test_taiwan_without_figures_is_one_line_that_says_why_and_what_to_do(capsys):
+    code = main(["shortlist", "Medan", "--countries", "TW"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("Error: ") and err.count("\n") == 1
+    assert "have no figure for required gdp_per_capita_usd" in err
+    assert "fall outside the band" not in err  # missing is not out of band
+    assert "no area_km2, gdp_per_capita_usd, hdi for any city of Taiwan (TW)" in err
+    assert "--user-data" in err
+
+
+def test_taiwan_with_user_figures_is_shortlisted(tmp_path, capsys):
+    figures = tmp_path / "tw.csv"
+    figures.write_text(
+        "name,country,gdp_per_capita_usd,hdi,area_km2\n"
+        "Taipei,TW,35000,0.92,271.8\nKaohsiung,TW,30000,0.91,2952\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "tw-list.csv"
+    code = main(["shortlist", "Medan", "--countries", "TW", "--user-data", str(figures)]
+                + ["-o", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert set(pd.read_csv(out)["name"]) == {"Taipei", "Kaohsiung"}
+
+
+def test_a_country_with_figures_is_not_blamed(capsys):
+    code = main(["shortlist", "Medan", "--countries", "JP", "--max-population", "16000"]
+                + ["--scenario", "big-small"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "No candidate for Medan" in err
+    assert "for any city of" not in err and "Change the scenario or the filters" in err

@@ -278,7 +278,11 @@ def empty_reason(pool: Pool) -> str:
         if low:
             reasons.append(f"{low:,} lack known figures for {scen.min_coverage:.0%} of the weight")
     for name in scen.required:
-        zero = int((res.desirability[:, INDICATOR_NAMES.index(name)] <= 0).sum())
+        j = INDICATOR_NAMES.index(name)
+        unknown = res.missing[:, j]
+        zero = int(((res.desirability[:, j] <= 0) & ~unknown).sum())
+        if unknown.any():
+            reasons.append(f"{int(unknown.sum()):,} have no figure for required {name}")
         if zero:
             reasons.append(f"{zero:,} fall outside the band of required {name}")
     if scen.require_complementary:
@@ -289,11 +293,51 @@ def empty_reason(pool: Pool) -> str:
             reasons.append(
                 f"{off:,} are not {' / '.join(scen.couplings)} pairs (the scenario's couplings)"
             )
+    blank = [] if lacking else _countries_without_figures(pool)
+    if blank:
+        where = "; ".join(
+            f"no {', '.join(inds)} for any city of {name} ({cc})" for cc, name, inds in blank[:3]
+        )
+        if len(blank) > 3:
+            where += f"; and {len(blank) - 3} more countries"
+        advice = (
+            f"The packaged data has {where} (no source it is built from covers them). Give "
+            "your own figures for these cities with --user-data FILE (name,country then the "
+            "indicators), or choose other countries."
+        )
+    else:
+        advice = "Change the scenario or the filters."
     return (
         f"No candidate for {local} passes the gates of scenario {scen.name!r}: of {n:,} "
-        f"candidates after the filters, {'; '.join(reasons) or 'none is eligible'}. "
-        "Change the scenario or the filters."
+        f"candidates after the filters, {'; '.join(reasons) or 'none is eligible'}. {advice}"
     )
+
+
+def _countries_without_figures(pool: Pool) -> list[tuple[str, str, list]]:
+    """``(code, country name, indicators)`` of the countries among the gated-out candidates
+    for which no city of the table has a figure that the scenario's gates need (Taiwan: no
+    World Bank GDP, no UNDP or GDL HDI, no area): a required indicator, or so much of the
+    weight that ``min_coverage`` cannot be met. Most candidates first."""
+    scen = pool.options.scenario
+    w = dict(zip(INDICATOR_NAMES, scen.weight_array()))
+    total = sum(w.values())
+    names = [n for n in INDICATOR_NAMES if w[n] > 0 or n in scen.required]
+    gated = ~pool.result.eligible
+    if not gated.any() or not names:
+        return []
+    cities = pool.cities
+    codes = cities["country_code"].to_numpy(dtype=object)
+    mine = codes[pool.positions[gated]]
+    found, counts = np.unique(mine.astype(str), return_counts=True)
+    out = []
+    for cc in found[np.argsort(-counts, kind="stable")]:
+        rows = codes == cc
+        inds = [n for n in names if not cities.loc[rows, n].notna().any()]
+        share = sum(w[n] for n in inds) / total if total > 0 else 0.0
+        if any(n in scen.required for n in inds) or 1.0 - share < scen.min_coverage - 1e-12:
+            country = cities.loc[rows, "country_name"].iloc[0] if rows.any() else cc
+            out.append((str(cc), str(country), inds))
+    return out
 
 
 def select_or_explain(pool: Pool) -> np.ndarray:
