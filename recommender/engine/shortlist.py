@@ -314,10 +314,11 @@ def empty_reason(pool: Pool) -> str:
 
 
 def _countries_without_figures(pool: Pool) -> list[tuple[str, str, list]]:
-    """``(code, country name, indicators)`` of the countries among the gated-out candidates
-    for which no city of the table has a figure that the scenario's gates need (Taiwan: no
-    World Bank GDP, no UNDP or GDL HDI, no area): a required indicator, or so much of the
-    weight that ``min_coverage`` cannot be met. Most candidates first."""
+    """``(code, country name, indicators)`` of the countries of the candidates for which no
+    city of the table has a figure that the scenario's gates need (Taiwan: no World Bank
+    GDP, no UNDP or GDL HDI, no area): a required indicator, or so much of the weight that
+    ``min_coverage`` cannot be met. Most candidates first; empty unless such countries hold
+    every candidate (only then is the missing data the whole reason)."""
     scen = pool.options.scenario
     w = dict(zip(INDICATOR_NAMES, scen.weight_array()))
     total = sum(w.values())
@@ -337,6 +338,8 @@ def _countries_without_figures(pool: Pool) -> list[tuple[str, str, list]]:
         if any(n in scen.required for n in inds) or 1.0 - share < scen.min_coverage - 1e-12:
             country = cities.loc[rows, "country_name"].iloc[0] if rows.any() else cc
             out.append((str(cc), str(country), inds))
+        else:
+            return []  # candidates of a country with figures: the data gap is not the reason
     return out
 
 
