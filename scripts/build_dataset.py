@@ -53,6 +53,7 @@ from build_pool import (  # noqa: E402
 from build_regional import SOURCE_LABEL as KUMMU_SOURCE  # noqa: E402
 from build_regional import regional_gdp  # noqa: E402
 from build_ties import build_ties, load_geonames_places  # noqa: E402
+from city_names import city_names  # noqa: E402
 
 from recommender.data.indicators import INDICATOR_NAMES  # noqa: E402
 from recommender.data.schema import CITY_COLUMNS, TIE_COLUMNS  # noqa: E402
@@ -737,6 +738,10 @@ def assemble(raw: Path, log) -> dict:
 
     kinds = classify_kinds(c)
     c = pd.concat([c, kinds], axis=1)
+    # a city GeoNames names after its central section (Funabashi as "Honchō") shows its name
+    c["name"], renamed = city_names(c)
+    was = c["city_id"].isin([r["city_id"] for r in renamed])
+    c["ascii_name"] = c["ascii_name"].where(~was, c["name"].map(anyascii))
     ties, moved = move_part_ties(ties, c)
     log(f"ties moved from a city part to its city: {len(moved)}")
     ties_res.ties = ties
@@ -953,6 +958,7 @@ def assemble(raw: Path, log) -> dict:
         "local_problems": local_problems,
         "china_unmatched": china_unmatched,
         "countries": countries,
+        "renamed": renamed,
     }
 
 
@@ -1000,6 +1006,7 @@ def write_outputs(res: dict, out: Path, log) -> dict:
         },
         "indonesia_local_problems": res["local_problems"],
         "china_prefectures_unmatched": res["china_unmatched"],
+        "cities_renamed_from_a_section": res["renamed"],
     }
     (out / "match_audit.json").write_text(
         json.dumps(audit, indent=2, ensure_ascii=False, sort_keys=True) + "\n"

@@ -3,6 +3,9 @@
 1. ``feasibility="auto"`` turned the learned feasibility off whenever ``ties`` was passed,
    even the packaged table itself: ``recommend("Medan", ties=load_ties())`` and every
    ``batch`` ranked by fit alone without a word.
+2. GeoNames names some Japanese cities after their central section: Funabashi (644,668
+   people) was shortlisted as "Honchō", Mitaka as "Kamirenjaku"; the build now shows the
+   city's own name (``scripts/city_names.py``).
 3. ``sistercity shortlist Medan --countries TW`` said its 53 candidates "fall outside the
    band of required gdp_per_capita_usd": no source of the packaged data has any figure for
    Taiwan (no GDP per capita, HDI or area), and the message did not say so nor what to do.
@@ -10,12 +13,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from recommender.cli.commands import main
 from recommender.data.access import packaged_ties
-from recommender.data.tables import load_cities, load_ties
+from recommender.data.tables import fold, load_cities, load_ties, resolve_city
 from recommender.engine.batch import batch_recommend
 from recommender.engine.shortlist import recommend
 
@@ -100,3 +106,45 @@ def test_a_country_with_figures_is_not_blamed(capsys):
     err = capsys.readouterr().err
     assert code == 2 and "No candidate for Medan" in err
     assert "for any city of" not in err and "Change the scenario or the filters" in err
+
+
+def _city_names_module():
+    path = Path(__file__).resolve().parents[1] / "scripts" / "city_names.py"
+    spec = importlib.util.spec_from_file_location("city_names", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_no_city_is_shown_under_a_section_name():
+    mod = _city_names_module()
+    cities = load_cities()
+    jp = cities[(cities["country_code"] == "JP") & (cities["kind"] == "city")]
+    assert not jp["name"].map(fold).isin(mod.SECTION_NAMES).any()
+    by_id = cities.set_index("city_id")
+    for cid, (name, _why) in mod.REVIEWED_NAMES.items():
+        assert by_id.loc[cid, "name"] == name
+    assert by_id.loc[1863905, ["name", "kind"]].tolist() == ["Funabashi", "city"]
+    assert int(resolve_city("Funabashi", "JP", cities)["city_id"]) == 1863905
+    assert int(resolve_city("Mitaka", "JP", cities)["city_id"]) == 1860437
+
+
+def test_city_names_takes_only_names_geonames_gives_and_misses_none():
+    mod = _city_names_module()
+    rows = pd.DataFrame(
+        {
+            "city_id": [1863905, 5],
+            "name": ["Honchō", "Kōfu"],
+            "country_code": ["JP", "JP"],
+            "kind": ["city", "city"],
+            "alternatenames": [["Funabashi", "Honcho", "船橋市"], ["Kofu"]],
+        }
+    )
+    names, audit = mod.city_names(rows)
+    assert names.tolist() == ["Funabashi", "Kōfu"] and audit[0]["geonames_name"] == "Honchō"
+    with pytest.raises(ValueError, match="'Funabashi' is no alternate name of 1863905"):
+        mod.city_names(rows.assign(alternatenames=[["Honcho"], []]))
+    unreviewed = rows.assign(city_id=[7, 5], name=["Honmachi", "Kōfu"])
+    with pytest.raises(ValueError, match=r"add them to REVIEWED_NAMES: 7 \(Honmachi\)"):
+        mod.city_names(unreviewed)
+    assert mod.city_names(unreviewed.assign(kind=["city_part", "city"]))[0][0] == "Honmachi"
