@@ -322,9 +322,8 @@ def robustness_of(
         # no diversity penalty: a draw picks its best k_top, so a candidate with k_top
         # others strictly ahead of it (a better rounded key) in a draw cannot be picked
         # there; keep only the candidates some draw may pick (usually a few dozen)
-        perm = perm[_may_be_picked(sort_key, k_top)]
-        sort_key = -np.round(key[:, perm], ROUND_DECIMALS)
-        sort_key[~eligible[:, perm]] = np.nan
+        keep = _may_be_picked(sort_key, k_top)
+        perm, sort_key = perm[keep], sort_key[:, keep]
     order = perm[np.argsort(sort_key, axis=1, kind="stable")]
     codes = np.unique(pool.country[window], return_inverse=True)[1].astype(np.int64)
     picks = diversify_draws(
