@@ -22,6 +22,19 @@ from recommender.cli.options import (
 from recommender.i18n import _, ngettext
 
 
+def output_file(formats: list[str], help: str):
+    """``-o/--output`` (required, a file), ``--format`` (one of ``formats``) and ``--force``."""
+
+    def wrap(f):
+        f = click.option("--force", is_flag=True, help="Overwrite an existing output file.")(f)
+        f = click.option("--format", "fmt", type=click.Choice(formats), default=None)(f)
+        return click.option(
+            "-o", "--output", type=click.Path(dir_okay=False), required=True, help=help
+        )(f)
+
+    return wrap
+
+
 @command()
 @click.option(
     "--local-cities",
@@ -36,17 +49,9 @@ from recommender.i18n import _, ngettext
 @click.option("--top", default=10, show_default=True, type=int)
 @engine_options
 @user_data_only
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    required=True,
-    help="The one file to write (csv, json, xlsx, md, html).",
+@output_file(
+    ["csv", "json", "xlsx", "md", "html"], "The one file to write (csv, json, xlsx, md, html)."
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(["csv", "json", "xlsx", "md", "html"]), default=None
-)
-@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @handle_errors
 def batch(which, top, user_data, output, fmt, force, **kw) -> None:
     """Shortlists for many local cities at once, in one file."""
@@ -85,15 +90,7 @@ def batch(which, top, user_data, output, fmt, force, **kw) -> None:
 @click.option("--top", default=10, show_default=True, type=int, help="Partners per city.")
 @engine_options
 @user_data_only
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    required=True,
-    help="The file to write: .csv (always) or .parquet (needs pyarrow).",
-)
-@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default=None)
-@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@output_file(["csv", "parquet"], "The file to write: .csv (always) or .parquet (needs pyarrow).")
 @click.option(
     "--jobs",
     "n_jobs",
