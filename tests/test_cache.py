@@ -111,6 +111,34 @@ def test_cache_files_hold_no_objects(tmp_path):
         cache_mod.read_arrays(p)
 
 
+def test_a_column_sharing_values_with_an_earlier_one_takes_its_strings(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_mod, "_BORROW_MIN", 2)
+    names = [f"city {i}" for i in range(12)]
+    ascii_ = names[:9] + ["other 9", None, "city 3"]  # 9 shared values, one missing, one new
+    df = pd.DataFrame(
+        {"n": pd.array(names, dtype="str"), "x": [1.0] * 12, "a": pd.array(ascii_, dtype="str")}
+    )
+    p = tmp_path / "t.bin"
+    cache_mod.save_frame(df, p, source_sha256="f" * 64)
+    meta, arrays = cache_mod.read_arrays(p)
+    assert meta["columns"][2][3] == 0 and "b2" in arrays  # "a" borrows from "n"
+    back, codes = cache_mod.load_frame(p, source_sha256="f" * 64)
+    pd.testing.assert_frame_equal(back, df)
+    # the shared values are the same objects, not copies
+    assert back["a"].iloc[4] is back["n"].iloc[4]
+    assert codes["a"][1].tolist() == [f"city {i}" for i in range(9)] + ["other 9"]
+    # a borrowing index past the other column's values is refused (then rebuilt)
+    raw = bytearray(p.read_bytes())
+    at = len(cache_mod.MAGIC) + 8
+    hlen = int.from_bytes(raw[at - 8 : at], "little")
+    (spec,) = [a for a in json.loads(raw[at : at + hlen])["arrays"] if a["key"] == "b2"]
+    start = -(-(at + hlen) // 64) * 64 + spec["offset"]
+    raw[start : start + 4] = (999).to_bytes(4, "little")
+    p.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="borrows"):
+        cache_mod.load_frame(p, source_sha256="f" * 64)
+
+
 def test_a_cache_of_another_file_is_not_used(tmp_path):
     df = pd.DataFrame({"a": [1, 2]})
     p = tmp_path / "t.bin"

@@ -11,8 +11,9 @@ What makes it safe to trust:
 
 - **No code in the file.** A JSON header and arrays of plain dtypes (object dtypes are
   refused when reading, nothing is unpickled): numbers as they are, every string column
-  as integer codes plus its distinct values (one UTF-8 block), so a cache cannot run code
-  whatever it holds. The codes are kept for the engine (:func:`codes_of`), which then
+  as integer codes plus its distinct values (one UTF-8 block; the values it shares with an
+  earlier column, such as ``ascii_name`` with ``name``, as indices into that column's),
+  so a cache cannot run code whatever it holds. The codes are kept for the engine (:func:`codes_of`), which then
   needs no string work of its own.
 - **Keyed by content.** A cache file is named after the SHA-256 of the CSV it was built
   from and records it inside; a changed CSV has another digest, so its cache is rebuilt.
@@ -51,7 +52,7 @@ import pandas as pd
 
 from recommender.errors import DataValidationError
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 """Bump when the file layout or the way a table is read changes: old caches are ignored."""
 
 _SEP = "\x00"  # between the distinct values of a string column (a CSV cell cannot hold it)
@@ -204,11 +205,49 @@ def _unblob(arr: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _encode_strings(values) -> tuple[np.ndarray, np.ndarray, int]:
+def _distinct(z: Mapping[str, np.ndarray], i: int, n: int, borrowed: list, distinct: dict):
+    """The ``n`` distinct values of string column ``i``, some taken from an earlier column."""
+    if not borrowed:
+        return _unblob(z[f"u{i}"], n)
+    j = borrowed[0]
+    at = z[f"b{i}"]
+    source = distinct.get(j) if isinstance(j, int) else None
+    if source is None or len(at) != n or (len(at) and at.max() >= len(source)):
+        raise ValueError("string column borrows from a column it cannot")
+    own = at < 0
+    out = np.empty(n, dtype=object)
+    out[~own] = source[at[~own]]
+    out[own] = _unblob(z[f"u{i}"], int(own.sum()))
+    return out
+
+
+def _factorize_strings(values) -> tuple[np.ndarray, list[str]]:
     codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
-    uniques = [str(u) for u in uniques]
     dtype = np.int16 if len(uniques) < 2**15 else np.int32
-    return codes.astype(dtype), _blob(uniques), len(uniques)
+    return codes.astype(dtype), [str(u) for u in uniques]
+
+
+def _encode_strings(values) -> tuple[np.ndarray, np.ndarray, int]:
+    codes, uniques = _factorize_strings(values)
+    return codes, _blob(uniques), len(uniques)
+
+
+_BORROW_MIN = 1000
+"""A string column takes the distinct values it shares with an earlier column from that
+column's (the same Python objects) when they share at least this many, and a quarter of
+its own: ``ascii_name`` is ``name`` for most cities, so 30,000 strings are not made twice."""
+
+
+def _borrowing(uniques: list[str], earlier: list[tuple[int, dict[str, int]]]):
+    """``(column, index into that column's distinct values or -1 per value)`` of the
+    earlier string column sharing the most distinct values with ``uniques``; or None."""
+    best = None
+    for j, index in earlier:
+        at = np.fromiter((index.get(u, -1) for u in uniques), dtype=np.int32, count=len(uniques))
+        shared = int((at >= 0).sum())
+        if shared >= max(_BORROW_MIN, len(uniques) // 4) and (best is None or shared > best[2]):
+            best = (j, at, shared)
+    return None if best is None else best[:2]
 
 
 def write_arrays(path: Path, arrays: Mapping[str, np.ndarray], meta: Mapping) -> None:
@@ -279,6 +318,7 @@ def save_frame(
     """
     arrays: dict[str, np.ndarray] = {}
     columns = []
+    earlier: list[tuple[int, dict[str, int]]] = []  # string columns so far: value -> index
     for i, name in enumerate(df.columns):
         s = df[name]
         dt = s.dtype
@@ -291,10 +331,20 @@ def save_frame(
             arrays[f"v{i}"] = s.to_numpy()
             columns.append([str(name), "number", 0])
         elif dt.kind == "O" or isinstance(dt, pd.StringDtype):
-            codes, blob, n = _encode_strings(s.to_numpy(dtype=object))
+            codes, uniques = _factorize_strings(s.to_numpy(dtype=object))
+            kind = "str" if isinstance(dt, pd.StringDtype) else "object"
+            borrow = _borrowing(uniques, earlier)
+            earlier.append((i, {u: k for k, u in enumerate(uniques)}))
             arrays[f"c{i}"] = codes
-            arrays[f"u{i}"] = blob
-            columns.append([str(name), "str" if isinstance(dt, pd.StringDtype) else "object", n])
+            if borrow is None:
+                arrays[f"u{i}"] = _blob(uniques)
+                columns.append([str(name), kind, len(uniques)])
+                continue
+            # the values shared with column ``j`` are its objects; only the others are kept
+            j, at = borrow
+            arrays[f"b{i}"] = at
+            arrays[f"u{i}"] = _blob([u for u, a in zip(uniques, at) if a < 0])
+            columns.append([str(name), kind, len(uniques), j])
         else:
             raise TypeError(f"column {name!r} of dtype {dt} cannot be cached")
     extra_names = []
@@ -332,12 +382,14 @@ def load_frame(
         raise ValueError("cache built from another file or by another version")
     n_rows = int(meta["rows"])
     data, codes_of = {}, {}
-    for i, (name, kind, n) in enumerate(meta["columns"]):
+    distinct: dict[int, np.ndarray] = {}
+    for i, (name, kind, n, *borrowed) in enumerate(meta["columns"]):
         if kind == "number":
             values = z[f"v{i}"]
         else:
             codes = z[f"c{i}"]  # int16 or int32 as stored: a view, no copy per column
-            uniques = _unblob(z[f"u{i}"], n)
+            uniques = _distinct(z, i, n, borrowed, distinct)
+            distinct[i] = uniques
             if len(codes) and (codes.max() >= n or codes.min() < -1):
                 raise ValueError(f"column {name!r} has codes out of range")
             codes_of[name] = (codes, uniques)
