@@ -96,6 +96,23 @@ def test_a_changed_table_with_its_manifest_rebuilds_the_cache(data_copy, tmp_pat
     assert len(caches) == 2  # the old one (other digest) is never read again
 
 
+def test_the_eligibility_table_is_cached_by_content_and_checked_again_when_edited(data_copy):
+    path = data_copy / "eligibility.csv"
+    first = tables.load_eligibility()  # read, validated, cached
+    pd.testing.assert_frame_equal(first, tables._read_eligibility(path))
+    tables._load_eligibility_cached.cache_clear()
+    again = tables.load_eligibility()  # from the cache file: the same table
+    assert again is not first
+    pd.testing.assert_frame_equal(again, first)
+    # an edit (same size: one status changed) is read and validated again, not served
+    # from the cache of the old content
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("AD,Andorra,yes,", "AD,Andorra,mby,", 1), encoding="utf-8")
+    tables._load_eligibility_cached.cache_clear()
+    with pytest.raises(DataValidationError, match="'mby' is not one of"):
+        tables.load_eligibility()
+
+
 def test_cache_files_hold_no_objects(tmp_path):
     df = pd.DataFrame({"a": [1.0, np.nan], "s": ["x", "y"], "b": [True, False]})
     p = tmp_path / "t.bin"

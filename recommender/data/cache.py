@@ -555,6 +555,34 @@ def cached_table(
     return df
 
 
+def cached_by_content(path: Path, read: Callable[[Path], pd.DataFrame]) -> pd.DataFrame:
+    """A packaged table that ``MANIFEST.json`` does not list, through the cache.
+
+    For the small tables written by hand (``eligibility.csv``): nothing to check them
+    against, so the cache file is keyed by the SHA-256 of the file's content (recomputed
+    whenever its size, times or inode change, as for the listed tables) and holds what
+    ``read`` (which parses and validates) made of that content. An edited file has
+    another digest, so it is read and validated again. Without a cache folder, ``read``.
+    """
+    path = Path(path)
+    folder = cache_dir(path.parent)
+    if folder is None:
+        return read(path)
+    digest = file_digest(path, folder)
+    target = folder / f"{path.name}-{digest[:24]}-v{CACHE_VERSION}.bin"
+    if target.exists():
+        try:
+            return load_frame(target, source_sha256=digest)[0]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # unreadable or stale: rebuild below
+    df = read(path)
+    try:
+        save_frame(df, target, source_sha256=digest)
+        return load_frame(target, source_sha256=digest)[0]
+    except (OSError, KeyError, TypeError, ValueError):
+        return df
+
+
 def _extra_codes(extras: Mapping[str, np.ndarray]) -> dict[str, tuple]:
     """What :func:`load_frame` gives for ``extras``: strings as codes, numbers as they are."""
     out: dict[str, tuple] = {}
@@ -570,6 +598,7 @@ __all__ = [
     "register_source",
     "source_of",
     "cache_dir",
+    "cached_by_content",
     "cached_table",
     "file_digest",
     "codes_of",

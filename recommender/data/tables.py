@@ -36,7 +36,13 @@ import numpy as np
 import pandas as pd
 from anyascii import anyascii
 
-from recommender.data.cache import cached_table, codes_of, find_code, register_codes
+from recommender.data.cache import (
+    cached_by_content,
+    cached_table,
+    codes_of,
+    find_code,
+    register_codes,
+)
 from recommender.data.indicators import INDICATOR_NAMES, LEVELS
 from recommender.data.schema import (
     CITY_COLUMNS,
@@ -356,6 +362,11 @@ def validate_cities(df: pd.DataFrame, *, source: str = "cities table") -> None:
 
 @functools.lru_cache(maxsize=4)
 def _load_eligibility_cached(path: str, mtime: float) -> pd.DataFrame:
+    # read and validated once per content (the binary cache), not parsed at every start
+    return cached_by_content(Path(path), _read_eligibility)
+
+
+def _read_eligibility(path: Path) -> pd.DataFrame:
     df = pd.read_csv(path, keep_default_na=False, dtype=str)
     label = Path(path).name
     missing = [c for c in ELIGIBILITY_COLUMNS if c not in df.columns]
