@@ -156,6 +156,22 @@ def test_a_column_sharing_values_with_an_earlier_one_takes_its_strings(tmp_path,
         cache_mod.load_frame(p, source_sha256="f" * 64)
 
 
+@pytest.mark.parametrize("step", [1, 2, 5, 64])
+def test_string_blocks_decoded_in_pieces_give_every_value(monkeypatch, step):
+    monkeypatch.setattr(cache_mod, "_UNBLOB_STEP", step)
+    rng = np.random.default_rng(step)
+    letters = ["a", "é", "中", "𝄞", "", " ", "xyz"]  # 1 to 4 bytes a character, and empties
+    for _ in range(300):
+        n = int(rng.integers(1, 40))
+        values = ["".join(rng.choice(letters, int(rng.integers(0, 12)))) for _ in range(n)]
+        block = cache_mod._blob(values)
+        assert cache_mod._unblob(block, n).tolist() == values
+        for wrong in (n - 1, n + 1):  # a block with another number of values is refused
+            if wrong >= 1:
+                with pytest.raises(ValueError, match="number of values"):
+                    cache_mod._unblob(block, wrong)
+
+
 def test_a_cache_of_another_file_is_not_used(tmp_path):
     df = pd.DataFrame({"a": [1, 2]})
     p = tmp_path / "t.bin"

@@ -194,14 +194,35 @@ def _blob(strings: list[str]) -> np.ndarray:
     return np.frombuffer(_SEP.join(strings).encode("utf-8"), dtype=np.uint8)
 
 
+_UNBLOB_STEP = 1 << 14
+"""Bytes of a string block decoded at a time: decoding the 2 MB of ``alt_names`` at once
+made a temporary string of up to 8 MB (4 bytes a character once one needs them) in fresh
+pages, only to cut it up; 16 KB pieces reuse the same small memory."""
+
+
 def _unblob(arr: np.ndarray, n: int) -> np.ndarray:
     out = np.empty(n, dtype=object)
     if n == 0:
         return out
-    parts = str(memoryview(arr), "utf-8").split(_SEP)  # decoded in place, not copied first
-    if len(parts) != n:
+    mv = memoryview(arr)  # decoded from the buffer itself, not copied first
+    size, start, k = len(mv), 0, 0
+    while start <= size:
+        end = min(start + _UNBLOB_STEP, size)
+        while end < size:  # on to the next separator (a NUL is never inside a character)
+            at = bytes(mv[end : end + 256]).find(b"\0")
+            if at >= 0:
+                end += at
+                break
+            end += 256
+        end = min(end, size)
+        parts = str(mv[start:end], "utf-8").split(_SEP)
+        if k + len(parts) > n:
+            break
+        out[k : k + len(parts)] = parts
+        k += len(parts)
+        start = end + 1
+    if k != n or start <= size:
         raise ValueError("string block does not hold the recorded number of values")
-    out[:] = parts
     return out
 
 
