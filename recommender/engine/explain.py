@@ -32,8 +32,16 @@ from recommender.engine.shortlist import (
     select,
     why_feasibility,
 )
+from recommender.engine.standing import default_ranking, full_feasibility
 from recommender.errors import FilterError
-from recommender.i18n import _, format_percent, format_signed, get_translator, indicator_label
+from recommender.i18n import (
+    _,
+    format_number,
+    format_percent,
+    format_signed,
+    get_translator,
+    indicator_label,
+)
 
 
 @dataclass
@@ -249,9 +257,13 @@ def shortlist_standing(
 
     Keys: ``feasibility``, ``combined``, ``why_feasibility``, ``shortlist_rank`` (1-based,
     or None when the candidate is not in the top k), ``shortlist_top`` (k),
-    ``robustness``, ``robustness_text`` and ``standing`` (one sentence). A candidate the
-    default pool leaves out (a partner already, domestic, a part of a city, an ineligible
-    country) or that the scenario's gates exclude has only ``standing``.
+    ``robustness``, ``robustness_text``, ``default_rank`` and ``n_ranked`` (its place in
+    the default ranking of the whole pool, :mod:`recommender.engine.standing`: the list
+    first, then every other candidate by combined score, gated or not) and ``standing``
+    (one sentence). A candidate the default pool leaves out (a partner already, domestic,
+    a part of a city, an ineligible country) has only ``standing``; one the scenario's
+    gates exclude has its place in the default ranking, its feasibility and combined
+    score, but no robustness (no weighting can list it).
     """
     pool = build_pool(
         city, scenario, cities=cities, ties=ties, country=country, method=method,
@@ -266,38 +278,47 @@ def shortlist_standing(
         "shortlist_top": top,
         "robustness": None,
         "robustness_text": "",
+        "default_rank": None,
+        "n_ranked": None,
     }
     hit = np.flatnonzero(pool.city_id == candidate_id)
-    if len(hit) == 0 or not pool.result.eligible[hit[0]]:
+    if len(hit) == 0:
         out["standing"] = _("Not a candidate of the default shortlist (see above).")
         return out
     i = int(hit[0])
-    model = pool.options.feasibility
-    if model is not None and not np.isfinite(pool.feasibility[i]):
-        # the pruned pool did not need it: the model scores this one pair (on the table
-        # as published, as the pool does)
-        pool.feasibility[i] = float(
-            model.score_candidates(pool.local, cities, pool.ties, pool.positions[[i]])[0]
-        )
     chosen = select(pool)
+    p_all = full_feasibility(pool, cities)
+    if p_all is not None:
+        pool.feasibility = p_all  # the same values where the pool had them, the rest filled
+    order = default_ranking(pool, chosen, p_all)
+    out["default_rank"] = int(np.flatnonzero(order == i)[0]) + 1
+    out["n_ranked"] = int(len(order))
+    where = _("#{rank} of {n} in the default ranking").format(
+        rank=format_number(out["default_rank"]), n=format_number(out["n_ranked"])
+    )
+    if p_all is not None:
+        b, g = pool.options.blend, pool.options.feasibility_power
+        p = float(p_all[i])
+        out["feasibility"] = p
+        out["combined"] = float(combined_score(float(pool.score[i]), p, b, g))
+        out["why_feasibility"] = why_feasibility(float(pool.score[i]), p, b, g)
+    if not pool.result.eligible[i]:
+        out["standing"] = _("Never in a {scenario} list (its gates exclude the pair); {where}").format(
+            scenario=pool.options.scenario.name, where=where
+        )
+        return out
     place = np.flatnonzero(chosen == i)
     share = float(robustness_of(pool, np.array([i]), top=top)[0])
     out["robustness"] = share
     out["robustness_text"] = robustness_text(share, top)
-    if pool.feasibility is not None:
-        b, g = pool.options.blend, pool.options.feasibility_power
-        p = float(pool.feasibility[i])
-        out["feasibility"] = p
-        out["combined"] = float(combined_score(float(pool.score[i]), p, b, g))
-        out["why_feasibility"] = why_feasibility(float(pool.score[i]), p, b, g)
     if len(place):
         out["shortlist_rank"] = int(place[0]) + 1
         out["standing"] = _("#{rank} of the default top {top}; {robust}").format(
             rank=out["shortlist_rank"], top=top, robust=out["robustness_text"]
         )
     else:
-        out["standing"] = _("Not in the default top {top}; {robust}").format(
-            top=top, robust=out["robustness_text"]
+        out["standing"] = _("Not in the default top {top}; {robust}; {where}").format(
+            top=top, robust=out["robustness_text"], where=where
         )
     return out
 

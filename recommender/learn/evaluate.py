@@ -451,14 +451,20 @@ def _margin_text(r) -> str:
 def pipeline_diagnosis(per_city: pd.DataFrame) -> list[dict]:
     """Where the default shortlist puts the held-out partners, per (split, subset): the
     share of partners at each stage (:data:`recommender.learn.shortlist_eval.STAGES`), the
-    median percentile rank of those the gates keep, the same partners' median under
-    gravity, and the mean share of the pool that passes the gates (a gated-out partner
-    ranks after all of it)."""
+    median percentile rank of those the gates keep and of those they leave out, under the
+    default ranking and under gravity for the same partners, the pooled median of all of
+    them under the default ranking, under the strict ranking (every gated-out candidate
+    after the whole gated pool) and under gravity, and the mean share of the pool that
+    passes the gates."""
     from recommender.learn.shortlist_eval import STAGES
 
     out = []
     if "stages" not in per_city:
         return out
+
+    def median(x: np.ndarray) -> float:
+        return float(np.median(x)) if len(x) else math.nan
+
     for (split, subset), part in per_city.groupby(["split", "subset"], sort=False):
         mine = part[part["method"] == SHORTLIST].set_index("city_id")
         grav = part[part["method"] == "gravity"].set_index("city_id")
@@ -467,8 +473,10 @@ def pipeline_diagnosis(per_city: pd.DataFrame) -> list[dict]:
         grav = grav.loc[mine.index]
         st = np.concatenate([np.asarray(x, np.int8) for x in mine["stages"]])
         pc = np.concatenate([np.asarray(x, float) for x in mine["pcts"]])
+        strict = np.concatenate([np.asarray(x, float) for x in mine["strict_pcts"]])
         gp = np.concatenate([np.asarray(x, float) for x in grav["pcts"]])
         inside = st == STAGES.index("gated in")
+        gated_out = st == STAGES.index("gated out")
         row = {
             "split": split,
             "subset": subset,
@@ -477,10 +485,13 @@ def pipeline_diagnosis(per_city: pd.DataFrame) -> list[dict]:
                 name: float(np.mean(st == k)) if len(st) else math.nan
                 for k, name in enumerate(STAGES)
             },  # fmt: skip
-            "pct_rank_gated_in": float(np.median(pc[inside])) if inside.any() else math.nan,
-            "gravity_pct_rank_gated_in": float(np.median(gp[inside])) if inside.any() else math.nan,
-            "pct_rank": float(np.median(pc)) if len(pc) else math.nan,
-            "gravity_pct_rank": float(np.median(gp)) if len(gp) else math.nan,
+            "pct_rank_gated_in": median(pc[inside]),
+            "gravity_pct_rank_gated_in": median(gp[inside]),
+            "pct_rank_gated_out": median(pc[gated_out]),
+            "gravity_pct_rank_gated_out": median(gp[gated_out]),
+            "pct_rank": median(pc),
+            "pct_rank_strict": median(strict),
+            "gravity_pct_rank": median(gp),
             "mean_gated_pool_pct": 100.0 * float(mine["gated_share"].mean()),
         }
         out.append(row)
@@ -492,16 +503,21 @@ def _diagnosis_markdown(rows: list[dict]) -> list[str]:
         "## Where the default shortlist puts the held-out partners",
         "",
         "Stage of each held-out partner in the default shortlist's pipeline: kept by the "
-        "scenario's gates (band, coupling; only these can be shown), left out by the gates "
-        "(ranked after the whole gated pool), left out by the pool's rules (city parts, "
-        "ineligible countries; ranked last), or unreachable (not in the pool the training "
-        "ties build; a miss for every method). Median percentile ranks (lower is better) "
-        "of the gated-in partners, under the default shortlist and under gravity.",
+        "scenario's gates (band, coupling; only these can be shown in a list), left out by "
+        "the gates (never shown; ranked by their combined score with the rest of the pool "
+        "after the list), left out by the pool's rules (city parts, ineligible countries; "
+        "ranked last), or unreachable (not in the pool the training ties build; a miss for "
+        "every method). Median percentile ranks (lower is better) of the gated-in and of the "
+        "gated-out partners, under the default ranking and under gravity for the same "
+        "partners; then of all partners under the default ranking, under the *strict* "
+        "ranking (every gated-out candidate after the whole gated pool, as if a list went on "
+        "through the gated pool before anything else) and under gravity.",
         "",
         "| split: subset | partners | gated in | gated out | outside the pool | unreachable "
         "| gated pool (% of pool) | pct_rank, gated in | gravity, same partners "
-        "| pct_rank, all | gravity, all |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| pct_rank, gated out | gravity, same partners "
+        "| pct_rank, all | strict, all | gravity, all |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         sh = r["share"]
@@ -509,8 +525,9 @@ def _diagnosis_markdown(rows: list[dict]) -> list[str]:
             f"| {r['split']}: {r['subset']} | {r['n_partners']} | {sh['gated in']:.1%} | "
             f"{sh['gated out']:.1%} | {sh['outside the pool']:.1%} | {sh['unreachable']:.1%} | "
             f"{r['mean_gated_pool_pct']:.1f} | {r['pct_rank_gated_in']:.1f} | "
-            f"{r['gravity_pct_rank_gated_in']:.1f} | {r['pct_rank']:.1f} | "
-            f"{r['gravity_pct_rank']:.1f} |"
+            f"{r['gravity_pct_rank_gated_in']:.1f} | {r['pct_rank_gated_out']:.1f} | "
+            f"{r['gravity_pct_rank_gated_out']:.1f} | {r['pct_rank']:.1f} | "
+            f"{r['pct_rank_strict']:.1f} | {r['gravity_pct_rank']:.1f} |"
         )
     lines.append("")
     return lines
@@ -701,6 +718,7 @@ def _run_split(
         ranker = DefaultShortlistRanker(cities, train_ties)
     cfg_ranks: dict = {cfg: [] for cfg in configs}
     cfg_fit10: dict = {cfg: [] for cfg in configs}
+    cfg_strict: dict = {cfg: [] for cfg in configs}  # gated-out candidates after the gated pool
     stages_of: list[np.ndarray] = []  # per city: each partner's stage (shortlist_eval.STAGES)
     gated_shares: list[float] = []  # per city: the share of its pool the gates keep
     t1 = time.perf_counter()
@@ -755,9 +773,10 @@ def _run_split(
                 got, stages, share = ranker.ranks(
                     q, c, scores[methods[0]][seg], targets, configs, random_tb
                 )
-                for cfg, (r, fit10) in got.items():
+                for cfg, (r, fit10, r_strict) in got.items():
                     cfg_ranks[cfg].append(np.concatenate([r, np.full(n_miss, np.inf)]))
                     cfg_fit10[cfg].append(fit10)
+                    cfg_strict[cfg].append(np.concatenate([r_strict, np.full(n_miss, np.inf)]))
                 unreachable = np.full(n_miss, len(STAGES) - 1, dtype=np.int8)
                 stages_of.append(np.concatenate([stages, unreachable]))
                 gated_shares.append(share)
@@ -783,9 +802,11 @@ def _run_split(
     frames = []
     for name in methods:
         m = city_metrics(ranks[name], n_cands)
-        if name in {cfg.name for cfg in named}:
+        cfg = next((c for c in named if c.name == name), None)
+        if cfg is not None:
             m["stages"] = stages_of
             m["gated_share"] = gated_shares
+            m["strict_pcts"] = percentile_ranks(cfg_strict[cfg], n_cands)
         m.insert(0, "method", name)
         m.insert(1, "city_id", A.ids[split.queries])
         m.insert(2, "n_partners", [len(partners[int(q)]) for q in split.queries])
@@ -1145,8 +1166,9 @@ def evaluate(
         f"retrained model's feasibility raised to the power {ENGINE_POWER:g}, "
         f"soft diversity decay {DEFAULT_DECAY:g}; "
         "recommender.learn.shortlist_eval): its top 50 exactly as recommend(top=50) lists "
-        "them, then the rest of the gated pool, then gated-out candidates, then parts of "
-        "cities and ineligible countries; "
+        "them, then every other candidate of the engine's pool by its combined score, "
+        "whether or not it passes the gates (the gates decide what a list shows; "
+        "recommender.engine.standing), then parts of cities and ineligible countries; "
         f"{SHORTLIST_FIT}: the same with --fit-only.",
     ]
     n_local_held = int(is_local[held].sum())

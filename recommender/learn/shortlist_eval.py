@@ -13,12 +13,17 @@ The full ranking of one held-out city's candidates (needed for percentile ranks)
 
 1. the shortlist itself, ``select(pool, top=depth)``: gated, blended and diversified, as
    ``recommend(top=depth)`` shows it;
-2. the other candidates that pass the scenario's gates, by the ranking score (fit, or the
-   blend), ties broken as the engine does;
-3. the candidates the gates leave out, by the same ranking score;
-4. candidates the engine's pool leaves out by default (parts of cities, countries an
+2. every other candidate of the engine's pool by the ranking score (fit, or the blend),
+   whether or not it passes the scenario's gates, ties broken as the engine does: the
+   default ranking of :mod:`recommender.engine.standing`, where ``explain`` reads a
+   candidate's place;
+3. candidates the engine's pool leaves out by default (parts of cities, countries an
    Indonesian local government may not sign with), in a seeded random order: the default
    shortlist never shows them.
+
+The *strict* ranking, reported beside it, puts every candidate the gates leave out after
+the whole gated pool instead (as if a list showed every gated-in candidate before any
+other): the gates' share of the difference.
 
 Only the top ``depth`` (50) depends on the diversity; recall@10/50 and NDCG@50 read the
 shortlist exactly as a planner asking for ``--top 50`` would see it.
@@ -33,15 +38,16 @@ import numpy as np
 import pandas as pd
 
 from recommender.data.modelled import comparable_cities
-from recommender.engine.options import combined_score
-from recommender.engine.shortlist import ROUND_DECIMALS, pool_for, select, validate_options
+from recommender.engine.shortlist import pool_for, select, validate_options
+from recommender.engine.standing import engine_order, pool_tiebreak, ranking_key
 
 DEPTH = 50
 
 STAGES = ("gated in", "gated out", "outside the pool", "unreachable")
 """Where a held-out partner lands in the default shortlist's pipeline: in the gated pool
 (the candidates the scenario's band and coupling gates keep, the only ones the shortlist can
-show), left out by the gates (ranked after the whole gated pool), left out by the pool's
+show), left out by the gates (ranked by its score with the rest, never shown in a list; after
+the whole gated pool in the strict ranking), left out by the pool's
 rules (a part of a city, an ineligible country: ranked last), or not in the evaluation's
 pool at all (known only through a held-out tie: a miss for every method)."""
 
@@ -100,10 +106,11 @@ class DefaultShortlistRanker:
         targets: np.ndarray,
         configs: Sequence[RankingConfig],
         random_tb: np.ndarray,
-    ) -> tuple[dict[RankingConfig, tuple[np.ndarray, float]], np.ndarray, float]:
+    ) -> tuple[dict[RankingConfig, tuple[np.ndarray, float, np.ndarray]], np.ndarray, float]:
         """For each config: the 1-based ranks of ``targets`` (indices into ``cand``) among
         the candidates ``cand`` (row positions of the table, the evaluation's pool for the
-        held-out city at row ``q``), and the mean fit score of the top 10; then the stage
+        held-out city at row ``q``), the mean fit score of the top 10 and the targets'
+        ranks in the strict ranking (gated-out candidates after the gated pool); then the stage
         of each target (:data:`STAGES`: where the pipeline puts it, the same for every
         config) and the share of ``cand`` that passes the scenario's gates.
 
@@ -130,20 +137,28 @@ class DefaultShortlistRanker:
         in_pool[rows[usable]] = True
         outside = cand[~in_pool[cand]]
         outside = outside[np.argsort(random_tb[outside], kind="stable")]
-        fine, pop = _tiebreak(pool)
+        fine, pop = pool_tiebreak(pool)
         # where each target lands in the pipeline (the same for every config)
         stage_of = np.full(n, STAGES.index("outside the pool"), dtype=np.int8)
         stage_of[rows[gated_out]] = STAGES.index("gated out")
         stage_of[rows[gated_in]] = STAGES.index("gated in")
         stages = stage_of[cand[targets]]
         gated_share = float(gated_in.sum()) / max(len(cand), 1)
-        out: dict[RankingConfig, tuple[np.ndarray, float]] = {}
+        out: dict[RankingConfig, tuple[np.ndarray, float, np.ndarray]] = {}
         eligible_saved = pool.result.eligible.copy()
-        # the order of the gated pool and of the gated-out candidates depends only on the
-        # ranking score (blend and power), not on the diversity: sorted once per score
+        # the order after the list depends only on the ranking score (blend and power),
+        # not on the diversity: sorted once per score
         sorted_by_key: dict = {}
+        rest_all = np.flatnonzero(usable)
         rest_in_all = np.flatnonzero(gated_in)
         rest_out = np.flatnonzero(gated_out)
+
+        def ranks_of(order: np.ndarray) -> np.ndarray:
+            pos = where[np.concatenate([rows[order], outside])]
+            rank = np.empty(len(cand), dtype=np.int64)
+            rank[pos] = np.arange(1, len(pos) + 1)
+            return rank[targets].astype(float)
+
         for cfg in configs:
             pool.options = dataclasses.replace(
                 self.opts,
@@ -157,46 +172,20 @@ class DefaultShortlistRanker:
             chosen = select(pool, top=DEPTH) if gated_in.any() else np.empty(0, np.int64)
             skey = (cfg.blend, cfg.power if cfg.blend is not None else None)
             if skey not in sorted_by_key:
-                key = pool.rank_score
+                key = ranking_key(pool.score, pool.feasibility, cfg.blend or 0.0, cfg.power)
+                ids = pool.city_id
                 sorted_by_key[skey] = (
-                    _sorted(rest_in_all, key, fine, pop, pool.city_id),
-                    _sorted(rest_out, _gated_key(pool, cfg), fine, pop, pool.city_id),
+                    engine_order(rest_all, key, fine, pop, ids),
+                    engine_order(rest_in_all, key, fine, pop, ids),
+                    engine_order(rest_out, key, fine, pop, ids),
                 )
-            in_sorted, out_sorted = sorted_by_key[skey]
-            order = np.concatenate([chosen, in_sorted[~np.isin(in_sorted, chosen)], out_sorted])
-            ranked_rows = np.concatenate([rows[order], outside])
-            pos = where[ranked_rows]
-            rank = np.empty(len(cand), dtype=np.int64)
-            rank[pos] = np.arange(1, len(pos) + 1)
+            all_sorted, in_sorted, out_sorted = sorted_by_key[skey]
             fit10 = float(np.mean(pool.result.score[chosen[:10]])) if len(chosen) else 0.0
-            out[cfg] = (rank[targets].astype(float), fit10)
+            default = np.concatenate([chosen, all_sorted[~np.isin(all_sorted, chosen)]])
+            strict = np.concatenate([chosen, in_sorted[~np.isin(in_sorted, chosen)], out_sorted])
+            out[cfg] = (ranks_of(default), fit10, ranks_of(strict))
         pool.result.eligible[:] = eligible_saved
         return out, stages, gated_share
-
-
-def _tiebreak(pool) -> tuple[np.ndarray, np.ndarray]:
-    from recommender.engine.shortlist import tiebreak_keys
-
-    fine, pop = tiebreak_keys(pool.cities)
-    return fine[pool.positions], pop[pool.positions]
-
-
-def _gated_key(pool, cfg: RankingConfig) -> np.ndarray:
-    """The ranking score for candidates the gates leave out (the engine gives them none):
-    the same fit, or blend, computed on their scores."""
-    s = pool.result.score
-    if cfg.blend is None or pool.feasibility is None:
-        return s
-    return combined_score(s, np.nan_to_num(pool.feasibility, nan=0.0), cfg.blend, cfg.power)
-
-
-def _sorted(idx, key, fine, pop, ids) -> np.ndarray:
-    """``idx`` in the engine's order: rounded key desc, data quality desc, population desc,
-    id asc."""
-    if len(idx) == 0:
-        return idx
-    k = np.round(np.nan_to_num(key[idx], nan=-np.inf, neginf=-np.inf), ROUND_DECIMALS)
-    return idx[np.lexsort((ids[idx], -pop[idx], -fine[idx], -k))]
 
 
 GRID_BLENDS = (None, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
