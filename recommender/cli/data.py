@@ -1,4 +1,4 @@
-"""What the tool knows: ``sistercity cities search|show``, ``sistercity data info`` and
+"""What the tool knows: ``sistercity cities search|show``, ``sistercity data info|cache`` and
 ``sistercity scenarios list|show``.
 """
 
@@ -253,6 +253,68 @@ def data_info(fmt: str) -> None:
             "UNDP HDR 2025; Global Data Lab SHDI; BPS; Kemendagri/BIG; Wikipedia CC BY-SA 4.0)."
         )
     )
+
+
+@data_group.command("cache")
+@click.option(
+    "--clear",
+    is_flag=True,
+    help=N_("Remove the tool's cache files (they are rebuilt when needed; the next shortlist "
+            "is slower once)."),
+)  # fmt: skip
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@handle_errors
+def data_cache(clear: bool, fmt: str) -> None:
+    """Where the cache folder is and how much room its files take; --clear empties it.
+
+    The folder holds fast copies of the packaged tables and each local city's feasibility
+    scores; every release adds files and none is replaced, so it only grows.
+    """
+    from recommender.data.cache import cache_dir
+    from recommender.data.cache_files import cache_report, clear_cache_files
+    from recommender.data.tables import data_dir
+
+    folder = cache_dir(data_dir())
+    removed = clear_cache_files(folder) if clear else None
+    report = cache_report(folder)
+    if removed is not None:
+        report["removed"] = {"files": removed[0], "bytes": removed[1]}
+    if fmt == "json":
+        echo_json(report)
+        return
+    if folder is None:
+        click.echo(_("No cache folder: SISTERCITY_CACHE_DIR is off, or no folder is writable."))
+        return
+    if removed is not None:
+        click.echo(
+            _("Removed {files} files ({size}) from {folder}").format(
+                files=format_number(removed[0]), size=_megabytes(removed[1]), folder=folder
+            )
+        )
+    click.echo(
+        _("Cache folder {folder}: {files} files, {size}").format(
+            folder=folder, files=format_number(report["files"]), size=_megabytes(report["bytes"])
+        )
+    )
+    labels = {
+        "tables": _("copies of the packaged tables"),
+        "checksums": _("recorded checksums of the tables' files"),
+        "feasibility": _("feasibility scores of local cities"),
+        "unfinished": _("unfinished writes"),
+    }
+    for kind, row in report["kinds"].items():
+        if row["files"]:
+            click.echo(
+                f"  {labels[kind]}: {format_number(row['files'])}, {_megabytes(row['bytes'])}"
+            )
+    if removed is None and report["files"]:
+        click.echo(_("Clear it with: sistercity data cache --clear"))
+
+
+def _megabytes(n: int) -> str:
+    return _("{mb} MB").format(mb=format_number(n / 1e6, 1))
 
 
 # --------------------------------------------------------------------------- scenarios
