@@ -29,8 +29,12 @@ Methods
 - ``<preset>``: the pure asymmetry score of each scenario preset (``small-big``,
   ``big-small``, ``asymmetric``, ``symmetric``, ``complementary``), with the engine's
   gates (a gated-out candidate ranks last) and its order for equal scores (data quality,
-  then population, then id), i.e. exactly how ``recommend`` would rank the pool.
-- ``small-big + feasibility``: the ``combined`` score of ``recommend(feasibility=True)``.
+  then population, then id): how a list of that scenario, as long as the pool, would rank it.
+- ``small-big + feasibility``: the ``combined`` score on the table as published, with the
+  small-big band gates (gated-out last).
+- ``default shortlist`` / ``default shortlist (fit only)``: the engine's own default ranking
+  (:mod:`recommender.learn.shortlist_eval`): its list of 50, then every other candidate of
+  its pool by combined score (or fit), gated or not (:mod:`recommender.engine.standing`).
 
 Equal scores in the other methods are broken by a seeded random order, never by id.
 
