@@ -50,11 +50,21 @@ def draw_parameters(scenario, n: int, seed, hdi_scale: float, indicators=INDICAT
     banded = list(scenario.bands.items())
     nb = len(banded)
     new_w = np.empty((n, len(names)))
-    jitter = np.empty((n, nb, 5))
+    jitter = np.empty((n, nb * 5))
+    alpha = w * WEIGHT_CONCENTRATION
     for d in range(n):
-        new_w[d] = rng.dirichlet(w * WEIGHT_CONCENTRATION) if len(w) > 1 else w
-        for b in range(nb):
-            jitter[d, b] = rng.uniform(-1.0, 1.0, 5)
+        if len(w) > 1:
+            # rng.dirichlet(alpha), as numpy computes it: a standard gamma per weight, in
+            # order, each times 1 / their sum taken left to right (tested bit for bit)
+            g = rng.standard_gamma(alpha)
+            np.multiply(g, 1.0 / sum(g.tolist()), out=new_w[d])
+        else:
+            new_w[d] = w
+        rng.random(out=jitter[d])  # the 5 uniforms of each band, in one call
+    # rng.uniform(-1, 1) is -1 + 2 * u of the same standard uniform u
+    jitter *= 2.0
+    jitter -= 1.0
+    jitter = jitter.reshape(n, nb, 5)
     k = len(indicators)
     col = {name: j for j, name in enumerate(indicators)}
     weights = np.zeros((n, k))
@@ -222,92 +232,21 @@ def robustness_of(
     computation is :func:`recommender.engine.reference.robustness_naive`.
     """
     opts = pool.options
-    scen = opts.scenario
     n_draws = opts.robustness if n_draws is None else n_draws
     if n_draws <= 0 or len(chosen) == 0:
         return np.full(len(chosen), np.nan)
     window = pool.order(ROBUSTNESS_WINDOW)[:ROBUSTNESS_WINDOW]
     window = np.union1d(window, chosen)
-    n_w = len(window)
-    asym_t = np.ascontiguousarray(pool.asym[window].T)
-    missing_t = np.ascontiguousarray(pool.result.missing[window].T)
-    imputed_t = pool.result.imputed[window].T & ~missing_t
-    unc_t = None if pool.uncertainty is None else np.ascontiguousarray(pool.uncertainty[window].T)
-    seed = [ROBUSTNESS_SEED, int(pool.local["city_id"]) % (2**32)]
-    hdi_scale = opts.hdi_scale
-    weights, bands, ideals = draw_parameters(scen, n_draws, seed, hdi_scale)
-    k = len(INDICATOR_NAMES)
-    two_sided = {n: b.two_sided for n, b in scen.bands.items()}
-    base_w = scen.weight_array()
-    penalty = scen.imputed_penalty
-    # desirability (0 where missing) and the weighted sum, every draw at once
-    D = np.zeros((k, n_draws, n_w))
-    for j, name in enumerate(INDICATOR_NAMES):
-        if name not in scen.bands:
-            continue
-        p = bands[:, j, :, None]
-        D[j] = desirability_draws(
-            asym_t[j], p[:, 0], p[:, 1], p[:, 2], p[:, 3], ideals[:, j, None], two_sided[name]
-        )
-        D[j][:, missing_t[j]] = 0.0
-    num = np.zeros((n_draws, n_w))
-    den = np.zeros((n_draws, n_w))
-    for j in range(k):
-        if base_w[j] == 0:
-            continue
-        wj = np.repeat(weights[:, j, None], n_w, axis=1)
-        if penalty:
-            np.multiply(wj, 1.0 - penalty, out=wj, where=imputed_t[j])
-        wj[:, missing_t[j]] = 0.0
-        den += wj
-        wj *= D[j]
-        num += wj
-    np.divide(num, den, out=num, where=den > 0)
-    num[den <= 0] = 0.0
-    np.minimum(num, 1.0, out=num)
-    # the gates under each draw
-    wsum = weights.sum(axis=1)
-    eligible = np.ones((n_draws, n_w), dtype=bool)
-    known = np.zeros((n_draws, n_w))
-    for j in range(k):
-        if base_w[j]:
-            np.add(known, weights[:, j, None], out=known, where=~missing_t[j])
-    known /= wsum[:, None]
-    eligible &= known >= scen.min_coverage - 1e-12
-    for name in scen.required:
-        j = INDICATOR_NAMES.index(name)
-        ok = D[j] > 0
-        if unc_t is not None:
-            sd = unc_t[j]
-            unc = np.isfinite(sd) & (sd > 0) & ~missing_t[j]
-            if unc.any():
-                h = np.nan_to_num(Z80 * sd, nan=0.0)
-                a = asym_t[j]
-                lo, hi = a - h, a + h
-                if two_sided[name]:
-                    straddle = (lo <= 0) & (hi >= 0)
-                    lo, hi = (
-                        np.where(straddle, 0.0, np.minimum(np.abs(lo), np.abs(hi))),
-                        np.maximum(np.abs(lo), np.abs(hi)),
-                    )
-                with np.errstate(invalid="ignore"):
-                    inside = (hi > bands[:, j, 0, None]) & (lo < bands[:, j, 3, None])
-                ok |= unc & inside
-        eligible &= ok
-    if scen.require_complementary:
-        tol = asymmetry_tolerance(scen.tolerance, INDICATOR_NAMES, hdi_scale)
-        with np.errstate(invalid="ignore"):
-            ahead = (asym_t > tol[:, None]).any(axis=0)
-            behind = (asym_t < -tol[:, None]).any(axis=0)
-        eligible &= ahead & behind
-    if scen.couplings and pool.coupling_code is not None:
-        eligible &= couplings_mask(pool.coupling_code[window], scen.couplings)
-    key = num
-    if pool.feasibility is not None:
-        b = opts.blend
-        feas = pool.feasibility[window]
-        comb = combined_score(key, feas, b, opts.feasibility_power)  # as Pool.rank_score
-        key = np.where(np.isnan(feas), -np.inf, comb)
+    k_top = len(chosen) if top is None else int(top)
+    draws = _Draws(pool, window, n_draws)
+    if pool.feasibility is not None and opts.diversity == 1.0 and opts.max_per_country is None:
+        sub, key, eligible = _reachable(draws, pool.feasibility[window], k_top)
+    else:
+        sub = np.arange(len(window))
+        key, eligible = draws.scores(sub)
+    # the candidates left out cannot be picked in any draw (see _reachable); the rest keep
+    # the window's order, so every step below sees them as it would in the whole window
+    window = window[sub]
     # each draw's order: eligible first, by rounded key, then the fixed tie-break
     fine, pop = tiebreak_keys(pool.cities)
     rows = pool.positions[window]
@@ -317,7 +256,6 @@ def robustness_of(
     perm = np.lexsort((ids, -pop[rows], -fine[rows]))
     sort_key = -np.round(key[:, perm], ROUND_DECIMALS)
     sort_key[~eligible[:, perm]] = np.nan
-    k_top = len(chosen) if top is None else int(top)
     if opts.diversity == 1.0 and opts.max_per_country is None:
         # no diversity penalty: a draw picks its best k_top, so a candidate with k_top
         # others strictly ahead of it (a better rounded key) in a draw cannot be picked
@@ -335,9 +273,158 @@ def robustness_of(
         opts.diversity,
         opts.max_per_country,
     )
-    wanted = np.searchsorted(window, chosen)
+    at = np.searchsorted(window, chosen)
+    found = window[np.minimum(at, len(window) - 1)] == chosen
+    wanted = np.where(found, at, -2)  # -2: never a pick (an empty pick is -1)
     hits = (picks[:, :, None] == wanted[None, None, :]).any(axis=1).sum(axis=0)
     return hits / n_draws
+
+
+class _Draws:
+    """The window's data and the draws' parameters; :meth:`scores` re-scores any subset of
+    the window under every draw. Each value depends on its own candidate only (every
+    operation is elementwise over candidates), so a subset's values are the whole
+    window's, bit for bit."""
+
+    def __init__(self, pool: Pool, window: np.ndarray, n_draws: int):
+        opts = pool.options
+        self.pool, self.window, self.n_draws = pool, window, n_draws
+        self.asym_t = np.ascontiguousarray(pool.asym[window].T)
+        self.missing_t = np.ascontiguousarray(pool.result.missing[window].T)
+        self.imputed_t = pool.result.imputed[window].T & ~self.missing_t
+        self.unc_t = (
+            None if pool.uncertainty is None else np.ascontiguousarray(pool.uncertainty[window].T)
+        )
+        seed = [ROBUSTNESS_SEED, int(pool.local["city_id"]) % (2**32)]
+        self.weights, self.bands, self.ideals = draw_parameters(
+            opts.scenario, n_draws, seed, opts.hdi_scale
+        )
+
+    def scores(self, sub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(key, eligible)`` (draws, len(sub)) of the window's candidates ``sub``: the
+        ranking score and the gates under each draw."""
+        pool, opts = self.pool, self.pool.options
+        scen = opts.scenario
+        n_draws, n_w = self.n_draws, len(sub)
+        asym_t = self.asym_t[:, sub]
+        missing_t = self.missing_t[:, sub]
+        imputed_t = self.imputed_t[:, sub]
+        unc_t = None if self.unc_t is None else self.unc_t[:, sub]
+        weights, bands, ideals = self.weights, self.bands, self.ideals
+        hdi_scale = opts.hdi_scale
+        k = len(INDICATOR_NAMES)
+        two_sided = {n: b.two_sided for n, b in scen.bands.items()}
+        base_w = scen.weight_array()
+        penalty = scen.imputed_penalty
+        # desirability (0 where missing) and the weighted sum, every draw at once
+        D = np.zeros((k, n_draws, n_w))
+        for j, name in enumerate(INDICATOR_NAMES):
+            if name not in scen.bands:
+                continue
+            p = bands[:, j, :, None]
+            D[j] = desirability_draws(
+                asym_t[j], p[:, 0], p[:, 1], p[:, 2], p[:, 3], ideals[:, j, None], two_sided[name]
+            )
+            D[j][:, missing_t[j]] = 0.0
+        num = np.zeros((n_draws, n_w))
+        den = np.zeros((n_draws, n_w))
+        for j in range(k):
+            if base_w[j] == 0:
+                continue
+            wj = np.repeat(weights[:, j, None], n_w, axis=1)
+            if penalty:
+                np.multiply(wj, 1.0 - penalty, out=wj, where=imputed_t[j])
+            wj[:, missing_t[j]] = 0.0
+            den += wj
+            wj *= D[j]
+            num += wj
+        np.divide(num, den, out=num, where=den > 0)
+        num[den <= 0] = 0.0
+        np.minimum(num, 1.0, out=num)
+        # the gates under each draw
+        wsum = weights.sum(axis=1)
+        eligible = np.ones((n_draws, n_w), dtype=bool)
+        known = np.zeros((n_draws, n_w))
+        for j in range(k):
+            if base_w[j]:
+                np.add(known, weights[:, j, None], out=known, where=~missing_t[j])
+        known /= wsum[:, None]
+        eligible &= known >= scen.min_coverage - 1e-12
+        for name in scen.required:
+            j = INDICATOR_NAMES.index(name)
+            ok = D[j] > 0
+            if unc_t is not None:
+                sd = unc_t[j]
+                unc = np.isfinite(sd) & (sd > 0) & ~missing_t[j]
+                if unc.any():
+                    h = np.nan_to_num(Z80 * sd, nan=0.0)
+                    a = asym_t[j]
+                    lo, hi = a - h, a + h
+                    if two_sided[name]:
+                        straddle = (lo <= 0) & (hi >= 0)
+                        lo, hi = (
+                            np.where(straddle, 0.0, np.minimum(np.abs(lo), np.abs(hi))),
+                            np.maximum(np.abs(lo), np.abs(hi)),
+                        )
+                    with np.errstate(invalid="ignore"):
+                        inside = (hi > bands[:, j, 0, None]) & (lo < bands[:, j, 3, None])
+                    ok |= unc & inside
+            eligible &= ok
+        if scen.require_complementary:
+            tol = asymmetry_tolerance(scen.tolerance, INDICATOR_NAMES, hdi_scale)
+            with np.errstate(invalid="ignore"):
+                ahead = (asym_t > tol[:, None]).any(axis=0)
+                behind = (asym_t < -tol[:, None]).any(axis=0)
+            eligible &= ahead & behind
+        if scen.couplings and pool.coupling_code is not None:
+            eligible &= couplings_mask(pool.coupling_code[self.window[sub]], scen.couplings)
+        key = num
+        if pool.feasibility is not None:
+            feas = pool.feasibility[self.window[sub]]
+            comb = combined_score(key, feas, opts.blend, opts.feasibility_power)  # as rank_score
+            key = np.where(np.isnan(feas), -np.inf, comb)
+        return key, eligible
+
+
+def _reachable(draws: _Draws, feas: np.ndarray, k: int):
+    """The window's candidates that some draw may pick, when there is no diversity penalty
+    (each draw then picks its best ``k``), and their ``(key, eligible)`` under every draw.
+
+    A draw's fit is at most 1, so a candidate's key is at most ``ub = (1 - blend) +
+    blend * p ** power`` in every draw (``-inf`` without a feasibility). Candidates are
+    scored in descending ``ub``; ``c`` is the smallest, over draws, of the k-th best key
+    among the eligible scored ones (``-inf`` when a draw has fewer than k). A candidate
+    with ``ub < c - 1e-9`` has, in every draw, k eligible candidates with a better rounded
+    key (the rounding is at 1e-12), so it is never picked; neither is any candidate after
+    it. Returns ``(sub, key, eligible)``: the kept window indices, ascending.
+    """
+    opts = draws.pool.options
+    n_w = len(feas)
+    ub = combined_score(np.ones(n_w), feas, opts.blend, opts.feasibility_power)
+    ub = np.where(np.isnan(feas), -np.inf, ub)
+    by_ub = np.argsort(-ub, kind="stable")
+    ub_sorted = ub[by_ub]
+    m = min(n_w, max(64, 6 * k))
+    key, eligible = draws.scores(by_ub[:m])
+    while m < n_w:
+        if k > m:
+            need = n_w
+        else:
+            masked = np.where(eligible, key, -np.inf)
+            kth = np.partition(masked, m - k, axis=1)[:, m - k]
+            c = float(kth.min())
+            # candidates with ub >= c - 1e-9 may still be picked: a prefix of by_ub
+            need = int(np.searchsorted(-ub_sorted, -(c - 1e-9), side="right"))
+        if need <= m:
+            break
+        more = by_ub[m:need]
+        k2, e2 = draws.scores(more)
+        key = np.concatenate([key, k2], axis=1)
+        eligible = np.concatenate([eligible, e2], axis=1)
+        m = need
+    sub = by_ub[:m]
+    back = np.argsort(sub)
+    return sub[back], key[:, back], eligible[:, back]
 
 
 def _may_be_picked(sort_key: np.ndarray, k: int) -> np.ndarray:
