@@ -506,8 +506,18 @@ class CachedScores:
     def __init__(self, model: FeasibilityModel, local, cities, ties, path: Path):
         self.model, self.local, self.cities, self.ties, self.path = model, local, cities, ties, path
         n = len(cities)
-        self.vector = np.full(n, np.nan)
         self.added = 0
+        stamp = _file_stamp(path)
+        seen = _READ.get(str(path))
+        if stamp is not None and seen is not None and seen[0] == stamp and len(seen[1]) == n:
+            self.vector = seen[1].copy()  # this file, as read (or written) last time
+            return
+        self.vector = np.full(n, np.nan)
+        self._read(path, n)
+        if stamp is not None:
+            _remember(path, stamp, self.vector)
+
+    def _read(self, path: Path, n: int) -> None:
         try:
             saved = np.load(path, allow_pickle=False)
         except (OSError, ValueError, EOFError):
@@ -543,7 +553,31 @@ class CachedScores:
             atomic_write(self.path, lambda fh: np.save(fh, table, allow_pickle=False))
         except OSError:
             pass  # a read-only cache folder: scored again next time
+        else:
+            stamp = _file_stamp(self.path)
+            if stamp is not None:
+                _remember(self.path, stamp, self.vector)
         self.added = 0
+
+
+_READ: dict[str, tuple[tuple, np.ndarray]] = {}
+"""The vectors of the cache files read or written in this process, with each file's
+``(inode, size, mtime)`` then: a file replaced since (they are only ever replaced whole,
+by a rename) has another stamp and is read again."""
+
+
+def _file_stamp(path: Path) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _remember(path: Path, stamp: tuple, vector: np.ndarray) -> None:
+    if len(_READ) >= 16:
+        _READ.clear()
+    _READ[str(path)] = (stamp, vector.copy())
 
 
 def cached_scores(model: FeasibilityModel, local, cities, ties) -> CachedScores | None:

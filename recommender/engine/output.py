@@ -385,7 +385,7 @@ def _attrs(pool: Pool) -> dict:
         "filters": opts.filters(),
         "overrides": dict(opts.overrides),
         "n_pool": pool.n_pool,
-        "n_candidates": int(len(pool.positions)),
+        "n_candidates": int(pool.n_candidates),
         "n_eligible": int(pool.result.eligible.sum()),
         "filter_steps": [list(s) for s in pool.steps],
         "left_out": dict(pool.left_out),

@@ -54,7 +54,7 @@ from recommender.engine.ranking import (
     diversify,
 )
 from recommender.engine.scenarios import DEFAULT_SCENARIO
-from recommender.engine.scoring import ScoreResult, score_columns
+from recommender.engine.scoring import ScoreResult, required_gate, score_columns
 from recommender.errors import FilterError
 from recommender.i18n import _
 
@@ -91,6 +91,20 @@ class Pool:
     ties: pd.DataFrame | None = None
     robustness: np.ndarray | None = None  # per chosen row, set by recommend()
     left_out: dict = field(default_factory=dict)  # candidates the pool rules left out
+    # with ``gated_only`` (pool_for): the candidates after the filters, of which the pool
+    # keeps only those that pass the scenario's required gates
+    n_filtered: int | None = None
+
+    @property
+    def n_candidates(self) -> int:
+        """Candidates after the filters (all of them, also those a gated-only pool left out)."""
+        return len(self.positions) if self.n_filtered is None else self.n_filtered
+
+    @property
+    def gated_only(self) -> bool:
+        """Whether the pool holds only the candidates that pass the required gates (the
+        others cannot be shortlisted); whole-pool questions need a pool of all of them."""
+        return self.n_filtered is not None
 
     @property
     def coupling(self) -> np.ndarray | None:
@@ -267,6 +281,7 @@ def build_pool(
     """
     raw_cities = get_cities(cities)
     cities = comparable_cities(raw_cities)
+    gated_only = bool(options.pop("gated_only", False))
     auto_off = options.get("feasibility", None) == "auto" and not packaged_ties(ties)
     if options.get("feasibility", None) == "auto":  # the model means something on real ties only
         options["feasibility"] = not auto_off
@@ -274,7 +289,7 @@ def build_pool(
     if auto_off:
         opts.feasibility_off = AUTO_OFF_REASON
     local = apply_overrides(resolve_local(city, cities, country), opts.overrides)
-    return pool_for(local, opts, cities, get_ties(ties), raw_cities)
+    return pool_for(local, opts, cities, get_ties(ties), raw_cities, gated_only=gated_only)
 
 
 def pool_for(
@@ -283,6 +298,8 @@ def pool_for(
     cities: pd.DataFrame,
     ties: pd.DataFrame,
     raw_cities: pd.DataFrame | None = None,
+    *,
+    gated_only: bool = False,
 ) -> Pool:
     """The scored candidate pool of a resolved ``local`` city under validated ``opts``.
 
@@ -290,6 +307,15 @@ def pool_for(
     with options validated once. ``cities`` is the like-with-like table
     (:func:`recommender.data.modelled.comparable_cities`); ``raw_cities`` the table as
     published, which the feasibility model scores (default: ``cities``).
+
+    ``gated_only``: keep only the candidates that pass the scenario's ``required`` gates
+    (:func:`~recommender.engine.scoring.required_gate`, computed first, one indicator over
+    the filtered candidates), and score only those: what the shortlist needs, since no
+    other candidate is eligible. Every value is computed candidate by candidate, so a
+    kept candidate's numbers are those of the whole pool, bit for bit; ``n_candidates``
+    still counts all filtered candidates. Whole-pool questions (why is the list empty, how
+    does candidate X score) need the full pool. TOPSIS, which normalises over the whole
+    pool, always scores it whole.
     """
     raw_cities = cities if raw_cities is None else raw_cities
     local_id = int(local["city_id"])
@@ -354,6 +380,10 @@ def pool_for(
             + "; ".join(f"{d}: {n} left" for d, n in steps[: upto + 1])
             + ". Relax one of them."
         )
+    n_filtered = None
+    if gated_only and opts.method == "wsm" and opts.scenario.required:
+        n_filtered = len(positions)
+        positions = positions[_required_gates(arr, local, positions, opts)]
     asym_t, missing_t, imputed_t = pool_asymmetry(arr, local, positions, opts.hdi_scale)
     uncertainty_t = _uncertainty(arr, local, positions)
     result = score_columns(
@@ -404,26 +434,50 @@ def pool_for(
         uncertainty=uncertainty_t.T,
         ties=ties,
         left_out=left_out,
+        n_filtered=n_filtered,
     )
+
+
+def _required_gates(arr: TableArrays, local, positions: np.ndarray, opts: Options) -> np.ndarray:
+    """Which of the candidates at ``positions`` pass every ``required`` gate of the
+    scenario (one asymmetry row and one uncertainty row per required indicator)."""
+    n = len(positions)
+    ok = np.ones(n, dtype=bool)
+    row, sd = workspace(n), workspace(n)
+    missing = workspace(n, bool)
+    for name in opts.scenario.required:
+        j = list(arr.indicators).index(name)
+        _asymmetry_row(arr, local, positions, j, opts.hdi_scale, row)
+        np.isnan(row, out=missing)
+        _uncertainty_row(arr, local, positions, j, sd)
+        ok &= required_gate(row, missing, sd, opts.scenario, name, opts.hdi_scale, arr.indicators)
+    return ok
 
 
 def _uncertainty(arr: TableArrays, local: pd.Series, positions: np.ndarray) -> np.ndarray:
     """Standard deviation of each asymmetry, (k, n): a modelled figure's, else 0."""
     out = workspace((len(arr.indicators), len(positions)))
-    out.fill(0.0)
-    for j, n in enumerate(arr.indicators):
-        col = f"{n}_sd"
-        square = arr.derived(("sd2", col), _sd_squared(col))  # None: no sd anywhere
-        loc = _float(local.get(col)) if local.get(f"{n}_level") == "modelled" else 0.0
-        loc = 0.0 if math.isnan(loc) else loc
-        if square is None and loc == 0.0:
-            continue  # sqrt(0 + 0): the zeros already there
-        if square is None:
-            out[j] = loc**2
-        else:
-            np.take(square, positions, out=out[j], mode="clip")
-            out[j] += loc**2
-        np.sqrt(out[j], out=out[j])
+    for j in range(len(arr.indicators)):
+        _uncertainty_row(arr, local, positions, j, out[j])
+    return out
+
+
+def _uncertainty_row(arr: TableArrays, local, positions: np.ndarray, j: int, out: np.ndarray):
+    """Row ``j`` of :func:`_uncertainty`, written into ``out``."""
+    n = arr.indicators[j]
+    col = f"{n}_sd"
+    square = arr.derived(("sd2", col), _sd_squared(col))  # None: no sd anywhere
+    loc = _float(local.get(col)) if local.get(f"{n}_level") == "modelled" else 0.0
+    loc = 0.0 if math.isnan(loc) else loc
+    if square is None and loc == 0.0:
+        out.fill(0.0)  # sqrt(0 + 0)
+        return out
+    if square is None:
+        out[:] = loc**2
+    else:
+        np.take(square, positions, out=out, mode="clip")
+        out += loc**2
+    np.sqrt(out, out=out)
     return out
 
 
@@ -454,18 +508,7 @@ def pool_asymmetry(
     bits = np.take(arr.imputed_bits, positions, out=workspace(n, np.uint8), mode="clip")
     scratch = workspace(n, np.uint8)
     for j, name in enumerate(arr.indicators):
-        lv = _float(local.get(name))
-        # mode="clip" (the positions are valid): with an ``out``, the default mode "raise"
-        # gathers into a fresh buffer first, a memory map the kernel zeroes at 10M rows
-        np.take(arr.values[j], positions, out=asym_t[j], mode="clip")
-        if arr.is_log[j]:
-            loc = math.log(lv) if lv > 0 else math.nan
-            asym_t[j] -= loc
-        else:
-            asym_t[j] -= lv
-            asym_t[j] /= hdi_scale
-        if math.isnan(lv) or (arr.is_log[j] and not lv > 0):
-            asym_t[j] = np.nan
+        _asymmetry_row(arr, local, positions, j, hdi_scale, asym_t[j])
         np.isnan(asym_t[j], out=missing_t[j])  # the table's NaN (or not positive) or the local's
         if local.get(f"{name}_level") == "imputed":
             imputed_t[j] = True
@@ -473,6 +516,25 @@ def pool_asymmetry(
             np.bitwise_and(bits, 1 << j, out=scratch)
             np.not_equal(scratch, 0, out=imputed_t[j])
     return asym_t, missing_t, imputed_t
+
+
+def _asymmetry_row(
+    arr: TableArrays, local, positions: np.ndarray, j: int, hdi_scale: float, out: np.ndarray
+) -> np.ndarray:
+    """Row ``j`` of :func:`pool_asymmetry`'s ``asym_t``, written into ``out``."""
+    lv = _float(local.get(arr.indicators[j]))
+    # mode="clip" (the positions are valid): with an ``out``, the default mode "raise"
+    # gathers into a fresh buffer first, a memory map the kernel zeroes at 10M rows
+    np.take(arr.values[j], positions, out=out, mode="clip")
+    if arr.is_log[j]:
+        loc = math.log(lv) if lv > 0 else math.nan
+        out -= loc
+    else:
+        out -= lv
+        out /= hdi_scale
+    if math.isnan(lv) or (arr.is_log[j] and not lv > 0):
+        out[:] = np.nan
+    return out
 
 
 def _pool_feasibility(

@@ -101,7 +101,12 @@ def diversify(
     score = np.asarray(rank_score, dtype=float)
     picks: list[int] = []
     values: list[float] = []
-    if len(order) and top > 0:
+    fast = None
+    if decay == 1.0 and max_per_country is None and len(order) and top > 0:
+        fast = _greedy_without_penalty(order, country, score, top)
+    if fast is not None:
+        picks, values = fast
+    elif len(order) and top > 0:
         codes, _ = pd.factorize(np.asarray(country, dtype=object)[order])
         n_c = int(codes.max()) + 1
         # each country's candidates in the given order (a stable sort keeps it)
@@ -131,6 +136,50 @@ def diversify(
     if adjusted:
         return out, np.asarray(values, dtype=float)
     return out
+
+
+def _greedy_without_penalty(order, country, score, top: int):
+    """:func:`diversify`'s picks and adjusted scores without a penalty (``decay`` 1, no
+    cap), from a short prefix of ``order``; ``None`` when the prefix cannot show it.
+
+    Without a penalty a step takes, among each country's first remaining candidate, the
+    best score (the earliest in ``order`` on a tie), as :func:`diversify` does. The greedy
+    runs over the first ``2 * top + 8`` candidates only: if each of its ``top`` picks
+    scores strictly above every candidate after that prefix, none of those could have
+    won a step (and they come after the prefix's candidates of their country), so the
+    picks are those of the whole ``order``. Otherwise (a tie at the prefix's end, NaN, a
+    country that is not a string) the caller runs the general greedy.
+    """
+    n = len(order)
+    cut = min(n, 2 * top + 8)
+    head = order[:cut]
+    s = score[head]
+    if np.isnan(s).any():
+        return None
+    cs = np.asarray(country, dtype=object)[head].tolist()
+    if not all(isinstance(c, str) for c in cs):
+        return None
+    sl = s.tolist()
+    taken = [False] * cut
+    picks: list[int] = []
+    values: list[float] = []
+    for _step in range(min(top, cut)):
+        seen: set = set()
+        best = -1
+        for i in range(cut):
+            if taken[i] or cs[i] in seen:
+                continue
+            seen.add(cs[i])
+            if best < 0 or sl[i] > sl[best]:
+                best = i
+        taken[best] = True
+        picks.append(int(head[best]))
+        values.append(sl[best])
+    if cut < n:
+        rest = float(score[order[cut:]].max())
+        if len(picks) < top or not min(values) > rest:
+            return None
+    return picks, values
 
 
 # --------------------------------------------------------------------------- robustness

@@ -575,14 +575,8 @@ def score_columns(
         eligible &= 0.0 >= scenario.min_coverage - 1e-12
     for name in scenario.required:
         j = list(indicators).index(name)
-        ok = D[j] > 0
-        if uncertainty_t is not None:
-            sd = np.asarray(uncertainty_t[j], dtype=float)
-            unc = np.isfinite(sd) & (sd > 0) & ~missing[j]
-            if unc.any():
-                h = np.multiply(sd, Z80, out=workspace(n))
-                ok |= unc & interval_in_band(asym_t[j], h, bands[j], bool(two_sided[j]))
-        eligible &= ok
+        sd = None if uncertainty_t is None else uncertainty_t[j]
+        eligible &= _required_ok(D[j], asym_t[j], missing[j], sd, bands[j], bool(two_sided[j]))
     if scenario.require_complementary:
         tol = asymmetry_tolerance(scenario.tolerance, indicators, hdi_scale)
         ahead = np.zeros(n, dtype=bool)
@@ -593,6 +587,41 @@ def score_columns(
                 behind |= asym_t[j] < -tol[j]
         eligible &= ahead & behind
     return ScoreResult(score, contributions, D.T, missing.T, imp.T, eligible)
+
+
+def _required_ok(d, a, missing, sd, band, two_sided: bool) -> np.ndarray:
+    """The gate of one ``required`` indicator: desirability ``d`` (0 where ``missing``)
+    above 0, or, for a modelled value (standard deviation ``sd`` > 0), its 80% interval
+    around the asymmetry ``a`` meeting the band."""
+    ok = d > 0
+    if sd is not None:
+        sd = np.asarray(sd, dtype=float)
+        unc = np.isfinite(sd) & (sd > 0) & ~missing
+        if unc.any():
+            h = np.multiply(sd, Z80, out=workspace(len(sd)))
+            ok |= unc & interval_in_band(a, h, band, two_sided)
+    return ok
+
+
+def required_gate(
+    asym: np.ndarray,
+    missing: np.ndarray,
+    sd: np.ndarray | None,
+    scenario: Scenario,
+    name: str,
+    hdi_scale: float = HDI_SCALE,
+    indicators: Sequence[str] = INDICATOR_NAMES,
+) -> np.ndarray:
+    """Which candidates pass the gate of the ``required`` indicator ``name`` (one row of
+    asymmetries, its missing flags and standard deviations): the test
+    :func:`score_columns` applies, with the same operations, so the same answer for every
+    candidate. Lets a caller drop the candidates that fail it before scoring the rest."""
+    j = list(indicators).index(name)
+    bands, two_sided = scenario.band_matrix(indicators, hdi_scale)
+    ideal = scenario.ideal_array(indicators, hdi_scale)[j]
+    d = desirability(asym, bands[j], bool(two_sided[j]), ideal, out=workspace(len(asym)))
+    np.copyto(d, 0.0, where=missing)
+    return _required_ok(d, asym, missing, sd, bands[j], bool(two_sided[j]))
 
 
 def score_asymmetry(

@@ -221,9 +221,7 @@ def recommend(
     >>> df["rank"].tolist(), df.attrs["local_name"], list(df.columns[:3])
     ([1, 2, 3, 4, 5], 'Medan', ['rank', 'city_id', 'name'])
     """
-    pool = build_pool(
-        city,
-        scenario,
+    options = dict(
         cities=cities,
         ties=ties,
         country=country,
@@ -246,7 +244,13 @@ def recommend(
         diversity=diversity,
         robustness=robustness,
     )
-    chosen = select_or_explain(pool)
+    # only the candidates that pass the required gates are scored (the others cannot be
+    # shortlisted); an empty list is explained from the whole pool
+    pool = build_pool(city, scenario, gated_only=True, **options)
+    chosen = select(pool)
+    if len(chosen) == 0:
+        pool = build_pool(city, scenario, **options)
+        chosen = select_or_explain(pool)
     pool.robustness = robustness_of(pool, chosen)
     return _frame_for(pool, chosen)
 
