@@ -310,8 +310,8 @@ def pool_for(
 
     ``gated_only``: keep only the candidates that pass the scenario's ``required`` gates
     (:func:`~recommender.engine.scoring.required_gate`, computed first, one indicator over
-    the filtered candidates), and score only those: what the shortlist needs, since no
-    other candidate is eligible. Every value is computed candidate by candidate, so a
+    the filtered candidates) and its ``couplings`` gate (from the asymmetries alone), and
+    score only those: what the shortlist needs, since no other candidate is eligible. Every value is computed candidate by candidate, so a
     kept candidate's numbers are those of the whole pool, bit for bit; ``n_candidates``
     still counts all filtered candidates. Whole-pool questions (why is the list empty, how
     does candidate X score) need the full pool. TOPSIS, which normalises over the whole
@@ -381,10 +381,24 @@ def pool_for(
             + ". Relax one of them."
         )
     n_filtered = None
-    if gated_only and opts.method == "wsm" and opts.scenario.required:
+    gated = gated_only and opts.method == "wsm"
+    if gated:
         n_filtered = len(positions)
-        positions = positions[_required_gates(arr, local, positions, opts)]
+        if opts.scenario.required:
+            positions = positions[_required_gates(arr, local, positions, opts)]
     asym_t, missing_t, imputed_t = pool_asymmetry(arr, local, positions, opts.hdi_scale)
+    coupling = pair_coupling_codes(
+        asym_t,
+        _float(local.get("population")),
+        np.take(arr.floats("population"), positions, out=workspace(len(positions)), mode="clip"),
+        tolerance=opts.scenario.tolerance,
+        hdi_scale=opts.hdi_scale,
+    )
+    if gated and opts.scenario.couplings:
+        # the couplings gate needs no score: the candidates outside it are dropped too
+        kept = couplings_mask(coupling, opts.scenario.couplings)
+        positions, coupling = positions[kept], coupling[kept]
+        asym_t, missing_t, imputed_t = asym_t[:, kept], missing_t[:, kept], imputed_t[:, kept]
     uncertainty_t = _uncertainty(arr, local, positions)
     result = score_columns(
         asym_t,
@@ -394,13 +408,6 @@ def pool_for(
         method=opts.method,
         hdi_scale=opts.hdi_scale,
         uncertainty_t=uncertainty_t,
-    )
-    coupling = pair_coupling_codes(
-        asym_t,
-        _float(local.get("population")),
-        np.take(arr.floats("population"), positions, out=workspace(len(positions)), mode="clip"),
-        tolerance=opts.scenario.tolerance,
-        hdi_scale=opts.hdi_scale,
     )
     if opts.scenario.couplings:
         result.eligible &= couplings_mask(coupling, opts.scenario.couplings)

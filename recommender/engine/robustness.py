@@ -49,18 +49,23 @@ def draw_parameters(scenario, n: int, seed, hdi_scale: float, indicators=INDICAT
     w = w / w.sum()
     banded = list(scenario.bands.items())
     nb = len(banded)
-    new_w = np.empty((n, len(names)))
     jitter = np.empty((n, nb * 5))
-    alpha = w * WEIGHT_CONCENTRATION
+    alpha = (w * WEIGHT_CONCENTRATION).tolist()
+    gammas, inverse = [], []
+    gamma = rng.standard_gamma
     for d in range(n):
         if len(w) > 1:
             # rng.dirichlet(alpha), as numpy computes it: a standard gamma per weight, in
-            # order, each times 1 / their sum taken left to right (tested bit for bit)
-            g = rng.standard_gamma(alpha)
-            np.multiply(g, 1.0 / sum(g.tolist()), out=new_w[d])
-        else:
-            new_w[d] = w
+            # order (one scalar call each: cheaper than numpy's checks of an array), each
+            # times 1 / their sum taken left to right (tested bit for bit)
+            g = [gamma(a) for a in alpha]
+            gammas.append(g)
+            inverse.append(1.0 / sum(g))
         rng.random(out=jitter[d])  # the 5 uniforms of each band, in one call
+    if len(w) > 1:
+        new_w = np.array(gammas) * np.array(inverse)[:, None]
+    else:
+        new_w = np.repeat(w[None, :], n, axis=0)
     # rng.uniform(-1, 1) is -1 + 2 * u of the same standard uniform u
     jitter *= 2.0
     jitter -= 1.0
@@ -263,21 +268,46 @@ def robustness_of(
         keep = _may_be_picked(sort_key, k_top)
         perm, sort_key = perm[keep], sort_key[:, keep]
     order = perm[np.argsort(sort_key, axis=1, kind="stable")]
-    codes = np.unique(pool.country[window], return_inverse=True)[1].astype(np.int64)
-    picks = diversify_draws(
-        order,
-        eligible[:, perm].sum(axis=1),
-        codes,
-        key,
-        k_top,
-        opts.diversity,
-        opts.max_per_country,
-    )
+    n_live = eligible[:, perm].sum(axis=1)
+    picks = None
+    if opts.diversity == 1.0 and opts.max_per_country is None:
+        picks = _leading_picks(order, n_live, key, k_top)
+    if picks is None:
+        codes = np.unique(pool.country[window], return_inverse=True)[1].astype(np.int64)
+        picks = diversify_draws(
+            order, n_live, codes, key, k_top, opts.diversity, opts.max_per_country
+        )
     at = np.searchsorted(window, chosen)
     found = window[np.minimum(at, len(window) - 1)] == chosen
     wanted = np.where(found, at, -2)  # -2: never a pick (an empty pick is -1)
     hits = (picks[:, :, None] == wanted[None, None, :]).any(axis=1).sum(axis=0)
     return hits / n_draws
+
+
+def _leading_picks(order: np.ndarray, n_live: np.ndarray, key: np.ndarray, k: int):
+    """:func:`diversify_draws` without a penalty when it simply takes each draw's first
+    ``k`` eligible candidates in ``order``; ``None`` when that cannot be shown.
+
+    Without a penalty a step takes the best key among each country's first remaining
+    candidate, the earliest on a tie. If each of a draw's first ``k`` candidates has a key
+    at least that of every eligible candidate after it, the earliest remaining candidate
+    wins every step. The order is by rounded key, so this fails only where keys equal to
+    1e-12 are out of order; then the caller runs the greedy.
+    """
+    n_d, w = order.shape
+    s = np.take_along_axis(key, order, axis=1)
+    live = np.arange(w)[None, :] < n_live[:, None]
+    s = np.where(live, s, -np.inf)
+    # the best key from each position on (-inf past the end)
+    after = np.full((n_d, w + 1), -np.inf)
+    after[:, :w] = np.maximum.accumulate(s[:, ::-1], axis=1)[:, ::-1]
+    m = min(k, w)
+    ok = (s[:, :m] >= after[:, 1 : m + 1]) | ~live[:, :m]
+    if not ok.all():
+        return None
+    picks = np.full((n_d, k), -1, dtype=np.int64)
+    picks[:, :m] = np.where(live[:, :m], order[:, :m], -1)
+    return picks
 
 
 class _Draws:
