@@ -52,6 +52,7 @@ from recommender.engine.options import (
 from recommender.engine.ranking import (
     ROBUSTNESS_WINDOW,
     diversify,
+    greedy_without_penalty,
 )
 from recommender.engine.scenarios import DEFAULT_SCENARIO
 from recommender.engine.scoring import ScoreResult, required_gate, score_columns
@@ -257,7 +258,9 @@ def _pool_rules(cities: pd.DataFrame, local_cc: str, opts: Options, keep, step) 
         left["city_parts"] = int((keep & ~is_city).sum())
         step(_("cities only, not parts of cities (include_city_parts=True keeps them)"), is_city)
     if local_cc == "ID" and not opts.include_ineligible:
-        ok = _eligibility_array(cities) != "no"
+        ok = table_arrays(cities).derived(
+            "may_sign", lambda _arr, table: _eligibility_array(table) != "no"
+        )
         left["ineligible"] = int((keep & ~ok).sum())
         step(_("countries an Indonesian local government may sign with"), ok)
     return left
@@ -525,6 +528,36 @@ def pool_asymmetry(
     return asym_t, missing_t, imputed_t
 
 
+def _picks_among(seen: np.ndarray, comb: np.ndarray, country: np.ndarray, opts: Options):
+    """The adjusted scores of :func:`~recommender.engine.ranking.diversify`'s picks among
+    the pool entries ``seen`` ranked by ``comb`` (stable: ties in ``seen``'s order).
+
+    Without a diversity penalty, only the best few are sorted (every entry tied with the
+    last of them included, so they are the first entries of the full stable order) and
+    the rest follow unsorted: :func:`~recommender.engine.ranking.greedy_without_penalty`
+    reads the prefix and only the largest score after it; when it cannot decide, the
+    whole order is sorted as before.
+    """
+    full = np.full(len(country), -np.inf)
+    full[seen] = comb
+    cut = 2 * opts.top + 8
+    if opts.diversity == 1.0 and opts.max_per_country is None and len(comb) > cut:
+        if not np.isnan(comb).any():
+            kth = np.partition(comb, len(comb) - cut)[len(comb) - cut]
+            best = np.flatnonzero(comb >= kth)
+            head = best[np.argsort(-comb[best], kind="stable")][:cut]
+            rest = np.ones(len(comb), dtype=bool)
+            rest[head] = False
+            order = np.concatenate([seen[head], seen[rest]])
+            fast = greedy_without_penalty(order, country, full, opts.top)
+            if fast is not None:
+                return np.asarray(fast[1], dtype=float)
+    order = seen[np.argsort(-comb, kind="stable")]
+    return diversify(
+        order, country, full, opts.top, opts.diversity, opts.max_per_country, adjusted=True
+    )[1]
+
+
 def _asymmetry_row(
     arr: TableArrays, local, positions: np.ndarray, j: int, hdi_scale: float, out: np.ndarray
 ) -> np.ndarray:
@@ -599,14 +632,9 @@ def _pool_feasibility(
         done += len(batch)
         seen = elig[:done]
         comb = combined_score(s[seen], p[seen], b, opts.feasibility_power)
-        order = seen[np.argsort(-comb, kind="stable")]
-        full = np.full(len(s), -np.inf)
-        full[seen] = comb
-        chosen = diversify(
-            order, country, full, opts.top, opts.diversity, opts.max_per_country, adjusted=True
-        )
-        if len(chosen[0]) == opts.top:
-            c = float(chosen[1].min())
+        picked = _picks_among(seen, comb, country, opts)
+        if len(picked) == opts.top:
+            c = float(picked.min())
         if window and len(comb) >= window:
             c_window = float(np.partition(comb, len(comb) - window)[len(comb) - window])
         chunk *= 2  # few rounds even when the bound is loose

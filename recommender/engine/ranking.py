@@ -103,7 +103,7 @@ def diversify(
     values: list[float] = []
     fast = None
     if decay == 1.0 and max_per_country is None and len(order) and top > 0:
-        fast = _greedy_without_penalty(order, country, score, top)
+        fast = greedy_without_penalty(order, country, score, top)
     if fast is not None:
         picks, values = fast
     elif len(order) and top > 0:
@@ -138,7 +138,7 @@ def diversify(
     return out
 
 
-def _greedy_without_penalty(order, country, score, top: int):
+def greedy_without_penalty(order, country, score, top: int):
     """:func:`diversify`'s picks and adjusted scores without a penalty (``decay`` 1, no
     cap), from a short prefix of ``order``; ``None`` when the prefix cannot show it.
 
