@@ -28,7 +28,7 @@ from recommender.data.indicators import (
     LEVEL_QUALITY,
     QUALITY_RANK,
 )
-from recommender.data.modelled import comparable_cities
+from recommender.data.modelled import Z80, comparable_cities
 from recommender.engine.arrays import (
     LEVEL_NAMES,
     TableArrays,
@@ -255,13 +255,13 @@ def _pool_rules(cities: pd.DataFrame, local_cc: str, opts: Options, keep, step) 
     left: dict = {}
     if not opts.include_city_parts:
         is_city = is_city_mask(cities)
-        left["city_parts"] = int((keep & ~is_city).sum())
+        left["city_parts"] = int(np.count_nonzero(keep) - np.count_nonzero(keep & is_city))
         step(_("cities only, not parts of cities (include_city_parts=True keeps them)"), is_city)
     if local_cc == "ID" and not opts.include_ineligible:
         ok = table_arrays(cities).derived(
             "may_sign", lambda _arr, table: _eligibility_array(table) != "no"
         )
-        left["ineligible"] = int((keep & ~ok).sum())
+        left["ineligible"] = int(np.count_nonzero(keep) - np.count_nonzero(keep & ok))
         step(_("countries an Indonesian local government may sign with"), ok)
     return left
 
@@ -311,10 +311,11 @@ def pool_for(
     (:func:`recommender.data.modelled.comparable_cities`); ``raw_cities`` the table as
     published, which the feasibility model scores (default: ``cities``).
 
-    ``gated_only``: keep only the candidates that pass the scenario's ``required`` gates
-    (:func:`~recommender.engine.scoring.required_gate`, computed first, one indicator over
-    the filtered candidates) and its ``couplings`` gate (from the asymmetries alone), and
-    score only those: what the shortlist needs, since no other candidate is eligible. Every value is computed candidate by candidate, so a
+    ``gated_only``: drop the candidates that cannot pass the scenario's ``required`` gates
+    (:func:`_required_gates`: one asymmetry row against the band's limits) or its
+    ``couplings`` gate (from the asymmetries alone), and score only the rest: what the
+    shortlist needs, since no other candidate is eligible (the scoring then applies every
+    gate exactly). Every value is computed candidate by candidate, so a
     kept candidate's numbers are those of the whole pool, bit for bit; ``n_candidates``
     still counts all filtered candidates. Whole-pool questions (why is the list empty, how
     does candidate X score) need the full pool. TOPSIS, which normalises over the whole
@@ -327,12 +328,14 @@ def pool_for(
     arr = table_arrays(cities)
     ids = arr.ids
     keep = ids != local_id
-    steps: list[tuple[str, int]] = [(_("all cities but the local one"), int(keep.sum()))]
+    steps: list[tuple[str, int]] = [
+        (_("all cities but the local one"), int(np.count_nonzero(keep)))
+    ]
 
     def step(desc: str, mask: np.ndarray) -> None:
         nonlocal keep
         keep &= mask
-        steps.append((desc, int(keep.sum())))
+        steps.append((desc, int(np.count_nonzero(keep))))
 
     if not opts.include_domestic:
         step(
@@ -449,19 +452,52 @@ def pool_for(
 
 
 def _required_gates(arr: TableArrays, local, positions: np.ndarray, opts: Options) -> np.ndarray:
-    """Which of the candidates at ``positions`` pass every ``required`` gate of the
-    scenario (one asymmetry row and one uncertainty row per required indicator)."""
+    """Which of the candidates at ``positions`` may pass every ``required`` gate of the
+    scenario: all that do, and perhaps a few more (the scoring applies the gates exactly).
+
+    Per required indicator, one asymmetry row against the band's outer limits: a
+    desirability above 0 needs the asymmetry (its absolute value for a two-sided band)
+    within ``[min, max]``, and a modelled value's 80% interval can meet the band only
+    within ``Z80 * sd`` of it, ``sd`` at most the table's largest standard deviation
+    combined with the local city's (both as :func:`_uncertainty_row` combines them); the
+    limits are widened by a relative 1e-9 for rounding. A band whose five points are not
+    in order gets the exact test (:func:`~recommender.engine.scoring.required_gate`).
+    """
     n = len(positions)
     ok = np.ones(n, dtype=bool)
-    row, sd = workspace(n), workspace(n)
-    missing = workspace(n, bool)
-    for name in opts.scenario.required:
+    row = workspace(n)
+    scen = opts.scenario
+    bands, two_sided = scen.band_matrix(arr.indicators, opts.hdi_scale)
+    ideals = scen.ideal_array(arr.indicators, opts.hdi_scale)
+    for name in scen.required:
         j = list(arr.indicators).index(name)
         _asymmetry_row(arr, local, positions, j, opts.hdi_scale, row)
-        np.isnan(row, out=missing)
-        _uncertainty_row(arr, local, positions, j, sd)
-        ok &= required_gate(row, missing, sd, opts.scenario, name, opts.hdi_scale, arr.indicators)
+        mn, lo, hi, mx = (float(v) for v in bands[j])
+        points = [mn, lo, float(ideals[j]), hi, mx]
+        if points != sorted(points) or any(math.isnan(v) for v in points):
+            sd = _uncertainty_row(arr, local, positions, j, workspace(n))
+            missing = np.isnan(row)
+            ok &= required_gate(row, missing, sd, scen, name, opts.hdi_scale, arr.indicators)
+            continue
+        reach = _largest_sd(arr, local, j) * Z80
+        low, high = mn - reach, mx + reach
+        slack = 1e-9 * (1.0 + abs(low) + abs(high)) if math.isfinite(low + high) else 0.0
+        x = np.abs(row, out=row) if two_sided[j] else row
+        with np.errstate(invalid="ignore"):
+            ok &= x >= low - slack  # NaN (missing) fails both
+            ok &= x <= high + slack
     return ok
+
+
+def _largest_sd(arr: TableArrays, local, j: int) -> float:
+    """The largest standard deviation :func:`_uncertainty_row` can give indicator ``j``."""
+    n = arr.indicators[j]
+    col = f"{n}_sd"
+    square = arr.derived(("sd2", col), _sd_squared(col))
+    top = arr.derived(("sd2max", col), lambda a, t: 0.0 if square is None else float(square.max()))
+    loc = _float(local.get(col)) if local.get(f"{n}_level") == "modelled" else 0.0
+    loc = 0.0 if math.isnan(loc) else loc
+    return math.sqrt(top + loc**2)
 
 
 def _uncertainty(arr: TableArrays, local: pd.Series, positions: np.ndarray) -> np.ndarray:
@@ -626,15 +662,23 @@ def _pool_feasibility(
     # exact too: scoring goes on until no candidate left can reach its last place
     window = ROBUSTNESS_WINDOW if opts.robustness else 0
     c_window = -np.inf if window else np.inf  # unknown until a window is scored
-    while done < len(elig) and (1.0 - b) * s[elig[done]] + b >= min(c, c_window) - 1e-9:
+    seen = comb = None
+    while done < len(elig):
+        bound = (1.0 - b) * s[elig[done]] + b
+        # go on while bound >= min(c, c_window) - 1e-9; c (a greedy run over the scored
+        # candidates) is only worked out when c_window alone does not decide it
+        if not bound >= c_window - 1e-9:
+            if seen is not None:
+                picked = _picks_among(seen, comb, country, opts)
+                if len(picked) == opts.top:
+                    c = float(picked.min())
+            if not bound >= min(c, c_window) - 1e-9:
+                break
         batch = elig[done : done + chunk]
         p[batch] = score(positions[batch])
         done += len(batch)
         seen = elig[:done]
         comb = combined_score(s[seen], p[seen], b, opts.feasibility_power)
-        picked = _picks_among(seen, comb, country, opts)
-        if len(picked) == opts.top:
-            c = float(picked.min())
         if window and len(comb) >= window:
             c_window = float(np.partition(comb, len(comb) - window)[len(comb) - window])
         chunk *= 2  # few rounds even when the bound is loose
