@@ -36,6 +36,8 @@ from recommender.engine.arrays import (
     workspace,
 )
 from recommender.engine.coupling import (
+    asymmetry_tolerance,
+    composite_weights_array,
     coupling_names,
     couplings_mask,
     pair_coupling_codes,
@@ -390,8 +392,12 @@ def pool_for(
     gated = gated_only and opts.method == "wsm"
     if gated:
         n_filtered = len(positions)
-        if opts.scenario.required:
-            positions = positions[_required_gates(arr, local, positions, opts)]
+        may = _required_gates(arr, local, positions, opts) if opts.scenario.required else None
+        if opts.scenario.couplings:
+            pairs = _coupling_superset(arr, local, positions, opts)
+            may = pairs if may is None else may if pairs is None else may & pairs
+        if may is not None:
+            positions = positions[may]
     asym_t, missing_t, imputed_t = pool_asymmetry(arr, local, positions, opts.hdi_scale)
     coupling = pair_coupling_codes(
         asym_t,
@@ -487,6 +493,87 @@ def _required_gates(arr: TableArrays, local, positions: np.ndarray, opts: Option
             ok &= x >= low - slack  # NaN (missing) fails both
             ok &= x <= high + slack
     return ok
+
+
+def _coupling_superset(arr: TableArrays, local, positions: np.ndarray, opts: Options):
+    """Which of the candidates at ``positions`` may be one of the scenario's couplings (a
+    superset: the exact labels are computed for them afterwards), or ``None`` when this
+    cannot tell (labels on both sides of Symmetry allowed, or the local city lacks a
+    figure the composite size reads).
+
+    A label needs the composite size ``c`` against its tolerance ``t``
+    (:func:`~recommender.engine.coupling.pair_coupling_codes`): SB only when ``c >= -t``,
+    BS only when ``c <= t``, BB and SS only in between. Here ``c`` is the candidate's
+    weighted mean of its known (log or scaled) values, kept per table, minus the local
+    city's mean over the same indicators, and ``t`` the same mean of the tolerances; it
+    differs from the computed size by rounding only, so the limits are widened by a
+    relative 1e-9.
+    """
+    allowed = set(opts.scenario.couplings)
+    if allowed <= {"SB", "BB", "SS"}:
+        side = 1.0  # keep c >= -t
+    elif allowed <= {"BS", "BB", "SS"}:
+        side = -1.0  # keep c <= t, i.e. -c >= -t
+    else:
+        return None
+    cw = composite_weights_array(None, arr.indicators)
+    table = arr.derived(
+        ("composite", opts.hdi_scale, tuple(cw.tolist())), _composite_means(cw, opts.hdi_scale)
+    )
+    if table is None:
+        return None
+    pattern, mean, largest = table
+    loc = np.empty(len(arr.indicators))
+    for j, name in enumerate(arr.indicators):
+        lv = _float(local.get(name))
+        if arr.is_log[j]:
+            loc[j] = math.log(lv) if lv > 0 else math.nan
+        else:
+            loc[j] = lv / opts.hdi_scale
+    if not np.all(np.isfinite(loc[cw > 0])):
+        return None
+    tol = asymmetry_tolerance(opts.scenario.tolerance, arr.indicators, opts.hdi_scale)
+    bits = np.arange(16)[:, None] >> np.arange(len(arr.indicators))[None, :] & 1
+    weight = bits * cw  # (pattern, indicator)
+    total = weight.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        loc_mean = (weight * np.where(cw > 0, loc, 0.0)).sum(axis=1) / total
+        tol_mean = (weight * tol).sum(axis=1) / total
+    slack = 1e-9 * (1.0 + largest + float(np.nanmax(np.abs(loc_mean))) + float(np.nanmax(tol_mean)))
+    at = np.take(pattern, positions, mode="clip")
+    c = np.take(mean, positions, out=workspace(len(positions)), mode="clip")
+    c -= np.take(loc_mean, at, mode="clip")
+    c *= side
+    c += np.take(tol_mean, at, mode="clip")
+    with np.errstate(invalid="ignore"):
+        return c >= -slack  # NaN (no known figure: no label) fails
+
+
+def _composite_means(cw: np.ndarray, hdi_scale: float):
+    """Builder of a table's ``(pattern, mean, largest)`` for :func:`_coupling_superset`:
+    per row, which indicators are known (bit j) and the composite-weighted mean of its
+    known values (NaN when none is); ``largest`` the largest absolute mean. ``None`` when
+    a value is infinite (the means would not bound the sizes)."""
+
+    def build(arr: TableArrays, _table):
+        k = len(arr.indicators)
+        if k > 4:
+            return None
+        values = np.vstack(
+            [arr.values[j] / (1.0 if arr.is_log[j] else hdi_scale) for j in range(k)]
+        )
+        if np.isinf(values).any():
+            return None
+        known = ~np.isnan(values)
+        pattern = (known * (1 << np.arange(k))[:, None]).sum(axis=0).astype(np.intp)
+        weight = known * cw[:, None]
+        total = weight.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = (weight * np.nan_to_num(values)).sum(axis=0) / total
+        largest = float(np.nanmax(np.abs(mean))) if np.isfinite(mean).any() else 0.0
+        return pattern, mean, largest
+
+    return build
 
 
 def _largest_sd(arr: TableArrays, local, j: int) -> float:
