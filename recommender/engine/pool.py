@@ -510,6 +510,8 @@ def _coupling_superset(arr: TableArrays, local, positions: np.ndarray, opts: Opt
     relative 1e-9.
     """
     allowed = set(opts.scenario.couplings)
+    if not allowed:
+        return None
     if allowed <= {"SB", "BB", "SS"}:
         side = 1.0  # keep c >= -t
     elif allowed <= {"BS", "BB", "SS"}:
