@@ -19,13 +19,13 @@ import pytest
 
 from recommender.data.indicators import INDICATOR_NAMES
 from recommender.engine import pool as pool_mod
-from recommender.engine import ranking, robustness
+from recommender.engine import pool_rows, ranking, robustness
 from recommender.engine.arrays import table_arrays
 from recommender.engine.coupling import couplings_mask
 from recommender.engine.output import _frame_for
+from recommender.engine.pool_rows import required_gate
 from recommender.engine.robustness import desirability_draws, diversify_draws, robustness_of
 from recommender.engine.scenarios import PRESETS, Band
-from recommender.engine.scoring import required_gate
 from recommender.engine.shortlist import build_pool, recommend, select_or_explain
 from recommender.errors import FilterError
 
@@ -199,8 +199,8 @@ def test_gated_pool_keeps_every_candidate_that_passes_the_gates(tie_world):
                 ok &= couplings_mask(full.coupling_code, scen.couplings)
             may = np.ones(len(full.positions), dtype=bool)
             if scen.required:
-                may &= pool_mod._required_gates(arr, full.local, full.positions, full.options)
-            pairs = pool_mod._coupling_superset(arr, full.local, full.positions, full.options)
+                may &= pool_rows.required_superset(arr, full.local, full.positions, full.options)
+            pairs = pool_rows.coupling_superset(arr, full.local, full.positions, full.options)
             if pairs is not None:
                 may &= pairs
             assert not (ok & ~may).any(), (scen.name, cid)

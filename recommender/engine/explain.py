@@ -303,9 +303,9 @@ def shortlist_standing(
         out["combined"] = float(combined_score(float(pool.score[i]), p, b, g))
         out["why_feasibility"] = why_feasibility(float(pool.score[i]), p, b, g)
     if not pool.result.eligible[i]:
-        out["standing"] = _("Never in a {scenario} list (its gates exclude the pair); {where}").format(
-            scenario=pool.options.scenario.name, where=where
-        )
+        out["standing"] = _(
+            "Never in a {scenario} list (its gates exclude the pair); {where}"
+        ).format(scenario=pool.options.scenario.name, where=where)
         return out
     place = np.flatnonzero(chosen == i)
     share = float(robustness_of(pool, np.array([i]), top=top)[0])

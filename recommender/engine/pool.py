@@ -28,7 +28,7 @@ from recommender.data.indicators import (
     LEVEL_QUALITY,
     QUALITY_RANK,
 )
-from recommender.data.modelled import Z80, comparable_cities
+from recommender.data.modelled import comparable_cities
 from recommender.engine.arrays import (
     LEVEL_NAMES,
     TableArrays,
@@ -36,8 +36,6 @@ from recommender.engine.arrays import (
     workspace,
 )
 from recommender.engine.coupling import (
-    asymmetry_tolerance,
-    composite_weights_array,
     coupling_names,
     couplings_mask,
     pair_coupling_codes,
@@ -51,13 +49,19 @@ from recommender.engine.options import (
     combined_score,
     validate_options,
 )
+from recommender.engine.pool_rows import (
+    asymmetry_row,
+    coupling_superset,
+    required_superset,
+    uncertainty_row,
+)
 from recommender.engine.ranking import (
     ROBUSTNESS_WINDOW,
     diversify,
     greedy_without_penalty,
 )
 from recommender.engine.scenarios import DEFAULT_SCENARIO
-from recommender.engine.scoring import ScoreResult, required_gate, score_columns
+from recommender.engine.scoring import ScoreResult, score_columns
 from recommender.errors import FilterError
 from recommender.i18n import _
 
@@ -314,7 +318,8 @@ def pool_for(
     published, which the feasibility model scores (default: ``cities``).
 
     ``gated_only``: drop the candidates that cannot pass the scenario's ``required`` gates
-    (:func:`_required_gates`: one asymmetry row against the band's limits) or its
+    (:func:`~recommender.engine.pool_rows.required_superset`: one asymmetry row against
+    the band's limits) or its
     ``couplings`` gate (from the asymmetries alone), and score only the rest: what the
     shortlist needs, since no other candidate is eligible (the scoring then applies every
     gate exactly). Every value is computed candidate by candidate, so a
@@ -392,9 +397,9 @@ def pool_for(
     gated = gated_only and opts.method == "wsm"
     if gated:
         n_filtered = len(positions)
-        may = _required_gates(arr, local, positions, opts) if opts.scenario.required else None
+        may = required_superset(arr, local, positions, opts) if opts.scenario.required else None
         if opts.scenario.couplings:
-            pairs = _coupling_superset(arr, local, positions, opts)
+            pairs = coupling_superset(arr, local, positions, opts)
             may = pairs if may is None else may if pairs is None else may & pairs
         if may is not None:
             positions = positions[may]
@@ -457,174 +462,12 @@ def pool_for(
     )
 
 
-def _required_gates(arr: TableArrays, local, positions: np.ndarray, opts: Options) -> np.ndarray:
-    """Which of the candidates at ``positions`` may pass every ``required`` gate of the
-    scenario: all that do, and perhaps a few more (the scoring applies the gates exactly).
-
-    Per required indicator, one asymmetry row against the band's outer limits: a
-    desirability above 0 needs the asymmetry (its absolute value for a two-sided band)
-    within ``[min, max]``, and a modelled value's 80% interval can meet the band only
-    within ``Z80 * sd`` of it, ``sd`` at most the table's largest standard deviation
-    combined with the local city's (both as :func:`_uncertainty_row` combines them); the
-    limits are widened by a relative 1e-9 for rounding. A band whose five points are not
-    in order gets the exact test (:func:`~recommender.engine.scoring.required_gate`).
-    """
-    n = len(positions)
-    ok = np.ones(n, dtype=bool)
-    row = workspace(n)
-    scen = opts.scenario
-    bands, two_sided = scen.band_matrix(arr.indicators, opts.hdi_scale)
-    ideals = scen.ideal_array(arr.indicators, opts.hdi_scale)
-    for name in scen.required:
-        j = list(arr.indicators).index(name)
-        _asymmetry_row(arr, local, positions, j, opts.hdi_scale, row)
-        mn, lo, hi, mx = (float(v) for v in bands[j])
-        points = [mn, lo, float(ideals[j]), hi, mx]
-        if points != sorted(points) or any(math.isnan(v) for v in points):
-            sd = _uncertainty_row(arr, local, positions, j, workspace(n))
-            missing = np.isnan(row)
-            ok &= required_gate(row, missing, sd, scen, name, opts.hdi_scale, arr.indicators)
-            continue
-        reach = _largest_sd(arr, local, j) * Z80
-        low, high = mn - reach, mx + reach
-        slack = 1e-9 * (1.0 + abs(low) + abs(high)) if math.isfinite(low + high) else 0.0
-        x = np.abs(row, out=row) if two_sided[j] else row
-        with np.errstate(invalid="ignore"):
-            ok &= x >= low - slack  # NaN (missing) fails both
-            ok &= x <= high + slack
-    return ok
-
-
-def _coupling_superset(arr: TableArrays, local, positions: np.ndarray, opts: Options):
-    """Which of the candidates at ``positions`` may be one of the scenario's couplings (a
-    superset: the exact labels are computed for them afterwards), or ``None`` when this
-    cannot tell (labels on both sides of Symmetry allowed, or the local city lacks a
-    figure the composite size reads).
-
-    A label needs the composite size ``c`` against its tolerance ``t``
-    (:func:`~recommender.engine.coupling.pair_coupling_codes`): SB only when ``c >= -t``,
-    BS only when ``c <= t``, BB and SS only in between. Here ``c`` is the candidate's
-    weighted mean of its known (log or scaled) values, kept per table, minus the local
-    city's mean over the same indicators, and ``t`` the same mean of the tolerances; it
-    differs from the computed size by rounding only, so the limits are widened by a
-    relative 1e-9.
-    """
-    allowed = set(opts.scenario.couplings)
-    if not allowed:
-        return None
-    if allowed <= {"SB", "BB", "SS"}:
-        side = 1.0  # keep c >= -t
-    elif allowed <= {"BS", "BB", "SS"}:
-        side = -1.0  # keep c <= t, i.e. -c >= -t
-    else:
-        return None
-    cw = composite_weights_array(None, arr.indicators)
-    table = arr.derived(
-        ("composite", opts.hdi_scale, tuple(cw.tolist())), _composite_means(cw, opts.hdi_scale)
-    )
-    if table is None:
-        return None
-    pattern, mean, largest = table
-    loc = np.empty(len(arr.indicators))
-    for j, name in enumerate(arr.indicators):
-        lv = _float(local.get(name))
-        if arr.is_log[j]:
-            loc[j] = math.log(lv) if lv > 0 else math.nan
-        else:
-            loc[j] = lv / opts.hdi_scale
-    if not np.all(np.isfinite(loc[cw > 0])):
-        return None
-    tol = asymmetry_tolerance(opts.scenario.tolerance, arr.indicators, opts.hdi_scale)
-    bits = np.arange(16)[:, None] >> np.arange(len(arr.indicators))[None, :] & 1
-    weight = bits * cw  # (pattern, indicator)
-    total = weight.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        loc_mean = (weight * np.where(cw > 0, loc, 0.0)).sum(axis=1) / total
-        tol_mean = (weight * tol).sum(axis=1) / total
-    slack = 1e-9 * (1.0 + largest + float(np.nanmax(np.abs(loc_mean))) + float(np.nanmax(tol_mean)))
-    at = np.take(pattern, positions, mode="clip")
-    c = np.take(mean, positions, out=workspace(len(positions)), mode="clip")
-    c -= np.take(loc_mean, at, mode="clip")
-    c *= side
-    c += np.take(tol_mean, at, mode="clip")
-    with np.errstate(invalid="ignore"):
-        return c >= -slack  # NaN (no known figure: no label) fails
-
-
-def _composite_means(cw: np.ndarray, hdi_scale: float):
-    """Builder of a table's ``(pattern, mean, largest)`` for :func:`_coupling_superset`:
-    per row, which indicators are known (bit j) and the composite-weighted mean of its
-    known values (NaN when none is); ``largest`` the largest absolute mean. ``None`` when
-    a value is infinite (the means would not bound the sizes)."""
-
-    def build(arr: TableArrays, _table):
-        k = len(arr.indicators)
-        if k > 4:
-            return None
-        values = np.vstack(
-            [arr.values[j] / (1.0 if arr.is_log[j] else hdi_scale) for j in range(k)]
-        )
-        if np.isinf(values).any():
-            return None
-        known = ~np.isnan(values)
-        pattern = (known * (1 << np.arange(k))[:, None]).sum(axis=0).astype(np.intp)
-        weight = known * cw[:, None]
-        total = weight.sum(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = (weight * np.nan_to_num(values)).sum(axis=0) / total
-        largest = float(np.nanmax(np.abs(mean))) if np.isfinite(mean).any() else 0.0
-        return pattern, mean, largest
-
-    return build
-
-
-def _largest_sd(arr: TableArrays, local, j: int) -> float:
-    """The largest standard deviation :func:`_uncertainty_row` can give indicator ``j``."""
-    n = arr.indicators[j]
-    col = f"{n}_sd"
-    square = arr.derived(("sd2", col), _sd_squared(col))
-    top = arr.derived(("sd2max", col), lambda a, t: 0.0 if square is None else float(square.max()))
-    loc = _float(local.get(col)) if local.get(f"{n}_level") == "modelled" else 0.0
-    loc = 0.0 if math.isnan(loc) else loc
-    return math.sqrt(top + loc**2)
-
-
 def _uncertainty(arr: TableArrays, local: pd.Series, positions: np.ndarray) -> np.ndarray:
     """Standard deviation of each asymmetry, (k, n): a modelled figure's, else 0."""
     out = workspace((len(arr.indicators), len(positions)))
     for j in range(len(arr.indicators)):
-        _uncertainty_row(arr, local, positions, j, out[j])
+        uncertainty_row(arr, local, positions, j, out[j])
     return out
-
-
-def _uncertainty_row(arr: TableArrays, local, positions: np.ndarray, j: int, out: np.ndarray):
-    """Row ``j`` of :func:`_uncertainty`, written into ``out``."""
-    n = arr.indicators[j]
-    col = f"{n}_sd"
-    square = arr.derived(("sd2", col), _sd_squared(col))  # None: no sd anywhere
-    loc = _float(local.get(col)) if local.get(f"{n}_level") == "modelled" else 0.0
-    loc = 0.0 if math.isnan(loc) else loc
-    if square is None and loc == 0.0:
-        out.fill(0.0)  # sqrt(0 + 0)
-        return out
-    if square is None:
-        out[:] = loc**2
-    else:
-        np.take(square, positions, out=out, mode="clip")
-        out += loc**2
-    np.sqrt(out, out=out)
-    return out
-
-
-def _sd_squared(col: str):
-    """Builder of a table's squared standard deviations in ``col`` (NaN as 0), or None
-    when the table has none (the column is absent or all zero)."""
-
-    def build(arr: TableArrays, table) -> np.ndarray | None:
-        sd = np.nan_to_num(arr.floats(col), nan=0.0)
-        return sd**2 if np.any(sd != 0) else None
-
-    return build
 
 
 def pool_asymmetry(
@@ -643,7 +486,7 @@ def pool_asymmetry(
     bits = np.take(arr.imputed_bits, positions, out=workspace(n, np.uint8), mode="clip")
     scratch = workspace(n, np.uint8)
     for j, name in enumerate(arr.indicators):
-        _asymmetry_row(arr, local, positions, j, hdi_scale, asym_t[j])
+        asymmetry_row(arr, local, positions, j, hdi_scale, asym_t[j])
         np.isnan(asym_t[j], out=missing_t[j])  # the table's NaN (or not positive) or the local's
         if local.get(f"{name}_level") == "imputed":
             imputed_t[j] = True
@@ -681,25 +524,6 @@ def _picks_among(seen: np.ndarray, comb: np.ndarray, country: np.ndarray, opts: 
     return diversify(
         order, country, full, opts.top, opts.diversity, opts.max_per_country, adjusted=True
     )[1]
-
-
-def _asymmetry_row(
-    arr: TableArrays, local, positions: np.ndarray, j: int, hdi_scale: float, out: np.ndarray
-) -> np.ndarray:
-    """Row ``j`` of :func:`pool_asymmetry`'s ``asym_t``, written into ``out``."""
-    lv = _float(local.get(arr.indicators[j]))
-    # mode="clip" (the positions are valid): with an ``out``, the default mode "raise"
-    # gathers into a fresh buffer first, a memory map the kernel zeroes at 10M rows
-    np.take(arr.values[j], positions, out=out, mode="clip")
-    if arr.is_log[j]:
-        loc = math.log(lv) if lv > 0 else math.nan
-        out -= loc
-    else:
-        out -= lv
-        out /= hdi_scale
-    if math.isnan(lv) or (arr.is_log[j] and not lv > 0):
-        out[:] = np.nan
-    return out
 
 
 def _pool_feasibility(

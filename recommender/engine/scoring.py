@@ -576,7 +576,7 @@ def score_columns(
     for name in scenario.required:
         j = list(indicators).index(name)
         sd = None if uncertainty_t is None else uncertainty_t[j]
-        eligible &= _required_ok(D[j], asym_t[j], missing[j], sd, bands[j], bool(two_sided[j]))
+        eligible &= required_ok(D[j], asym_t[j], missing[j], sd, bands[j], bool(two_sided[j]))
     if scenario.require_complementary:
         tol = asymmetry_tolerance(scenario.tolerance, indicators, hdi_scale)
         ahead = np.zeros(n, dtype=bool)
@@ -589,7 +589,7 @@ def score_columns(
     return ScoreResult(score, contributions, D.T, missing.T, imp.T, eligible)
 
 
-def _required_ok(d, a, missing, sd, band, two_sided: bool) -> np.ndarray:
+def required_ok(d, a, missing, sd, band, two_sided: bool) -> np.ndarray:
     """The gate of one ``required`` indicator: desirability ``d`` (0 where ``missing``)
     above 0, or, for a modelled value (standard deviation ``sd`` > 0), its 80% interval
     around the asymmetry ``a`` meeting the band."""
@@ -601,27 +601,6 @@ def _required_ok(d, a, missing, sd, band, two_sided: bool) -> np.ndarray:
             h = np.multiply(sd, Z80, out=workspace(len(sd)))
             ok |= unc & interval_in_band(a, h, band, two_sided)
     return ok
-
-
-def required_gate(
-    asym: np.ndarray,
-    missing: np.ndarray,
-    sd: np.ndarray | None,
-    scenario: Scenario,
-    name: str,
-    hdi_scale: float = HDI_SCALE,
-    indicators: Sequence[str] = INDICATOR_NAMES,
-) -> np.ndarray:
-    """Which candidates pass the gate of the ``required`` indicator ``name`` (one row of
-    asymmetries, its missing flags and standard deviations): the test
-    :func:`score_columns` applies, with the same operations, so the same answer for every
-    candidate. Lets a caller drop the candidates that fail it before scoring the rest."""
-    j = list(indicators).index(name)
-    bands, two_sided = scenario.band_matrix(indicators, hdi_scale)
-    ideal = scenario.ideal_array(indicators, hdi_scale)[j]
-    d = desirability(asym, bands[j], bool(two_sided[j]), ideal, out=workspace(len(asym)))
-    np.copyto(d, 0.0, where=missing)
-    return _required_ok(d, asym, missing, sd, bands[j], bool(two_sided[j]))
 
 
 def score_asymmetry(
