@@ -199,10 +199,10 @@ def test_gated_pool_keeps_every_candidate_that_passes_the_gates(tie_world):
                 ok &= couplings_mask(full.coupling_code, scen.couplings)
             may = np.ones(len(full.positions), dtype=bool)
             if scen.required:
-                may &= pool_rows.required_superset(arr, full.local, full.positions, full.options)
-            pairs = pool_rows.coupling_superset(arr, full.local, full.positions, full.options)
+                may &= pool_rows.required_superset(arr, full.local, full.options)[full.positions]
+            pairs = pool_rows.coupling_superset(arr, full.local, full.options)
             if pairs is not None:
-                may &= pairs
+                may &= pairs[full.positions]
             assert not (ok & ~may).any(), (scen.name, cid)
             checked += 1
     assert checked >= 50

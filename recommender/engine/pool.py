@@ -384,8 +384,8 @@ def pool_for(
     if not opts.include_partners and len(partners):
         step(_("not an existing partner (include_partners=True keeps them)"), ~is_partner_all)
 
-    positions = arr.where(keep)
-    if len(positions) == 0:
+    n_filtered = None
+    if not keep.any():
         # report the filters up to the one that emptied the pool
         upto = next(i for i, (_, n) in enumerate(steps) if n == 0)
         raise FilterError(
@@ -393,16 +393,17 @@ def pool_for(
             + "; ".join(f"{d}: {n} left" for d, n in steps[: upto + 1])
             + ". Relax one of them."
         )
-    n_filtered = None
     gated = gated_only and opts.method == "wsm"
     if gated:
-        n_filtered = len(positions)
-        may = required_superset(arr, local, positions, opts) if opts.scenario.required else None
+        # masks over the table's rows, after the filters' counts: no gather
+        n_filtered = int(np.count_nonzero(keep))
+        if opts.scenario.required:
+            keep &= required_superset(arr, local, opts)
         if opts.scenario.couplings:
-            pairs = coupling_superset(arr, local, positions, opts)
-            may = pairs if may is None else may if pairs is None else may & pairs
-        if may is not None:
-            positions = positions[may]
+            pairs = coupling_superset(arr, local, opts)
+            if pairs is not None:
+                keep &= pairs
+    positions = arr.where(keep)
     asym_t, missing_t, imputed_t = pool_asymmetry(arr, local, positions, opts.hdi_scale)
     coupling = pair_coupling_codes(
         asym_t,

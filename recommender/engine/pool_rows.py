@@ -29,11 +29,15 @@ from recommender.engine.scoring import desirability, required_ok
 def asymmetry_row(
     arr: TableArrays, local, positions: np.ndarray, j: int, hdi_scale: float, out: np.ndarray
 ) -> np.ndarray:
-    """Row ``j`` of :func:`pool_asymmetry`'s ``asym_t``, written into ``out``."""
+    """Row ``j`` of :func:`pool_asymmetry`'s ``asym_t``, written into ``out`` (``positions``
+    None: every row of the table)."""
     lv = _float(local.get(arr.indicators[j]))
-    # mode="clip" (the positions are valid): with an ``out``, the default mode "raise"
-    # gathers into a fresh buffer first, a memory map the kernel zeroes at 10M rows
-    np.take(arr.values[j], positions, out=out, mode="clip")
+    if positions is None:
+        np.copyto(out, arr.values[j])
+    else:
+        # mode="clip" (the positions are valid): with an ``out``, the default mode "raise"
+        # gathers into a fresh buffer first, a memory map the kernel zeroes at 10M rows
+        np.take(arr.values[j], positions, out=out, mode="clip")
     if arr.is_log[j]:
         loc = math.log(lv) if lv > 0 else math.nan
         out -= loc
@@ -46,7 +50,8 @@ def asymmetry_row(
 
 
 def uncertainty_row(arr: TableArrays, local, positions: np.ndarray, j: int, out: np.ndarray):
-    """Row ``j`` of :func:`_uncertainty`, written into ``out``."""
+    """Row ``j`` of :func:`_uncertainty`, written into ``out`` (``positions`` None: every
+    row of the table)."""
     n = arr.indicators[j]
     col = f"{n}_sd"
     square = arr.derived(("sd2", col), sd_squared(col))  # None: no sd anywhere
@@ -58,7 +63,10 @@ def uncertainty_row(arr: TableArrays, local, positions: np.ndarray, j: int, out:
     if square is None:
         out[:] = loc**2
     else:
-        np.take(square, positions, out=out, mode="clip")
+        if positions is None:
+            np.copyto(out, square)
+        else:
+            np.take(square, positions, out=out, mode="clip")
         out += loc**2
     np.sqrt(out, out=out)
     return out
@@ -75,9 +83,10 @@ def sd_squared(col: str):
     return build
 
 
-def required_superset(arr: TableArrays, local, positions: np.ndarray, opts: Options) -> np.ndarray:
-    """Which of the candidates at ``positions`` may pass every ``required`` gate of the
-    scenario: all that do, and perhaps a few more (the scoring applies the gates exactly).
+def required_superset(arr: TableArrays, local, opts: Options) -> np.ndarray:
+    """Which rows of the table may pass every ``required`` gate of the scenario as
+    candidates of ``local``: all that do, and perhaps a few more (the scoring applies the
+    gates exactly).
 
     Per required indicator, one asymmetry row against the band's outer limits: a
     desirability above 0 needs the asymmetry (its absolute value for a two-sided band)
@@ -87,7 +96,7 @@ def required_superset(arr: TableArrays, local, positions: np.ndarray, opts: Opti
     limits are widened by a relative 1e-9 for rounding. A band whose five points are not
     in order gets the exact test (:func:`~recommender.engine.scoring.required_gate`).
     """
-    n = len(positions)
+    n, positions = len(arr.ids), None
     ok = np.ones(n, dtype=bool)
     row = workspace(n)
     scen = opts.scenario
@@ -113,9 +122,9 @@ def required_superset(arr: TableArrays, local, positions: np.ndarray, opts: Opti
     return ok
 
 
-def coupling_superset(arr: TableArrays, local, positions: np.ndarray, opts: Options):
-    """Which of the candidates at ``positions`` may be one of the scenario's couplings (a
-    superset: the exact labels are computed for them afterwards), or ``None`` when this
+def coupling_superset(arr: TableArrays, local, opts: Options):
+    """Which rows of the table may be, as candidates of ``local``, one of the scenario's
+    couplings (a superset: the exact labels are computed for them afterwards), or ``None`` when this
     cannot tell (labels on both sides of Symmetry allowed, or the local city lacks a
     figure the composite size reads).
 
@@ -160,13 +169,11 @@ def coupling_superset(arr: TableArrays, local, positions: np.ndarray, opts: Opti
         loc_mean = (weight * np.where(cw > 0, loc, 0.0)).sum(axis=1) / total
         tol_mean = (weight * tol).sum(axis=1) / total
     slack = 1e-9 * (1.0 + largest + float(np.nanmax(np.abs(loc_mean))) + float(np.nanmax(tol_mean)))
-    at = np.take(pattern, positions, mode="clip")
-    c = np.take(mean, positions, out=workspace(len(positions)), mode="clip")
-    c -= np.take(loc_mean, at, mode="clip")
-    c *= side
-    c += np.take(tol_mean, at, mode="clip")
+    # side * (mean - loc_mean) + tol_mean >= -slack, with the local terms per pattern
+    floor = side * loc_mean - tol_mean - slack
     with np.errstate(invalid="ignore"):
-        return c >= -slack  # NaN (no known figure: no label) fails
+        # NaN (no known figure: no label) fails
+        return (mean if side > 0 else -mean) >= np.take(floor, pattern, out=workspace(len(mean)))
 
 
 def _composite_means(cw: np.ndarray, hdi_scale: float):
