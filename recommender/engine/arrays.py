@@ -110,12 +110,14 @@ class TableArrays:
         its codes, so a 10-million-row table never becomes 10 million Python strings; any
         other column is converted once and kept.
         """
+        hit = self._objects.get(column)
+        if hit is not None:  # converted before (the common case: no column lookup)
+            return hit if positions is None else hit[positions]
         table = self._table()
         if column in table.columns and isinstance(table[column].dtype, pd.CategoricalDtype):
             codes, uniques = _factorized(table, column)
             take = codes if positions is None else codes[positions]
             return np.append(uniques, "")[take]  # code -1 (missing) reads as ""
-        hit = self._objects.get(column)
         if hit is None:
             if column in table.columns:
                 hit = table[column].to_numpy(dtype=object)

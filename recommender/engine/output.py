@@ -28,6 +28,7 @@ from recommender.engine.coupling import (
 from recommender.engine.features import HDI_SCALE, haversine_km
 from recommender.engine.options import _float, combined_score, feasibility_term
 from recommender.engine.pool import Pool, _eligibility_array, kind_at
+from recommender.engine.pool_rows import plain_values
 from recommender.engine.ranking import (
     context_columns,
     context_text,
@@ -361,7 +362,7 @@ def _frame_columns(pool: Pool, chosen: np.ndarray, *, why: bool) -> dict[str, np
 
 def _attrs(pool: Pool) -> dict:
     opts = pool.options
-    local = pool.local
+    local = plain_values(pool.local)
     return {
         "local_city_id": int(local["city_id"]),
         "local_name": str(local.get("name", "")),

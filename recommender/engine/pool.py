@@ -52,6 +52,7 @@ from recommender.engine.options import (
 from recommender.engine.pool_rows import (
     asymmetry_row,
     coupling_superset,
+    plain_values,
     required_superset,
     uncertainty_row,
 )
@@ -329,8 +330,9 @@ def pool_for(
     pool, always scores it whole.
     """
     raw_cities = cities if raw_cities is None else raw_cities
-    local_id = int(local["city_id"])
-    local_cc = str(local["country_code"])
+    values = plain_values(local)  # a Series lookup costs microseconds; dozens are made
+    local_id = int(values["city_id"])
+    local_cc = str(values["country_code"])
 
     arr = table_arrays(cities)
     ids = arr.ids
@@ -398,16 +400,16 @@ def pool_for(
         # masks over the table's rows, after the filters' counts: no gather
         n_filtered = int(np.count_nonzero(keep))
         if opts.scenario.required:
-            keep &= required_superset(arr, local, opts)
+            keep &= required_superset(arr, values, opts)
         if opts.scenario.couplings:
-            pairs = coupling_superset(arr, local, opts)
+            pairs = coupling_superset(arr, values, opts)
             if pairs is not None:
                 keep &= pairs
     positions = arr.where(keep)
-    asym_t, missing_t, imputed_t = pool_asymmetry(arr, local, positions, opts.hdi_scale)
+    asym_t, missing_t, imputed_t = pool_asymmetry(arr, values, positions, opts.hdi_scale)
     coupling = pair_coupling_codes(
         asym_t,
-        _float(local.get("population")),
+        _float(values.get("population")),
         np.take(arr.floats("population"), positions, out=workspace(len(positions)), mode="clip"),
         tolerance=opts.scenario.tolerance,
         hdi_scale=opts.hdi_scale,
@@ -417,7 +419,7 @@ def pool_for(
         kept = couplings_mask(coupling, opts.scenario.couplings)
         positions, coupling = positions[kept], coupling[kept]
         asym_t, missing_t, imputed_t = asym_t[:, kept], missing_t[:, kept], imputed_t[:, kept]
-    uncertainty_t = _uncertainty(arr, local, positions)
+    uncertainty_t = _uncertainty(arr, values, positions)
     result = score_columns(
         asym_t,
         opts.scenario,

@@ -26,6 +26,12 @@ from recommender.engine.scenarios import Scenario
 from recommender.engine.scoring import desirability, required_ok
 
 
+def plain_values(local) -> dict:
+    """The local city's fields as a plain dict: the same values, read without pandas'
+    per-lookup cost (a few microseconds each, and a shortlist makes dozens)."""
+    return dict(local.items())
+
+
 def asymmetry_row(
     arr: TableArrays, local, positions: np.ndarray, j: int, hdi_scale: float, out: np.ndarray
 ) -> np.ndarray:
