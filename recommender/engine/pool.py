@@ -417,8 +417,12 @@ def pool_for(
     if gated and opts.scenario.couplings:
         # the couplings gate needs no score: the candidates outside it are dropped too
         kept = couplings_mask(coupling, opts.scenario.couplings)
-        positions, coupling = positions[kept], coupling[kept]
-        asym_t, missing_t, imputed_t = asym_t[:, kept], missing_t[:, kept], imputed_t[:, kept]
+        if not kept.all():
+            at = np.flatnonzero(kept)  # np.take: a boolean index of columns costs 4x
+            positions, coupling = positions[at], coupling[at]
+            asym_t, missing_t, imputed_t = (
+                np.take(a, at, axis=1) for a in (asym_t, missing_t, imputed_t)
+            )
     uncertainty_t = _uncertainty(arr, values, positions)
     result = score_columns(
         asym_t,

@@ -242,8 +242,10 @@ def robustness_of(
     n_draws = opts.robustness if n_draws is None else n_draws
     if n_draws <= 0 or len(chosen) == 0:
         return np.full(len(chosen), np.nan)
-    window = pool.order(ROBUSTNESS_WINDOW)[:ROBUSTNESS_WINDOW]
-    window = np.union1d(window, chosen)
+    window = np.sort(pool.order(ROBUSTNESS_WINDOW)[:ROBUSTNESS_WINDOW])
+    at = np.minimum(np.searchsorted(window, chosen), len(window) - 1)
+    if len(window) == 0 or not (window[at] == chosen).all():
+        window = np.union1d(window, chosen)
     k_top = len(chosen) if top is None else int(top)
     draws = _Draws(pool, window, n_draws)
     if pool.feasibility is not None and opts.diversity == 1.0 and opts.max_per_country is None:
