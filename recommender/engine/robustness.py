@@ -58,7 +58,7 @@ def draw_parameters(scenario, n: int, seed, hdi_scale: float, indicators=INDICAT
             # rng.dirichlet(alpha), as numpy computes it: a standard gamma per weight, in
             # order (one scalar call each: cheaper than numpy's checks of an array), each
             # times 1 / their sum taken left to right (tested bit for bit)
-            g = [gamma(a) for a in alpha]
+            g = list(map(gamma, alpha))
             gammas.append(g)
             inverse.append(1.0 / sum(g))
         rng.random(out=jitter[d])  # the 5 uniforms of each band, in one call
@@ -77,29 +77,37 @@ def draw_parameters(scenario, n: int, seed, hdi_scale: float, indicators=INDICAT
         weights[:, col[name]] = new_w[:, i]
     bands = np.full((n, k, 4), np.nan)
     ideals = np.zeros((n, k))
-    for b, (ind, band) in enumerate(banded):
-        log = BY_NAME[ind].transform == "log"
-        base = np.array([band.min, band.lo, band.ideal_value(ind), band.hi, band.max])
-        if log:
-            steps = [math.exp(BAND_JITTER_LOG * j) for j in jitter[:, b].ravel().tolist()]
-            moved = base * np.array(steps).reshape(n, 5)
-            fixed = ~((base > 0) & (base < math.inf))  # 0 and inf do not move
-            moved[:, fixed] = base[fixed]
-        else:
-            moved = base + BAND_JITTER_HDI * jitter[:, b]
-        moved.sort(axis=1)  # the reference keeps min <= lo <= ideal <= hi <= max
-        if band.two_sided:
-            floor = 1.0 if log else 0.0
-            np.maximum(moved, floor, out=moved)
+    if not nb:
+        return weights, bands, ideals
+    # every band's five points moved at once, (draws, band, point); the operations of the
+    # reference on each element
+    is_log = np.array([BY_NAME[ind].transform == "log" for ind, _ in banded])
+    base = np.array([[b.min, b.lo, b.ideal_value(ind), b.hi, b.max] for ind, b in banded])
+    moved = np.empty((n, nb, 5))
+    if is_log.any():
+        # exp(BAND_JITTER_LOG * j) with math.exp (numpy's vectorised exp may differ in the
+        # last bit), for all the log bands in one pass; 0 and inf do not move
+        arg = (BAND_JITTER_LOG * jitter[:, is_log]).ravel().tolist()
+        steps = np.array(list(map(math.exp, arg))).reshape(n, int(is_log.sum()), 5)
+        fixed = ~((base[is_log] > 0) & (base[is_log] < math.inf))
+        moved[:, is_log] = np.where(fixed, base[is_log], base[is_log] * steps)
+    if not is_log.all():
+        moved[:, ~is_log] = base[~is_log] + BAND_JITTER_HDI * jitter[:, ~is_log]
+    moved.sort(axis=2)  # the reference keeps min <= lo <= ideal <= hi <= max
+    two = np.array([b.two_sided for _, b in banded])
+    if two.any():
+        floor = np.where(is_log, 1.0, 0.0)[None, :, None]
+        np.maximum(moved, floor, out=moved, where=two[None, :, None])
+    for b, (ind, _band) in enumerate(banded):
         j = col[ind]
-        bounds = moved[:, [0, 1, 3, 4]]
-        if log:
+        bounds = moved[:, b][:, [0, 1, 3, 4]]  # (draws, 4), contiguous as before
+        if is_log[b]:
             with np.errstate(divide="ignore"):
                 bands[:, j] = np.log(bounds)
-            ideals[:, j] = [math.log(v) for v in moved[:, 2].tolist()]
+            ideals[:, j] = list(map(math.log, moved[:, b, 2].tolist()))
         else:
             bands[:, j] = bounds / hdi_scale
-            ideals[:, j] = moved[:, 2] / hdi_scale
+            ideals[:, j] = moved[:, b, 2] / hdi_scale
     return weights, bands, ideals
 
 
