@@ -137,7 +137,7 @@ def _recoded(
             code = int(at[0])
         else:
             code, u = len(u), np.append(u, np.array([text], dtype=object))
-        c = c.astype(np.intp)  # a copy, wide enough for a new code
+        c = c.astype(np.int16 if len(u) < 2**15 else np.int32)  # a copy, fits a new code
         c[target] = code
         return pd.array(u, dtype="str").take(c, allow_fill=True), (c, u)
     values = cities[column].to_numpy(dtype=object).copy()
@@ -198,8 +198,11 @@ def comparable_cities(cities: pd.DataFrame, model: dict | None = None) -> pd.Dat
     out[NATIONAL_COLUMN] = np.where(target, value, np.nan)
     out[GDP] = modelled
     out[SD_COLUMN] = sd
-    out[LOW_COLUMN] = modelled * np.exp(-Z80 * sd)
-    out[HIGH_COLUMN] = modelled * np.exp(Z80 * sd)
+    for column, z in ((LOW_COLUMN, -Z80), (HIGH_COLUMN, Z80)):
+        bound = np.multiply(sd, z)  # modelled * exp(z * sd), in one buffer
+        np.exp(bound, out=bound)
+        bound *= modelled
+        out[column] = bound
     carried = dict(known)
     replaced = [(level_col, "modelled")]
     if src_col in out.columns:

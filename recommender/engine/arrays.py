@@ -81,10 +81,7 @@ class TableArrays:
 
     ids: np.ndarray
     values: np.ndarray
-    raw: np.ndarray
-    is_missing: np.ndarray
     level: np.ndarray
-    imputed: np.ndarray
     imputed_bits: np.ndarray
     fine: np.ndarray
     population: np.ndarray
@@ -102,6 +99,24 @@ class TableArrays:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    # What only a few callers read is made on first use (a shortlist needs none of it at
+    # start-up: 1.6 MB of fresh arrays per table).
+
+    @property
+    def raw(self) -> np.ndarray:
+        """The raw indicator values, (k, n) (NaN where missing)."""
+        return self.derived("raw", _raw_values)
+
+    @property
+    def is_missing(self) -> np.ndarray:
+        """Whether each indicator value is missing (or not positive for a log one), (k, n)."""
+        return self.derived("is_missing", lambda arr, _table: np.isnan(arr.values))
+
+    @property
+    def imputed(self) -> np.ndarray:
+        """Whether each indicator's level is ``imputed``, (k, n)."""
+        return self.derived("imputed", lambda arr, _table: arr.level == IMPUTED_CODE)
 
     def strings(self, column: str, positions=None) -> np.ndarray:
         """A column as an object array, or its rows at ``positions`` (a new array).
@@ -211,35 +226,37 @@ def _level_codes(cities: pd.DataFrame, column: str) -> np.ndarray:
     return lut[codes]  # the sentinel -1 picks the last entry
 
 
+def _raw_values(arr: TableArrays, cities: pd.DataFrame) -> np.ndarray:
+    raw = np.empty((len(arr.indicators), len(arr.ids)))
+    for j, name in enumerate(arr.indicators):
+        raw[j] = cities[name].to_numpy(dtype=float)
+    return raw
+
+
 def build_arrays(cities: pd.DataFrame, indicators=INDICATOR_NAMES) -> TableArrays:
     """Compute the :class:`TableArrays` of ``cities`` (see :func:`table_arrays` for the cache)."""
     n, k = len(cities), len(indicators)
-    raw = np.empty((k, n))
     values = np.empty((k, n))
     level = np.empty((k, n), dtype=np.int8)
     is_log = np.array([BY_NAME[i].transform == "log" for i in indicators], dtype=bool)
+    population = np.zeros(n)
     for j, name in enumerate(indicators):
-        raw[j] = cities[name].to_numpy(dtype=float)
+        raw = cities[name].to_numpy(dtype=float)  # the column itself where it is float64
         if is_log[j]:
             with np.errstate(divide="ignore", invalid="ignore"):
-                np.log(raw[j], out=values[j])
-            values[j][~(raw[j] > 0)] = np.nan
+                np.log(raw, out=values[j])
+            values[j][~(raw > 0)] = np.nan
         else:
-            values[j] = raw[j]
+            values[j] = raw
+        if name == "population":
+            population = np.nan_to_num(raw, nan=0.0)
         level[j] = _level_codes(cities, f"{name}_level")
     fine = np.isin(level, _FINE_LEVELS).sum(axis=0).astype(np.int64)
-    if "population" in indicators:
-        population = np.nan_to_num(raw[list(indicators).index("population")], nan=0.0)
-    else:
-        population = np.zeros(n)
     country, names = _factorized(cities, "country_code")
     return TableArrays(
         ids=np.ascontiguousarray(cities["city_id"].to_numpy(dtype=np.int64)),
         values=values,
-        raw=raw,
-        is_missing=np.isnan(values),
         level=level,
-        imputed=level == IMPUTED_CODE,
         imputed_bits=np.bitwise_or.reduce(
             (level == IMPUTED_CODE).astype(np.uint8) << np.arange(k, dtype=np.uint8)[:, None],
             axis=0,

@@ -83,6 +83,8 @@ def sd_squared(col: str):
     when the table has none (the column is absent or all zero)."""
 
     def build(arr: TableArrays, table) -> np.ndarray | None:
+        if col not in table.columns:  # (not a column of NaN to read as zeros)
+            return None
         sd = np.nan_to_num(arr.floats(col), nan=0.0)
         return sd**2 if np.any(sd != 0) else None
 
