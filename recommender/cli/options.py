@@ -24,7 +24,15 @@ import click
 
 from recommender.data.indicators import INDICATOR_NAMES
 from recommender.errors import RecommenderError, one_line
-from recommender.i18n import LANGUAGES, N_, _, language, ngettext, normalize_language
+from recommender.i18n import (
+    LANGUAGES,
+    N_,
+    _,
+    current_language,
+    language,
+    ngettext,
+    normalize_language,
+)
 
 if TYPE_CHECKING:  # pandas and the application layer load only when a command runs
     import pandas as pd
@@ -145,7 +153,9 @@ class _LangMixin:
             return super().get_usage(ctx)
 
     def invoke(self, ctx: click.Context):
-        with language(ctx.meta.get(LANG_KEY)):
+        # the language is settled once for the whole command (--lang, else the locale's),
+        # not looked up in the environment again for each of its hundreds of texts
+        with language(ctx.meta.get(LANG_KEY) or current_language()):
             return super().invoke(ctx)
 
 

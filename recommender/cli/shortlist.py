@@ -85,31 +85,51 @@ def shortlist_view(df: pd.DataFrame) -> pd.DataFrame:
     from recommender.engine.coupling import ratio_column
     from recommender.i18n.texts import INDICATOR_SHORT
 
-    # the columns are collected first and made a frame once (inserting a dozen columns
-    # one at a time cost more than computing them)
-    view = {
+    # a handful of rows: plain lists (a pandas operation per column cost more than the
+    # whole table), collected first and made a frame once
+    wanted = ["name", "country_code", "score", "feasibility", "combined", "distance_km"]
+    wanted += ["robustness", "existing_partner", "kind", "eligibility"]
+    for n in INDICATOR_NAMES:
+        wanted += [ratio_column(n), f"{n}_level", f"{n}_contribution"]
+    col = {c: df[c].tolist() for c in wanted if c in df.columns}
+    nan = float("nan")
+
+    def numbers(values: list, decimals: int) -> list[str]:
+        return [format_number(v, decimals) for v in values]
+
+    def missing(v) -> bool:
+        return v is None or v != v  # None or NaN
+
+    view: dict[str, object] = {
         "#": df["rank"],
-        _("city"): df["name"] + ", " + df["country_code"],
-        _("score"): df["score"].map(lambda v: format_number(v, 3)),
+        _("city"): [
+            nan if missing(a) or missing(b) else f"{a}, {b}"
+            for a, b in zip(col["name"], col["country_code"])
+        ],
+        _("score"): numbers(col["score"], 3),
         _("coupling"): df["coupling"],
     }
-    if "feasibility" in df.columns:
-        view[_("feasib.")] = df["feasibility"].map(lambda v: format_number(v, 2))
-        view[_("combined")] = df["combined"].map(lambda v: format_number(v, 3))
+    if "feasibility" in col:
+        view[_("feasib.")] = numbers(col["feasibility"], 2)
+        view[_("combined")] = numbers(col["combined"], 3)
     for n in INDICATOR_NAMES:
         view[_(INDICATOR_SHORT[n])] = [
             _cell(r, lv, c, n == "hdi")
-            for r, lv, c in zip(df[ratio_column(n)], df[f"{n}_level"], df[f"{n}_contribution"])
+            for r, lv, c in zip(col[ratio_column(n)], col[f"{n}_level"], col[f"{n}_contribution"])
         ]
-    view["km"] = df["distance_km"].map(lambda v: format_number(v, 0))
-    if "robustness" in df.columns and df["robustness"].notna().any():
-        view[_("robust")] = df["robustness"].map(lambda v: "" if v != v else f"{v:.0%}")
-    if df["existing_partner"].any():
-        view[_("partner")] = df["existing_partner"].map({True: _("yes"), False: ""})
-    if "kind" in df.columns and (df["kind"] != "city").any():
-        view[_("kind")] = df["kind"].where(df["kind"] != "city", "")
-    if "eligibility" in df.columns and (df["eligibility"] != "yes").any():
-        view[_("eligible")] = df["eligibility"].where(df["eligibility"] != "yes", "")
+    view["km"] = numbers(col["distance_km"], 0)
+    if "robustness" in col and not all(missing(v) for v in col["robustness"]):
+        view[_("robust")] = ["" if v != v else f"{v:.0%}" for v in col["robustness"]]
+    if any(col["existing_partner"]):
+        yes = _("yes")
+        view[_("partner")] = [
+            yes if v is True else "" if v is False else nan for v in col["existing_partner"]
+        ]
+    # shown only when some row is not the usual value (a missing one counts)
+    if "kind" in col and any(v != "city" for v in col["kind"]):
+        view[_("kind")] = ["" if v == "city" else v for v in col["kind"]]
+    if "eligibility" in col and any(v != "yes" for v in col["eligibility"]):
+        view[_("eligible")] = ["" if v == "yes" else v for v in col["eligibility"]]
     return pd.DataFrame(view, index=df.index)
 
 
