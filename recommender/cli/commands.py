@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import errno
+import importlib
 import io
 import os
 import signal
@@ -19,19 +20,48 @@ import sys
 
 import click
 
-from recommender.cli.batch import atlas, batch
-from recommender.cli.compare import compare, partners
-from recommender.cli.data import cities, data_group, scenarios
-from recommender.cli.learn import evaluate, train
 from recommender.cli.options import LANG_KEY, USER_ERROR_EXIT, LangGroup
-from recommender.cli.serve import serve
-from recommender.cli.shortlist import explain, shortlist
 from recommender.errors import Interrupted, one_line
 from recommender.i18n import N_, _, language
 
+COMMANDS = {
+    "cities": ("data", "cities"),
+    "data": ("data", "data_group"),
+    "shortlist": ("shortlist", "shortlist"),
+    "explain": ("shortlist", "explain"),
+    "partners": ("compare", "partners"),
+    "compare": ("compare", "compare"),
+    "scenarios": ("data", "scenarios"),
+    "batch": ("batch", "batch"),
+    "atlas": ("batch", "atlas"),
+    "train": ("learn", "train"),
+    "evaluate": ("learn", "evaluate"),
+    "serve": ("serve", "serve"),
+}
+"""Every command: name -> (module of :mod:`recommender.cli`, its function)."""
+
+
+class _Commands(LangGroup):
+    """The root group: a command's module is imported when that command is asked for, so
+    that ``sistercity shortlist`` does not import the other commands' modules (a list of
+    all of them, for ``--help``, imports them all)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            # an unknown name loads them all: click suggests the closest of self.commands
+            for name in [cmd_name] if cmd_name in COMMANDS else list(COMMANDS):
+                if name not in self.commands:
+                    module, attr = COMMANDS[name]
+                    found = getattr(importlib.import_module(f"recommender.cli.{module}"), attr)
+                    self.add_command(found, name)
+        return self.commands.get(cmd_name)
+
 
 @click.group(
-    cls=LangGroup,
+    cls=_Commands,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(package_name="sistercity", help=N_("Show the version and exit."))
@@ -41,23 +71,6 @@ def cli() -> None:
     Start with `sistercity shortlist Medan`. Every figure carries its level (city, region,
     country, imputed, user) and source; `sistercity data info` tells what the data holds.
     """
-
-
-for _command in (
-    cities,
-    data_group,
-    shortlist,
-    explain,
-    partners,
-    compare,
-    scenarios,
-    batch,
-    atlas,
-    train,
-    evaluate,
-    serve,
-):
-    cli.add_command(_command)
 
 
 def _stdout_failure() -> OSError | None:
