@@ -29,6 +29,8 @@ from recommender.engine.scoring import desirability, required_ok
 def plain_values(local) -> dict:
     """The local city's fields as a plain dict: the same values, read without pandas'
     per-lookup cost (a few microseconds each, and a shortlist makes dozens)."""
+    if hasattr(local, "index") and hasattr(local, "tolist"):  # a Series: its index is
+        return dict(zip(local.index.tolist(), local.tolist()))  # slow to iterate
     return dict(local.items())
 
 
