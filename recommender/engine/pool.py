@@ -153,11 +153,12 @@ class Pool:
         """
         eligible = self.result.eligible
         n_elig = int(np.count_nonzero(eligible))
+        rank_score = self.rank_score  # computed once
         if limit is not None and limit < n_elig:
             # the limit-th best over the whole pool (ineligible ones at -inf), partitioned
             # in a workspace copy: no array of eligible positions the size of the pool
             key = workspace(len(eligible))
-            np.copyto(key, self.rank_score)
+            np.copyto(key, rank_score)
             key[~eligible] = -np.inf
             kth = kth_largest(key, limit)
             # every candidate that rounds to at least the kth score (a superset of those
@@ -165,7 +166,7 @@ class Pool:
             elig = np.flatnonzero(key >= kth - 10.0**-ROUND_DECIMALS)
         else:
             elig = np.flatnonzero(eligible)
-        key = np.round(self.rank_score[elig], ROUND_DECIMALS)
+        key = np.round(rank_score[elig], ROUND_DECIMALS)
         fine, pop = tiebreak_keys(self.cities)
         rows = self.positions[elig]
         return elig[np.lexsort((self.city_id[elig], -pop[rows], -fine[rows], -key))]

@@ -325,9 +325,10 @@ class _PartnerIndex:
                 self._rows = lookup
         return self._rows(ids)
 
-    def columns(self, span: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Country code, first-order region code and name of the partners in ``span``
-        (NaN for a partner that is not in the cities table)."""
+    def columns(self, span) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Country code, first-order region code and name of the partners in ``span`` (a
+        slice or an index array of the sorted pairs; NaN for a partner that is not in the
+        cities table)."""
         pos, found = self._rows_of(self.other[span])
         out = []
         for name in ("country_code", "admin1_code", "name"):
@@ -386,17 +387,23 @@ def context_columns(
     local_adm = local.get("admin1_code")
     local_id = int(local.get("city_id", -1))
     has_region = local_adm is not None and local_adm == local_adm
-    for k, cid in enumerate(ids.tolist()):
-        span = index.span(cid)
-        other = index.other[span]
-        cc, adm, name = index.columns(span)
-        out["n_partners"][k] = len(other)
-        dom = (cc == local_cc) & (other != local_id)
-        out["partners_in_country"][k] = int(dom.sum())
-        out["partners_in_country_names"][k] = _names(name[dom], max_names)
+    # every candidate's span of partners at once, looked up together
+    lo = np.searchsorted(index.cand, ids, side="left")
+    hi = np.searchsorted(index.cand, ids, side="right")
+    ends = np.cumsum(hi - lo)
+    starts = ends - (hi - lo)
+    at = np.arange(int(ends[-1])) - np.repeat(starts - lo, hi - lo)  # lo[k]..hi[k] in turn
+    other = index.other[at]
+    cc, adm, name = index.columns(at)
+    dom = (cc == local_cc) & (other != local_id)
+    reg = dom & (adm == local_adm) if has_region else None
+    out["n_partners"][:] = hi - lo
+    for k in range(m):
+        seg = slice(int(starts[k]), int(ends[k]))
+        out["partners_in_country"][k] = int(dom[seg].sum())
+        out["partners_in_country_names"][k] = _names(name[seg][dom[seg]], max_names)
         if has_region:
-            reg = dom & (adm == local_adm)
-            out["partners_in_region_names"][k] = _names(name[reg], max_names)
+            out["partners_in_region_names"][k] = _names(name[seg][reg[seg]], max_names)
     return out
 
 
