@@ -127,11 +127,12 @@ def desirability_draws(x, mn, lo, hi, mx, m, two_sided: bool) -> np.ndarray:
     # is degenerate on that side overwritten (each value is the kernel's, bit for bit)
     with np.errstate(divide="ignore", invalid="ignore"):
         below = x < m
-        above = x > m
+        above = None  # x > m, worked out only where needed (a pass over every element)
         diff = x - m
         t = diff / (hi - m)  # right of the ideal
         flat = ~(hi > m)[..., 0]  # draws whose right side is a point
         if flat.any():
+            above = x > m
             t[flat] = np.where(above[flat], np.inf, 0.0)
         left = np.divide(diff, lo - m, out=diff)
         flat = ~(m > lo)[..., 0]
@@ -160,8 +161,12 @@ def desirability_draws(x, mn, lo, hi, mx, m, two_sided: bool) -> np.ndarray:
                 up[flat] = np.where(np.broadcast_to(x, t.shape)[flat] >= lo[flat], 1.0, 0.0)
             up *= q
             np.copyto(t, up, where=edge)
-        np.copyto(t, 1.0, where=np.isneginf(mn) & below)
-        np.copyto(t, 1.0, where=np.isposinf(mx) & above)
+        open_side = np.isneginf(mn)
+        if open_side.any():
+            np.copyto(t, 1.0, where=open_side & below)
+        open_side = np.isposinf(mx)
+        if open_side.any():
+            np.copyto(t, 1.0, where=open_side & (x > m if above is None else above))
     # NaN only where x is NaN (missing: set to 0 by the caller), as in the kernel
     np.clip(t, 0.0, 1.0, out=t)
     return t
