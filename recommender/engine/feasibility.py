@@ -63,20 +63,17 @@ from recommender.engine.pair_features import (
     swapped_at,
 )
 from recommender.engine.tie_context import city_arrays, tie_context
-from recommender.engine.trees import (
-    LINEAR_ARRAYS,
-    TREE_ARRAYS,
-    LinearModel,
-    TreeEnsemble,
-    sigmoid_calibration,
-)
 from recommender.errors import ModelError
 
 MODEL_FILE = "feasibility.npz"
 MANIFEST_MEMBER = "manifest.json"
 FORMAT = "sistercity-feasibility/1"
-KINDS = {"hgb": TREE_ARRAYS, "logreg": LINEAR_ARRAYS}
-"""Model kinds a bundle may hold, with the arrays each needs (plus ``calibration``)."""
+KINDS = ("hgb", "logreg")
+"""Model kinds a bundle may hold: boosted trees (the arrays
+:data:`recommender.engine.trees.TREE_ARRAYS`) or the logistic regression (``LINEAR_ARRAYS``),
+each plus ``calibration``. The evaluators (:mod:`recommender.engine.trees`) are imported
+when a model is first evaluated: a shortlist whose feasibility comes from the per-city
+cache never imports them."""
 MAX_BUNDLE_BYTES = 64_000_000
 _CHUNK = 8192
 """Candidates scored at a time by :meth:`FeasibilityModel.score_candidates`: the feature
@@ -271,6 +268,8 @@ class FeasibilityModel:
         self.calibration = cal
 
     def _build_evaluator(self):
+        from recommender.engine.trees import LinearModel, TreeEnsemble
+
         return (TreeEnsemble if self.kind == "hgb" else LinearModel)(self._arrays, N_FEATURES)
 
     @property
@@ -299,6 +298,8 @@ class FeasibilityModel:
         """Probabilities for a feature matrix (rows of :data:`FEATURE_NAMES`)."""
         if len(X) == 0:
             return np.empty(0)
+        from recommender.engine.trees import sigmoid_calibration
+
         return sigmoid_calibration(self.evaluator.raw(X), *self.calibration)
 
     def predict_pairs(
