@@ -11,6 +11,7 @@ applies every gate exactly, so the shortlist is the one of the whole pool.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -155,7 +156,7 @@ def coupling_superset(arr: TableArrays, local, opts: Options):
         side = -1.0  # keep c <= t, i.e. -c >= -t
     else:
         return None
-    cw = composite_weights_array(None, arr.indicators)
+    cw = _default_composite_weights(tuple(arr.indicators))
     table = arr.derived(
         ("composite", opts.hdi_scale, tuple(cw.tolist())), _composite_means(cw, opts.hdi_scale)
     )
@@ -178,12 +179,23 @@ def coupling_superset(arr: TableArrays, local, opts: Options):
     with np.errstate(invalid="ignore", divide="ignore"):
         loc_mean = (weight * np.where(cw > 0, loc, 0.0)).sum(axis=1) / total
         tol_mean = (weight * tol).sum(axis=1) / total
-    slack = 1e-9 * (1.0 + largest + float(np.nanmax(np.abs(loc_mean))) + float(np.nanmax(tol_mean)))
+    # (fmax skips the NaN of the pattern without known figures)
+    slack = 1e-9 * (
+        1.0 + largest + float(np.fmax.reduce(np.abs(loc_mean))) + float(np.fmax.reduce(tol_mean))
+    )
     # side * (mean - loc_mean) + tol_mean >= -slack, with the local terms per pattern
     floor = side * loc_mean - tol_mean - slack
     with np.errstate(invalid="ignore"):
         # NaN (no known figure: no label) fails
         return (mean if side > 0 else -mean) >= np.take(floor, pattern, out=workspace(len(mean)))
+
+
+@functools.lru_cache(maxsize=8)
+def _default_composite_weights(indicators: tuple) -> np.ndarray:
+    """The default composite weights (those pair_coupling_codes uses), validated once."""
+    cw = composite_weights_array(None, indicators)
+    cw.flags.writeable = False
+    return cw
 
 
 def _composite_means(cw: np.ndarray, hdi_scale: float):
