@@ -202,13 +202,14 @@ def why_text(local_name: str, row: Mapping, hdi_scale: float = HDI_SCALE) -> str
         econ = _direction([row.get("hdi_class", "Unknown")])
     size = _direction(row.get(f"{n}_class", "Unknown") for n in ("population", "area_km2"))
     phrases = []
-    phrases.append(
-        {
-            1: _("Small-Big on the economy"),
-            -1: _("Big-Small on the economy"),
-            0: _("similar economies"),
-        }.get(econ, _("economy unknown"))
-    )
+    if econ == 1:  # (only the phrase used is translated)
+        phrases.append(_("Small-Big on the economy"))
+    elif econ == -1:
+        phrases.append(_("Big-Small on the economy"))
+    elif econ == 0:
+        phrases.append(_("similar economies"))
+    else:
+        phrases.append(_("economy unknown"))
     if size == 0:
         phrases.append(_("similar in size"))
     elif size is None:
