@@ -307,7 +307,7 @@ def _frame_columns(pool: Pool, chosen: np.ndarray, *, why: bool) -> dict[str, np
         cols[f"{n}_class"] = class_names(codes[:, j])
         cols[f"{n}_contribution"] = contributions[:, j]
         level = arr.strings(f"{n}_level", pos)  # a new array
-        level[np.isnan(arr.raw[j][pos])] = "missing"
+        level[np.isnan(arr.floats(n)[pos])] = "missing"  # (not the whole table's values)
         cols[f"{n}_level"] = level
     cols["distance_km"] = haversine_km(
         _float(pool.local.get("latitude")),
