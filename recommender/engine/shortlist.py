@@ -77,6 +77,7 @@ from recommender.engine.ranking import diversify
 from recommender.engine.robustness import robustness_of  # noqa: F401 (re-exported)
 from recommender.engine.scenarios import DEFAULT_SCENARIO, Scenario
 from recommender.errors import FilterError
+from recommender.i18n.catalog import current_language, language
 
 
 def cap_per_country(order: np.ndarray, country: np.ndarray, cap: int, top: int) -> np.ndarray:
@@ -244,15 +245,18 @@ def recommend(
         diversity=diversity,
         robustness=robustness,
     )
-    # only the candidates that pass the required gates are scored (the others cannot be
-    # shortlisted); an empty list is explained from the whole pool
-    pool = build_pool(city, scenario, gated_only=True, **options)
-    chosen = select(pool)
-    if len(chosen) == 0:
-        pool = build_pool(city, scenario, **options)
-        chosen = select_or_explain(pool)
-    pool.robustness = robustness_of(pool, chosen)
-    return _frame_for(pool, chosen)
+    # the language in force is settled once for the whole call: every text of the frame
+    # would otherwise read the locale's environment variables again (some 150 times)
+    with language(current_language()):
+        # only the candidates that pass the required gates are scored (the others cannot
+        # be shortlisted); an empty list is explained from the whole pool
+        pool = build_pool(city, scenario, gated_only=True, **options)
+        chosen = select(pool)
+        if len(chosen) == 0:
+            pool = build_pool(city, scenario, **options)
+            chosen = select_or_explain(pool)
+        pool.robustness = robustness_of(pool, chosen)
+        return _frame_for(pool, chosen)
 
 
 def empty_reason(pool: Pool) -> str:
