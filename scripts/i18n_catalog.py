@@ -96,8 +96,11 @@ def command_help_texts() -> list[tuple[str, str]]:
             if isinstance(param, click.Option) and param.help and not param.hidden:
                 out.append((inspect.cleandoc(param.help), where))
         if isinstance(command, click.Group):
-            for name, sub in sorted(command.commands.items()):
-                walk(sub, f"{path} {name}".strip())
+            # through the group's own listing: the root group imports a command's module
+            # only when asked for it (recommender.cli.commands), so .commands may be empty
+            ctx = click.Context(command, info_name=path or "sistercity")
+            for name in sorted(command.list_commands(ctx)):
+                walk(command.get_command(ctx, name), f"{path} {name}".strip())
 
     walk(cli, "")
     return out
