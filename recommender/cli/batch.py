@@ -43,7 +43,8 @@ def output_file(formats: list[str], help: str):
     default="all-kota",
     show_default=True,
     help="Which local cities: all-kota, capitals, all-local, or a CSV file with a city_id or "
-    "name column (comma or semicolon separated). --cities is the same option: on every "
+    "name column (also ID, City, Kota or Nama Kota; comma or semicolon separated). --cities "
+    "is the same option: on every "
     "command it means which cities, never a data file (that is --user-data).",
 )
 @click.option("--top", default=10, show_default=True, type=int)

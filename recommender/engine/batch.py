@@ -10,6 +10,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -21,9 +22,24 @@ from recommender.engine.scenarios import DEFAULT_SCENARIO, load_scenario
 from recommender.engine.shortlist import recommend
 from recommender.errors import DataValidationError, FilterError, RecommenderError, one_line
 
+CITY_LIST_COLUMNS = {
+    "city_id": ("city_id", "id", "geonames_id", "geonameid"),
+    "name": ("name", "city", "city_name", "kota", "nama", "nama_kota"),
+    "country": ("country", "country_code", "negara"),
+}
+"""The columns a city list may name each thing by, in order of preference; a header matches
+whatever its case, spaces or hyphens (``City Name``, ``Nama Kota``, ``KOTA``)."""
+
+
+def _column(header: list[str], names: tuple[str, ...]) -> str | None:
+    """The first of ``header`` (as written) that is one of ``names``, in ``names``' order."""
+    keys = {re.sub(r"[\s\-]+", "_", h.strip().lower()): h for h in reversed(header)}
+    return next((keys[n] for n in names if n in keys), None)
+
 
 def local_cities_from(which: str | Path, cities: pd.DataFrame) -> list[pd.Series]:
-    """The local cities named by ``which``: a set name or a CSV with ``city_id`` or ``name``.
+    """The local cities named by ``which``: a set name or a CSV with a ``city_id`` or
+    ``name`` column (or another name of :data:`CITY_LIST_COLUMNS`: ``city``, ``kota``...).
 
     A CSV may also have a ``country`` column to disambiguate names.
     """
@@ -39,10 +55,13 @@ def local_cities_from(which: str | Path, cities: pd.DataFrame) -> list[pd.Series
     # as data.csvfile detects them, field counts
     header, records, _decimal = read_user_csv(path, "City list")
     label = one_line(path.name, 80)
-    col = "city_id" if "city_id" in header else "name" if "name" in header else None
+    found = {role: _column(header, names) for role, names in CITY_LIST_COLUMNS.items()}
+    col = found["city_id"] or found["name"]
     if col is None:
         raise DataValidationError(
-            f'City list "{label}" needs a city_id or name column; found: '
+            f'City list "{label}" needs a column naming the cities: city_id (or '
+            f"{', '.join(CITY_LIST_COLUMNS['city_id'][1:])}) or name (or "
+            f"{', '.join(CITY_LIST_COLUMNS['name'][1:])}); found: "
             f"{one_line(', '.join(header), 120)}"
         )
     if not records:
@@ -50,8 +69,9 @@ def local_cities_from(which: str | Path, cities: pd.DataFrame) -> list[pd.Series
     rows, seen = [], {}
     for line, fields in records:
         rec = dict(zip(header, fields))
+        country = rec.get(found["country"]) if found["country"] else None
         try:
-            row = resolve_city(rec[col], rec.get("country") or None, cities)
+            row = resolve_city(rec[col], country or None, cities)
         except RecommenderError as exc:
             raise DataValidationError(f'City list "{label}", row {line}: {exc}') from None
         cid = int(row["city_id"])
