@@ -837,7 +837,7 @@ BATCH_LIST_CASES = [
     ("name\nMedan\nMedan\n", ["rows 2 and 3", "Medan"]),
     ("name,country\nMedan,ID,extra\n", ["row 2", "3 fields"]),
     ("city_id\n" + "7" * 5000 + "\n", ["row 2", "digits"]),
-    ("town\nMedan\n", ["city_id or name"]),
+    ("town\nMedan\n", ["a column naming the cities: city_id", "found: town"]),
     ("name\n", ["no rows"]),
     (b"name\nM\x81dan\n", ["UTF-8"]),
 ]
