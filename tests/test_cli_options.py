@@ -193,22 +193,18 @@ def test_semicolon_csvs_as_excel_writes_them_in_indonesia(tmp_path):
 def test_city_lists_name_their_columns_as_planners_do(tmp_path):
     """A city list's header may say Kota, City, Nama Kota or ID, in any case, as a planner's
     spreadsheet has it; a header naming no city column says which names are understood."""
-    names = tmp_path / "kota.csv"
-    names.write_bytes(b"\xef\xbb\xbfNama Kota;Negara\r\nSurabaya;ID\r\nMedan;Indonesia\r\n")
     out = tmp_path / "b.csv"
-    res = run("batch", "--local-cities", str(names), "--top", "1", "-o", str(out))
-    assert res.exit_code == 0, res.output
-    assert pd.read_csv(out)["local_name"].tolist() == ["Surabaya", "Medan"]
-    # "name" wins over "city" when both are there; an id column over both
-    both = tmp_path / "both.csv"
-    both.write_text("City,Name,ID\nnowhere,Bandung,1214520\n")
-    res = run("batch", "--local-cities", str(both), "--top", "1", "-o", str(out), "--force")
-    assert res.exit_code == 0, res.output
-    assert pd.read_csv(out)["local_name"].tolist() == ["Medan"]
-    both.write_text("City,Name\nnowhere,Bandung\n")
-    res = run("batch", "--local-cities", str(both), "--top", "1", "-o", str(out), "--force")
-    assert res.exit_code == 0, res.output
-    assert pd.read_csv(out)["local_name"].tolist() == ["Bandung"]
+    for body, want in [
+        ("\ufeffNama Kota;Negara\r\nSurabaya;ID\r\nMedan;Indonesia\r\n", ["Surabaya", "Medan"]),
+        ("City,Name,ID\nnowhere,Bandung,1214520\n", ["Medan"]),  # an id column wins
+        ("City,Name\nnowhere,Bandung\n", ["Bandung"]),  # "name" over "city"
+        ("KOTA\nAmbon\n", ["Ambon"]),
+    ]:
+        names = tmp_path / "kota.csv"
+        names.write_text(body, encoding="utf-8")
+        res = run("batch", "--local-cities", str(names), "--top", "1", "-o", str(out), "--force")
+        assert res.exit_code == 0, res.output
+        assert pd.read_csv(out)["local_name"].tolist() == want, body
     bad = tmp_path / "bad.csv"
     bad.write_text("town,x\nMedan,1\n")
     res = run("batch", "--local-cities", str(bad), "-o", str(tmp_path / "no.csv"))

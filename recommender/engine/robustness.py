@@ -30,7 +30,7 @@ from recommender.engine.ranking import (
     ROBUSTNESS_WINDOW,
     WEIGHT_CONCENTRATION,
 )
-from recommender.engine.scoring import EDGE_DESIRABILITY
+from recommender.engine.scoring import EDGE_DESIRABILITY, add_weighted, weighted_mean
 
 
 def draw_parameters(scenario, n: int, seed, hdi_scale: float, indicators=INDICATOR_NAMES):
@@ -385,15 +385,8 @@ class _Draws:
             if base_w[j] == 0:
                 continue
             wj = np.repeat(weights[:, j, None], n_w, axis=1)
-            if penalty:
-                np.multiply(wj, 1.0 - penalty, out=wj, where=imputed_t[j])
-            wj[:, missing_t[j]] = 0.0
-            den += wj
-            wj *= D[j]
-            num += wj
-        np.divide(num, den, out=num, where=den > 0)
-        num[den <= 0] = 0.0
-        np.minimum(num, 1.0, out=num)
+            add_weighted(num, den, wj, D[j], imputed_t[j], missing_t[j], penalty)
+        weighted_mean(num, den)
         # the gates under each draw
         wsum = weights.sum(axis=1)
         eligible = np.ones((n_draws, n_w), dtype=bool)

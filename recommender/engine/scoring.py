@@ -280,17 +280,30 @@ def wsm_columns(
         if w[j] == 0:
             continue
         wj.fill(w[j])
-        if imputed_penalty:
-            np.multiply(wj, 1.0 - imputed_penalty, out=wj, where=imputed_t[j])
-        np.copyto(wj, 0.0, where=missing_t[j])
-        den += wj
-        wj *= D_t[j]
-        num += wj
+        add_weighted(num, den, wj, D_t[j], imputed_t[j], missing_t[j], imputed_penalty)
+    return weighted_mean(num, den), den
+
+
+def add_weighted(num, den, wj, d, imputed, missing, imputed_penalty: float) -> None:
+    """One indicator's term of the weighted sum, in place: its weights ``wj`` (one row of
+    candidates, or one per draw: anything ``imputed`` and ``missing`` broadcast over) are
+    lowered by the penalty where the figure is imputed and zeroed where it is missing, then
+    added to ``den`` and, times the desirability ``d``, to ``num``. ``wj`` is overwritten."""
+    if imputed_penalty:
+        np.multiply(wj, 1.0 - imputed_penalty, out=wj, where=imputed)
+    np.copyto(wj, 0.0, where=missing)
+    den += wj
+    wj *= d
+    num += wj
+
+
+def weighted_mean(num, den):
+    """``num / den`` in place, 0 where nothing is weighted, at most 1 (a sum of shares of 1
+    can land a few ulps above 1; the documented range is kept)."""
     np.divide(num, den, out=num, where=den > 0)
     num[den <= 0] = 0.0
-    # a sum of shares of 1 can land a few ulps above 1; keep the documented range
     np.minimum(num, 1.0, out=num)
-    return num, den
+    return num
 
 
 def wsm_contributions_at(rows, D_t, w, missing_t, imputed_t, imputed_penalty: float) -> np.ndarray:
