@@ -9,6 +9,8 @@ where a row says so. Goals (from the engine issue):
 ========================  =====================================================  ========
 row                       what                                                   goal
 ========================  =====================================================  ========
+host                      a fixed workload outside the project: the host's       (none)
+                          speed, to compare absolute rows of two runs
 cli_shortlist             ``sistercity shortlist Medan`` / ``import pandas,      <= 1.3x
                           numpy`` (whole processes)
 cli_help                  ``sistercity --help`` / ``import click``               <= 2x
@@ -194,6 +196,34 @@ def compile_package() -> str:
     for folder in dict.fromkeys([where, str(ROOT / "recommender")]):
         subprocess.run([sys.executable, "-m", "compileall", "-q", folder], check=True)
     return where
+
+
+@measure("host")
+def host(ctx: dict) -> dict:
+    """The host's own speed: a fixed workload that does not touch the project (numpy sorts
+    a seeded million floats; Python sums a million integers in a loop). The machine is
+    shared and its speed moves from hour to hour; absolute rows (``recommend`` ms, the
+    atlas's seconds) of two runs compare only as far as this row does."""
+    import numpy as np
+
+    x = np.random.default_rng(0).random(1_000_000)
+
+    def work() -> None:
+        np.sort(x)
+        total = 0
+        for i in range(1_000_000):
+            total += i
+
+    work()
+    t = statistics.median(cpu_in_process(work, ctx["repeat"] // 3 or 1))
+    return {
+        "value": ms(t),
+        "unit": "ms",
+        "ok": None,
+        "note": "fixed workload outside the project (numpy sort of 1M floats + a Python loop "
+        "of 1M additions), CPU median: the host's speed, to compare the absolute rows of "
+        "two runs",
+    }
 
 
 @measure("cli_shortlist", goal="<= 1.3x")
