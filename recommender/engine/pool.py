@@ -166,10 +166,20 @@ class Pool:
             elig = np.flatnonzero(key >= kth - 10.0**-ROUND_DECIMALS)
         else:
             elig = np.flatnonzero(eligible)
-        key = np.round(rank_score[elig], ROUND_DECIMALS)
-        fine, pop = tiebreak_keys(self.cities)
-        rows = self.positions[elig]
-        return elig[np.lexsort((self.city_id[elig], -pop[rows], -fine[rows], -key))]
+        return list_order(self, elig, rank_score)
+
+
+def list_order(pool: Pool, idx: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """The pool entries ``idx`` in the order of a list: ``key`` (indexed like the pool's
+    entries, rounded to the shown decimals) descending, then data quality descending,
+    population descending, GeoNames id ascending (:meth:`Pool.order`; the default ranking's
+    tail, :mod:`recommender.engine.standing`, is ordered the same way)."""
+    if len(idx) == 0:
+        return idx
+    k = np.round(key[idx], ROUND_DECIMALS)
+    fine, pop = tiebreak_keys(pool.cities)
+    rows = pool.positions[idx]
+    return idx[np.lexsort((pool.city_id[idx], -pop[rows], -fine[rows], -k))]
 
 
 def kth_largest(values: np.ndarray, k: int) -> float:
@@ -534,6 +544,23 @@ def _picks_among(seen: np.ndarray, comb: np.ndarray, country: np.ndarray, opts: 
     )[1]
 
 
+def feasibility_scorer(opts: Options, local, cities: pd.DataFrame, ties: pd.DataFrame):
+    """``(score, cached)``: ``score(rows)`` gives the feasibility of the table rows ``rows``
+    for ``local`` under ``opts.feasibility``, through the per-city cache when there is one
+    (:func:`recommender.engine.feasibility.cached_scores`; ``cached`` is then that cache,
+    to :meth:`save` after scoring, else None). What-if values (``overrides``) are explored,
+    never cached. ``cities`` is the table as published, which the model scores."""
+    model = opts.feasibility
+    cached = None
+    if not opts.overrides:
+        from recommender.engine.feasibility import cached_scores
+
+        cached = cached_scores(model, local, cities, ties)
+    if cached is not None:
+        return cached, cached  # the same values, scored once
+    return (lambda rows: model.score_candidates(local, cities, ties, rows)), None
+
+
 def _pool_feasibility(
     opts: Options,
     local: pd.Series,
@@ -563,16 +590,8 @@ def _pool_feasibility(
     cache folder (:func:`recommender.engine.feasibility.cached_scores`) and read the next
     time instead of computed: the same numbers, and the same candidates left NaN.
     """
-    model, b = opts.feasibility, opts.blend
-    cached = None
-    if not opts.overrides:  # what-if values are explored, not cached
-        from recommender.engine.feasibility import cached_scores
-
-        cached = cached_scores(model, local, cities, ties)
-    if cached is not None:
-        score = cached  # the per-city cache: the same values, scored once
-    else:
-        score = lambda rows: model.score_candidates(local, cities, ties, rows)  # noqa: E731
+    b = opts.blend
+    score, cached = feasibility_scorer(opts, local, cities, ties)
     p = np.full(len(positions), np.nan)
     s = result.score
     elig = np.flatnonzero(result.eligible)

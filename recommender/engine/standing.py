@@ -15,7 +15,7 @@ leave out (a partner that is not richer, a pair labelled BS) still has a fit, th
 contributions of its indicators, and a feasibility, so ``explain`` can say where it stands
 ("#1,234 of 39,016") and the evaluation (:mod:`recommender.learn.shortlist_eval`) asks
 where real partners land in the same order. Ties are broken as the list breaks them
-(:meth:`~recommender.engine.pool.Pool.order`): rounded score, then data quality, then
+(:func:`~recommender.engine.pool.list_order`): rounded score, then data quality, then
 population, then GeoNames id.
 """
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from recommender.engine.options import combined_score
-from recommender.engine.pool import ROUND_DECIMALS, Pool, tiebreak_keys
+from recommender.engine.pool import Pool, feasibility_scorer, list_order
 
 
 def ranking_key(score: np.ndarray, p: np.ndarray | None, blend: float, power: float) -> np.ndarray:
@@ -33,24 +33,6 @@ def ranking_key(score: np.ndarray, p: np.ndarray | None, blend: float, power: fl
     last."""
     key = score if p is None else combined_score(score, np.nan_to_num(p, nan=0.0), blend, power)
     return np.nan_to_num(np.asarray(key, dtype=float), nan=-np.inf)
-
-
-def engine_order(
-    idx: np.ndarray, key: np.ndarray, fine: np.ndarray, pop: np.ndarray, ids: np.ndarray
-) -> np.ndarray:
-    """``idx`` in the engine's order: ``key`` (rounded to the shown decimals) descending,
-    then data quality (``fine``) descending, population descending, id ascending. All
-    arrays are indexed like ``key``."""
-    if len(idx) == 0:
-        return idx
-    k = np.round(key[idx], ROUND_DECIMALS)
-    return idx[np.lexsort((ids[idx], -pop[idx], -fine[idx], -k))]
-
-
-def pool_tiebreak(pool: Pool) -> tuple[np.ndarray, np.ndarray]:
-    """Data quality and population of each pool entry (the tie-breaks of the list)."""
-    fine, pop = tiebreak_keys(pool.cities)
-    return fine[pool.positions], pop[pool.positions]
 
 
 def default_ranking(pool: Pool, chosen: np.ndarray, p: np.ndarray | None) -> np.ndarray:
@@ -63,12 +45,8 @@ def default_ranking(pool: Pool, chosen: np.ndarray, p: np.ndarray | None) -> np.
     key = ranking_key(pool.score, p, o.blend, o.feasibility_power)
     rest = np.ones(len(pool.positions), dtype=bool)
     rest[chosen] = False
-    fine, pop = pool_tiebreak(pool)
     return np.concatenate(
-        [
-            np.asarray(chosen, dtype=np.int64),
-            engine_order(np.flatnonzero(rest), key, fine, pop, pool.city_id),
-        ]
+        [np.asarray(chosen, dtype=np.int64), list_order(pool, np.flatnonzero(rest), key)]
     )
 
 
@@ -77,23 +55,16 @@ def full_feasibility(pool: Pool, cities) -> np.ndarray | None:
     that can reach its list; the others are NaN): the missing ones are scored by the
     pool's model, through the per-city cache when there is one. None when feasibility is
     off. ``cities`` is the table as published, which the model scores."""
-    model = pool.options.feasibility
-    if model is None or pool.feasibility is None:
+    if pool.options.feasibility is None or pool.feasibility is None:
         return None
     p = np.array(pool.feasibility, dtype=float)
     need = np.flatnonzero(np.isnan(p))
     if len(need):
-        cached = None
-        if not pool.options.overrides:
-            from recommender.engine.feasibility import cached_scores
-
-            cached = cached_scores(model, pool.local, cities, pool.ties)
+        score, cached = feasibility_scorer(pool.options, pool.local, cities, pool.ties)
+        p[need] = score(pool.positions[need])
         if cached is not None:
-            p[need] = cached(pool.positions[need])
             cached.save()
-        else:
-            p[need] = model.score_candidates(pool.local, cities, pool.ties, pool.positions[need])
     return p
 
 
-__all__ = ["default_ranking", "engine_order", "full_feasibility", "pool_tiebreak", "ranking_key"]
+__all__ = ["default_ranking", "full_feasibility", "ranking_key"]

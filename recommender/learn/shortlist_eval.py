@@ -38,8 +38,9 @@ import numpy as np
 import pandas as pd
 
 from recommender.data.modelled import comparable_cities
+from recommender.engine.pool import list_order
 from recommender.engine.shortlist import pool_for, select, validate_options
-from recommender.engine.standing import engine_order, pool_tiebreak, ranking_key
+from recommender.engine.standing import ranking_key
 
 DEPTH = 50
 
@@ -137,7 +138,6 @@ class DefaultShortlistRanker:
         in_pool[rows[usable]] = True
         outside = cand[~in_pool[cand]]
         outside = outside[np.argsort(random_tb[outside], kind="stable")]
-        fine, pop = pool_tiebreak(pool)
         # where each target lands in the pipeline (the same for every config)
         stage_of = np.full(n, STAGES.index("outside the pool"), dtype=np.int8)
         stage_of[rows[gated_out]] = STAGES.index("gated out")
@@ -173,11 +173,10 @@ class DefaultShortlistRanker:
             skey = (cfg.blend, cfg.power if cfg.blend is not None else None)
             if skey not in sorted_by_key:
                 key = ranking_key(pool.score, pool.feasibility, cfg.blend or 0.0, cfg.power)
-                ids = pool.city_id
                 sorted_by_key[skey] = (
-                    engine_order(rest_all, key, fine, pop, ids),
-                    engine_order(rest_in_all, key, fine, pop, ids),
-                    engine_order(rest_out, key, fine, pop, ids),
+                    list_order(pool, rest_all, key),
+                    list_order(pool, rest_in_all, key),
+                    list_order(pool, rest_out, key),
                 )
             all_sorted, in_sorted, out_sorted = sorted_by_key[skey]
             fit10 = float(np.mean(pool.result.score[chosen[:10]])) if len(chosen) else 0.0
