@@ -548,32 +548,40 @@ def cached_table(
         return df
     folder = cache_dir(path.parent)
     digest = verify_table(path, folder)
-    target = None if folder is None else folder / f"{path.name}-{digest[:24]}-v{CACHE_VERSION}.bin"
-    if target is not None and target.exists():
-        try:
-            df, codes = load_frame(target, source_sha256=digest)
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # unreadable or stale: rebuild below
-        else:
-            register_codes(df, codes)
-            register_source(df, digest, path.parent)
-            return df
-    df = read(path)
-    more = dict(extras(df)) if extras is not None else {}
-    if target is not None:
-        try:
-            save_frame(df, target, source_sha256=digest, extras=more)
-            # the table as every later start will read it (with the codes of its strings)
-            df, codes = load_frame(target, source_sha256=digest)
-        except (OSError, KeyError, TypeError, ValueError):
-            pass  # a table the format cannot hold is simply read from CSV each time
-        else:
-            register_codes(df, codes)
-            register_source(df, digest, path.parent)
-            return df
-    register_codes(df, _extra_codes(more))
+    if folder is None:
+        df = read(path)
+        codes = _extra_codes(dict(extras(df)) if extras is not None else {})
+    else:
+        df, codes = _through_cache(path, folder, digest, read, extras)
+    register_codes(df, codes)
     register_source(df, digest, path.parent)
     return df
+
+
+def _through_cache(
+    path: Path,
+    folder: Path,
+    digest: str,
+    read: Callable[[Path], pd.DataFrame],
+    extras: Callable[[pd.DataFrame], Mapping[str, np.ndarray]] | None = None,
+) -> tuple[pd.DataFrame, dict]:
+    """``(table, codes of its strings and extras)`` of ``path``, whose content has the
+    SHA-256 ``digest``: from its cache file in ``folder`` when that is readable, else
+    ``read`` and written there, then read back as every later start will read it. A table
+    the format cannot hold, or a folder that refuses the file, gives what ``read`` made."""
+    target = folder / f"{path.name}-{digest[:24]}-v{CACHE_VERSION}.bin"
+    if target.exists():
+        try:
+            return load_frame(target, source_sha256=digest)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # unreadable or stale: rebuild below
+    df = read(path)
+    more = dict(extras(df)) if extras is not None else {}
+    try:
+        save_frame(df, target, source_sha256=digest, extras=more)
+        return load_frame(target, source_sha256=digest)
+    except (OSError, KeyError, TypeError, ValueError):
+        return df, _extra_codes(more)
 
 
 def cached_by_content(path: Path, read: Callable[[Path], pd.DataFrame]) -> pd.DataFrame:
@@ -589,19 +597,7 @@ def cached_by_content(path: Path, read: Callable[[Path], pd.DataFrame]) -> pd.Da
     folder = cache_dir(path.parent)
     if folder is None:
         return read(path)
-    digest = file_digest(path, folder)
-    target = folder / f"{path.name}-{digest[:24]}-v{CACHE_VERSION}.bin"
-    if target.exists():
-        try:
-            return load_frame(target, source_sha256=digest)[0]
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # unreadable or stale: rebuild below
-    df = read(path)
-    try:
-        save_frame(df, target, source_sha256=digest)
-        return load_frame(target, source_sha256=digest)[0]
-    except (OSError, KeyError, TypeError, ValueError):
-        return df
+    return _through_cache(path, folder, file_digest(path, folder), read)[0]
 
 
 def _extra_codes(extras: Mapping[str, np.ndarray]) -> dict[str, tuple]:
